@@ -1,0 +1,195 @@
+//! The command line. These forms are relied on by scripts and docs:
+//! `serve`, `demo`, `helper add|token|list|remove`; every command takes `--config`
+//! and `--data-dir`, and `HELPLINE_DATABASE_URL` overrides the database.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::app::Server;
+use crate::config::{Config, Overrides};
+use crate::helpers::{self, HelperError};
+use crate::store::Store;
+use crate::demo;
+
+#[derive(Parser)]
+#[command(name = "helpline", version, about = "A Get-help button for wikis, answered by volunteer helpers")]
+struct Cli {
+    /// Configuration file (default: ./helpline.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory (SQLite database, generated secret).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the configured sites.
+    Serve {
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Serve with a demo site, queue and helper, and print how to use them.
+    Demo {
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Manage helpers.
+    Helper {
+        #[command(subcommand)]
+        command: HelperCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum HelperCommand {
+    /// Add a helper, member of the given queues.
+    Add {
+        name: String,
+        #[arg(long = "queue", value_name = "Q")]
+        queues: Vec<String>,
+        /// Languages the helper takes requests in (default: any).
+        #[arg(long = "lang", value_name = "L")]
+        languages: Vec<String>,
+    },
+    /// Print a new API token for the helper (last line of output).
+    Token { name: String },
+    /// List helpers and their queues.
+    List,
+    /// Remove a helper; their conversations return to their queues' history.
+    Remove { name: String },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("HELPLINE_LOG").unwrap_or_else(|_| EnvFilter::new("helpline=info,tower_http=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let listen = match &cli.command {
+        Command::Serve { listen } | Command::Demo { listen } => *listen,
+        Command::Helper { .. } => None,
+    };
+    let overrides = Overrides { config_file: cli.config.clone(), listen, data_dir: cli.data_dir.clone() };
+    let mut config = Config::load(&overrides)?;
+    match cli.command {
+        Command::Serve { .. } => {
+            raise_open_file_limit();
+            let server = Server::start(config).await?;
+            println!("Helpline listening on {}", server.url());
+            server.run_until_signal().await
+        }
+        Command::Demo { .. } => {
+            raise_open_file_limit();
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("binding {}", config.listen))?;
+            let addr = listener.local_addr()?;
+            let mut origins = vec![format!("http://{addr}")];
+            if addr.ip().is_loopback() {
+                origins.push(format!("http://localhost:{}", addr.port()));
+            }
+            demo::add_demo_site(&mut config, &origins);
+            config.validate()?;
+            let server = Server::start_on(config, listener).await?;
+            let token = demo_helper_token(&server.state.store).await?;
+            let url = server.url();
+            println!("Helpline demo listening on {url}");
+            println!("  widget settings: {url}/v1/sites/demo/widget");
+            println!("  API description: {url}/v1/openapi.json");
+            println!("  helper queue:    curl -H 'Authorization: Bearer TOKEN' {url}/v1/helper/queue");
+            println!("  metrics:         {url}/metrics");
+            println!("Helper {} API token:", demo::DEMO_HELPER);
+            println!("{token}");
+            server.run_until_signal().await
+        }
+        Command::Helper { command } => {
+            let store = Store::connect(&config.database_url(), &config.sqlite_synchronous).await?;
+            let result = helper_command(&config, &store, command).await;
+            store.close().await;
+            result
+        }
+    }
+}
+
+async fn demo_helper_token(store: &Store) -> anyhow::Result<String> {
+    match helpers::add(store, demo::DEMO_HELPER, &[demo::DEMO_QUEUE.to_string()], &[]).await {
+        Ok(_) | Err(HelperError::Exists(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(helpers::new_api_token(store, demo::DEMO_HELPER).await?)
+}
+
+async fn helper_command(config: &Config, store: &Store, command: HelperCommand) -> anyhow::Result<()> {
+    match command {
+        HelperCommand::Add { name, queues, languages } => {
+            for queue in &queues {
+                if config.queue(queue).is_none() && queue != demo::DEMO_QUEUE {
+                    anyhow::bail!("there is no queue {queue:?} in the configuration");
+                }
+            }
+            let languages = languages
+                .iter()
+                .map(|l| crate::conversations::text::language(l).map_err(|e| anyhow::anyhow!(e.public_message())))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let helper = helpers::add(store, &name, &queues, &languages).await?;
+            println!("Added helper {} (queues: {})", helper.name, helper.queue_ids().join(", "));
+        }
+        HelperCommand::Token { name } => {
+            let token = helpers::new_api_token(store, &name).await?;
+            println!("API token for {name} (shown once; keep it secret):");
+            println!("{token}");
+        }
+        HelperCommand::List => {
+            for h in helpers::list(store).await? {
+                let queues = h.queues.iter().map(|m| format!("{} ({})", m.queue, m.role)).collect::<Vec<_>>().join(", ");
+                let langs = if h.languages.is_empty() { "any".to_string() } else { h.languages.join(",") };
+                println!("{}\tqueues: {}\tlanguages: {}", h.name, queues, langs);
+            }
+        }
+        HelperCommand::Remove { name } => {
+            helpers::remove(store, &name).await?;
+            println!("Removed helper {name}");
+        }
+    }
+    Ok(())
+}
+
+/// Each live socket is a file descriptor; the default soft limit (often 1024) is far
+/// below what one node serves.
+fn raise_open_file_limit() {
+    #[cfg(unix)]
+    {
+        if let Ok((soft, hard)) = rlimit::getrlimit(rlimit::Resource::NOFILE)
+            && soft < hard
+        {
+            let _ = rlimit::setrlimit(rlimit::Resource::NOFILE, hard, hard);
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Settings: built-in defaults, then `helpline.toml` (or `--config FILE`), then
+//! `HELPLINE_*` environment variables (nested keys with `__`, e.g.
+//! `HELPLINE_LIMITS__MESSAGE_CHARS=2000`), then command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the HTTP server binds to.
+    pub listen: SocketAddr,
+    /// Where the SQLite database and the generated secret key live.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// The URL people reach this server at (for printed links); defaults to `http://LISTEN`.
+    pub public_url: Option<String>,
+    /// 64 hex characters. When absent, one is generated once into `data_dir/secret.key`.
+    pub secret_key: Option<String>,
+    /// SQLite `synchronous` setting: `full` (survives power loss) or `normal` (survives a
+    /// crash of the process, not of the machine).
+    pub sqlite_synchronous: String,
+    /// Closed conversations are purged this many days after closing.
+    pub retention_days: u32,
+    /// A requester may come back to a closed conversation for this many days.
+    pub reopen_days: u32,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    pub limits: Limits,
+    pub sites: Vec<SiteConfig>,
+    pub queues: Vec<QueueConfig>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// The first message (the request itself) is capped at this many characters.
+    pub first_message_chars: usize,
+    /// Later messages, from either side.
+    pub message_chars: usize,
+    /// Largest accepted HTTP request body.
+    pub body_bytes: usize,
+    /// Largest accepted WebSocket frame.
+    pub frame_bytes: usize,
+    /// New conversations per requester network per hour.
+    pub conversations_per_hour_per_network: u32,
+    /// Messages per requester token per minute.
+    pub messages_per_minute_per_token: u32,
+    /// Requests of any kind per requester network per minute.
+    pub requests_per_minute_per_network: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SiteConfig {
+    pub id: String,
+    pub name: String,
+    /// MediaWiki Action API endpoint, e.g. `https://en.wikipedia.org/w/api.php`.
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// Default language of the site (BCP 47 code).
+    pub language: String,
+    /// Origins allowed to call the public API and open sockets for this site.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// The queue this site's requests go to.
+    pub queue: String,
+    #[serde(default)]
+    pub topics: Vec<Topic>,
+    #[serde(default)]
+    pub other_teams: Vec<OtherTeam>,
+    /// Shown at once to a requester whose message suggests a threat of harm.
+    pub emergency_contact: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Topic {
+    pub id: String,
+    pub label: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct OtherTeam {
+    pub id: String,
+    pub label: String,
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct QueueConfig {
+    pub id: String,
+    pub name: String,
+    /// Languages a global queue is split by; empty means the queue takes any language.
+    #[serde(default)]
+    pub languages: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            public_url: None,
+            secret_key: None,
+            sqlite_synchronous: "full".into(),
+            retention_days: 90,
+            reopen_days: 14,
+            trust_forwarded_for: false,
+            limits: Limits::default(),
+            sites: Vec::new(),
+            queues: Vec::new(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            first_message_chars: 1000,
+            message_chars: 2000,
+            body_bytes: 32 * 1024,
+            frame_bytes: 16 * 1024,
+            conversations_per_hour_per_network: 10,
+            messages_per_minute_per_token: 30,
+            requests_per_minute_per_network: 120,
+        }
+    }
+}
+
+/// Flags from the command line that override the file and the environment.
+#[derive(Default, Clone, Debug)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    pub fn load(overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match &overrides.config_file {
+            Some(path) => {
+                if !path.exists() {
+                    bail!("config file {} does not exist", path.display());
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("helpline.toml")),
+        }
+        figment = figment.merge(Env::prefixed("HELPLINE_").split("__").ignore(&["test_postgres_url"]));
+        let mut config: Config = figment.extract().context("reading the configuration")?;
+        if let Some(listen) = overrides.listen {
+            config.listen = listen;
+        }
+        if let Some(dir) = &overrides.data_dir {
+            config.data_dir.clone_from(dir);
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks cross-references so that a typo fails at start, not at the first request.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        for queue in &self.queues {
+            if !valid_id(&queue.id) {
+                bail!("queue id {:?} must be 1-64 of a-z, 0-9, - and _", queue.id);
+            }
+            if !seen.insert(&queue.id) {
+                bail!("queue {} is defined twice", queue.id);
+            }
+        }
+        let mut sites = std::collections::HashSet::new();
+        for site in &self.sites {
+            if !valid_id(&site.id) {
+                bail!("site id {:?} must be 1-64 of a-z, 0-9, - and _", site.id);
+            }
+            if !sites.insert(&site.id) {
+                bail!("site {} is defined twice", site.id);
+            }
+            if !self.queues.iter().any(|q| q.id == site.queue) {
+                bail!("site {} sends to queue {}, which is not defined", site.id, site.queue);
+            }
+            if site.emergency_contact.trim().is_empty() {
+                bail!("site {} needs an emergency_contact", site.id);
+            }
+            for origin in &site.allowed_origins {
+                if !(origin.starts_with("https://") || origin.starts_with("http://"))
+                    || origin.ends_with('/')
+                {
+                    bail!("site {}: allowed origin {origin:?} must look like https://host[:port]", site.id);
+                }
+            }
+        }
+        if !matches!(self.sqlite_synchronous.as_str(), "full" | "normal") {
+            bail!("sqlite_synchronous must be \"full\" or \"normal\"");
+        }
+        if self.limits.first_message_chars == 0 || self.limits.message_chars == 0 {
+            bail!("message limits must be positive");
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("helpline.db").display())
+        })
+    }
+
+    pub fn site(&self, id: &str) -> Option<&SiteConfig> {
+        self.sites.iter().find(|s| s.id == id)
+    }
+
+    pub fn queue(&self, id: &str) -> Option<&QueueConfig> {
+        self.queues.iter().find(|q| q.id == id)
+    }
+
+    /// The secret that keys token hashes of networks and seals e-mail addresses.
+    pub fn load_or_create_secret(&self) -> anyhow::Result<[u8; 32]> {
+        if let Some(hex_key) = &self.secret_key {
+            return parse_secret(hex_key).context("secret_key");
+        }
+        let path = self.data_dir.join("secret.key");
+        if path.exists() {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            return parse_secret(text.trim()).with_context(|| path.display().to_string());
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating {}", self.data_dir.display()))?;
+        let key: [u8; 32] = rand::random();
+        write_private(&path, &hex::encode(key))?;
+        Ok(key)
+    }
+}
+
+fn parse_secret(hex_key: &str) -> anyhow::Result<[u8; 32]> {
+    let bytes = hex::decode(hex_key).context("must be hex")?;
+    bytes.try_into().map_err(|_| anyhow::anyhow!("must be 32 bytes (64 hex characters)"))
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}

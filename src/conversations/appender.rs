@@ -1,0 +1,246 @@
+//! The message appender: every new message goes through one task per node that
+//! commits whatever has queued up in one transaction (group commit), then acknowledges
+//! and fans out. A message is acknowledged only after its transaction committed; a
+//! resent `client_id` returns the stored `seq` instead of storing the message twice.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use sqlx::AnyConnection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::model::{Author, Conversation, Message, Role, Status, Transition, transition_for_message};
+use super::queries;
+use super::service::{Services, StatusPublish, queue_item};
+use crate::error::{AppError, AppResult};
+use crate::live::hub::{ConversationEvent, QueueEventKind};
+use crate::store::now_ms;
+
+/// Most messages committed in one transaction.
+const MAX_BATCH: usize = 512;
+const DAY_MS: i64 = 86_400_000;
+
+pub struct AppendRequest {
+    pub conversation_id: String,
+    pub author: Author,
+    pub internal: bool,
+    pub text: String,
+    /// The text as helpers see it, when personal data was masked.
+    pub masked_text: Option<String>,
+    /// The author-scoped client id, for idempotent resends.
+    pub client_key: Option<String>,
+    /// Screening found a possible threat of harm.
+    pub possible_harm: bool,
+    pub received: Instant,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    pub seq: i64,
+    /// The client id was already stored; nothing new was written.
+    pub duplicate: bool,
+}
+
+struct Job {
+    request: AppendRequest,
+    reply: oneshot::Sender<AppResult<Appended>>,
+}
+
+#[derive(Clone)]
+pub struct Appender {
+    sender: mpsc::Sender<Job>,
+}
+
+/// What one request did, to publish after the commit.
+struct Applied {
+    appended: Appended,
+    conversation: Option<Conversation>,
+    messages: Vec<Arc<Message>>,
+    status: Option<StatusPublish>,
+}
+
+impl Appender {
+    pub fn start(services: Arc<Services>) -> Self {
+        let (sender, receiver) = mpsc::channel(16 * MAX_BATCH);
+        tokio::spawn(run(services, receiver));
+        Self { sender }
+    }
+
+    /// Stores the message; returns once it is committed.
+    pub async fn append(&self, request: AppendRequest) -> AppResult<Appended> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Job { request, reply })
+            .await
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("the message appender has stopped")))?;
+        answer
+            .await
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("the message appender dropped a message")))?
+    }
+}
+
+async fn run(services: Arc<Services>, mut receiver: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        commit_batch(&services, &mut batch).await;
+    }
+}
+
+async fn commit_batch(services: &Services, batch: &mut Vec<Job>) {
+    let mut results: Vec<AppResult<Applied>> = Vec::with_capacity(batch.len());
+    let committed: sqlx::Result<()> = async {
+        let mut tx = services.store.write.begin().await?;
+        for job in batch.iter() {
+            results.push(apply(services, &mut tx, &job.request).await?);
+        }
+        tx.commit().await
+    }
+    .await;
+    services.metrics.append_batch(batch.len());
+    match committed {
+        Ok(()) => {
+            for (job, result) in batch.drain(..).zip(results) {
+                let answer = result.map(|applied| {
+                    publish(services, &job.request, &applied);
+                    applied.appended
+                });
+                let _ = job.reply.send(answer);
+            }
+        }
+        Err(error) => {
+            tracing::error!(%error, size = batch.len(), "committing a batch of messages failed");
+            for job in batch.drain(..) {
+                let _ = job.reply.send(Err(AppError::Internal(anyhow::anyhow!("storing failed"))));
+            }
+        }
+    }
+}
+
+fn publish(services: &Services, request: &AppendRequest, applied: &Applied) {
+    for message in &applied.messages {
+        services.metrics.message_stored(message.author_role);
+        services.hub.publish(
+            &request.conversation_id,
+            ConversationEvent::Message { message: Arc::clone(message), received: request.received },
+        );
+    }
+    if let (Some(status), Some(conversation)) = (&applied.status, &applied.conversation) {
+        services.publish_status(conversation, status);
+    }
+}
+
+/// Applies one request inside the batch transaction. The outer error aborts the batch
+/// (a database failure); the inner one rejects only this request.
+async fn apply(
+    services: &Services,
+    conn: &mut AnyConnection,
+    request: &AppendRequest,
+) -> sqlx::Result<AppResult<Applied>> {
+    let Some(mut conversation) = queries::lock(conn, services.store.backend, &request.conversation_id).await?
+    else {
+        return Ok(Err(AppError::NotFound("No such conversation.")));
+    };
+    if let Some(key) = &request.client_key
+        && let Some(existing) = queries::find_by_client_key(conn, &conversation.id, key).await?
+    {
+        return Ok(Ok(Applied {
+            appended: Appended { seq: existing.seq, duplicate: true },
+            conversation: None,
+            messages: Vec::new(),
+            status: None,
+        }));
+    }
+    let now = now_ms();
+    let reopen_days = i64::from(services.config.reopen_days);
+    let reopen_allowed = conversation.closed_at.is_some_and(|t| now - t <= reopen_days * DAY_MS);
+    let last_helper_available = conversation
+        .last_owner_id
+        .as_deref()
+        .is_some_and(|h| services.presence.is_available_for(h, &conversation.queue));
+    let transition = match transition_for_message(
+        &conversation,
+        &request.author,
+        request.internal,
+        reopen_allowed,
+        last_helper_available,
+    ) {
+        Ok(t) => t,
+        Err(rejection) => return Ok(Err(rejection)),
+    };
+    let before = StatusPublish::snapshot(&conversation);
+    let mut queue_event = None;
+    let mut system_texts = Vec::new();
+    match transition {
+        Transition::Stay => {}
+        Transition::To(status) => conversation.status = status,
+        Transition::Reopen { to_last_helper } => {
+            conversation.closed_at = None;
+            conversation.outcome = None;
+            conversation.redirected_team = None;
+            if to_last_helper {
+                conversation.owner_id.clone_from(&conversation.last_owner_id);
+                conversation.status = Status::Active;
+            } else {
+                conversation.owner_id = None;
+                conversation.status = Status::Waiting;
+                conversation.waiting_since = now;
+            }
+            queue_event = Some(QueueEventKind::Reopened);
+            system_texts.push(services.i18n.format(&conversation.lang, "helpline-system-reopened", &[]));
+            queries::insert_event(conn, &conversation.id, now, Role::Requester, None, "reopened",
+                &serde_json::json!({ "to_last_helper": to_last_helper })).await?;
+        }
+    }
+    let (author_id, author_name) = match &request.author {
+        Author::Helper { id, shown_name } => (Some(id.clone()), Some(shown_name.clone())),
+        Author::Requester | Author::System => (None, None),
+    };
+    if request.author.role() == Role::Helper && !request.internal {
+        conversation.first_reply_at.get_or_insert(now);
+    }
+    conversation.last_seq += 1;
+    let mut messages = vec![Arc::new(Message {
+        conversation_id: conversation.id.clone(),
+        seq: conversation.last_seq,
+        author_role: request.author.role(),
+        author_id,
+        author_name,
+        internal: request.internal,
+        text: request.text.clone(),
+        masked_text: request.masked_text.clone(),
+        client_key: request.client_key.clone(),
+        created_at: now,
+    })];
+    if request.possible_harm && request.author.role() == Role::Requester && !conversation.urgent {
+        conversation.urgent = true;
+        queue_event.get_or_insert(QueueEventKind::Updated);
+        system_texts.push(services.urgent_notice(&conversation));
+        queries::insert_event(conn, &conversation.id, now, Role::System, None, "flagged_urgent",
+            &serde_json::json!({})).await?;
+    }
+    for text in system_texts {
+        conversation.last_seq += 1;
+        messages.push(Arc::new(Message::system(&conversation.id, conversation.last_seq, text, now)));
+    }
+    queries::save_state(conn, &conversation, now).await?;
+    for message in &messages {
+        queries::insert_message(conn, message).await?;
+    }
+    let mut status = before.changed(&conversation);
+    if let Some(kind) = queue_event {
+        let status = status.get_or_insert_with(|| StatusPublish::snapshot(&conversation));
+        status.queue_event = Some(kind);
+    } else if let Some(status) = &mut status {
+        status.queue_event = Some(QueueEventKind::Updated);
+    }
+    if let Some(status) = &mut status {
+        status.owner_name = services.owner_name(conn, &conversation).await?;
+        status.item = Some(queue_item(&conversation, status.owner_name.clone()));
+    }
+    Ok(Ok(Applied {
+        appended: Appended { seq: messages[0].seq, duplicate: false },
+        conversation: Some(conversation),
+        messages,
+        status,
+    }))
+}

@@ -1,0 +1,365 @@
+//! What a helper can do with a conversation of one of their queues.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::appender::{AppendRequest, Appended};
+use super::model::{Author, Channel, Conversation, HelperMessage, Outcome, Role, Status, helper_client_key};
+use super::queries::{self, AuditEvent};
+use super::service::Change;
+use super::text;
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::helpers::{self, Helper};
+use crate::live::hub::QueueEventKind;
+
+/// The conversation as a helper sees it.
+#[derive(Serialize, ToSchema)]
+pub struct HelperView {
+    pub id: String,
+    pub site: String,
+    pub queue: String,
+    pub lang: String,
+    pub topic: String,
+    pub channel: Channel,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    pub urgent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The wiki user name the requester claimed (unverified).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    pub username_temporary: bool,
+    /// Whether the requester gave an e-mail address (never shown).
+    pub has_email: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirected_team: Option<String>,
+    pub created_at: String,
+    pub waiting_since: String,
+    pub last_seq: i64,
+    /// The highest `seq` the requester has read.
+    pub read_seq: i64,
+    pub messages: Vec<HelperMessage>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct HelperMessageInput {
+    pub client_id: String,
+    pub text: String,
+    /// An internal note: seen by helpers only, never by the requester.
+    #[serde(default)]
+    pub internal: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TransferInput {
+    /// Hand over to this helper (by name), who must belong to the conversation's queue.
+    #[serde(default)]
+    pub to_helper: Option<String>,
+    /// Or move the conversation to this queue, unowned.
+    #[serde(default)]
+    pub to_queue: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RedirectInput {
+    /// The id of one of the site's other teams.
+    pub team: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CloseInput {
+    /// `resolved`, `no_response` or `moved_to_talk_page`.
+    pub outcome: Outcome,
+}
+
+const PAGE: i64 = 500;
+
+/// The conversation, if it belongs to one of the helper's queues; otherwise 404, the
+/// same as for an id that does not exist.
+pub async fn authorize(state: &AppState, helper: &Helper, id: &str) -> AppResult<Conversation> {
+    let mut conn = state.store.read.acquire().await?;
+    match queries::find(&mut conn, id).await? {
+        Some(c) if helper.is_member(&c.queue) => Ok(c),
+        _ => Err(AppError::NotFound("No such conversation in your queues.")),
+    }
+}
+
+pub async fn view(state: &AppState, helper: &Helper, c: &Conversation, after: i64) -> AppResult<HelperView> {
+    let mut conn = state.store.read.acquire().await?;
+    let mut messages = Vec::new();
+    let mut cursor = after;
+    loop {
+        let page = queries::messages_after(&mut conn, &c.id, cursor, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        cursor = last.seq;
+        let full = page.len() as i64 == PAGE;
+        messages.extend(page.iter().map(|m| m.for_helper(&helper.id)));
+        if !full {
+            break;
+        }
+    }
+    let owner = match &c.owner_id {
+        Some(id) => helpers::find_by_id(&mut conn, id).await?.map(|h| h.name),
+        None => None,
+    };
+    let has_email: Option<String> =
+        sqlx::query_scalar("SELECT email_sealed FROM conversations WHERE id = $1")
+            .bind(&c.id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
+    Ok(HelperView {
+        id: c.id.clone(),
+        site: c.site.clone(),
+        queue: c.queue.clone(),
+        lang: c.lang.clone(),
+        topic: c.topic.clone(),
+        channel: c.channel,
+        status: c.status,
+        outcome: c.outcome,
+        urgent: c.urgent,
+        owner,
+        username: c.username.clone(),
+        username_temporary: c.username_temporary,
+        has_email: has_email.is_some(),
+        redirected_team: c.redirected_team.clone(),
+        created_at: super::model::rfc3339(c.created_at),
+        waiting_since: super::model::rfc3339(c.waiting_since),
+        last_seq: c.last_seq.max(cursor),
+        read_seq: c.requester_read_seq,
+        messages,
+    })
+}
+
+pub async fn events(state: &AppState, c: &Conversation) -> AppResult<Vec<AuditEvent>> {
+    let mut conn = state.store.read.acquire().await?;
+    Ok(queries::events(&mut conn, &c.id).await?)
+}
+
+pub async fn post(state: &AppState, helper: &Helper, c: &Conversation, input: &HelperMessageInput) -> AppResult<Appended> {
+    let client_id = text::client_id(&input.client_id)?;
+    let text = text::message_text(&input.text, state.config.limits.message_chars)?;
+    state
+        .appender
+        .append(AppendRequest {
+            conversation_id: c.id.clone(),
+            author: Author::Helper { id: helper.id.clone(), shown_name: helper.shown_name() },
+            internal: input.internal,
+            text,
+            masked_text: None,
+            client_key: Some(helper_client_key(&helper.id, client_id)),
+            possible_harm: false,
+            received: Instant::now(),
+        })
+        .await
+}
+
+fn owner_conflict(owner_name: Option<String>) -> AppError {
+    match owner_name {
+        Some(name) => AppError::conflict("already_claimed", format!("{name} has already claimed this conversation.")),
+        None => AppError::conflict("already_claimed", "Another helper has already claimed this conversation."),
+    }
+}
+
+/// Makes `helper` the one owner. A second helper gets `409 already_claimed` naming the owner.
+pub async fn claim(state: &AppState, helper: &Helper, c: &Conversation) -> AppResult<Conversation> {
+    if c.owner_id.as_deref() == Some(helper.id.as_str()) {
+        return Ok(c.clone());
+    }
+    let joined = state.i18n.format(&c.lang, "helpline-system-joined", &[&helper.shown_name()]);
+    let result = state
+        .change_conversation(&c.id, Role::Helper, Some(&helper.id), |c, _now| {
+            if c.status == Status::Closed {
+                return Err(AppError::conflict("closed", "This conversation is closed."));
+            }
+            match &c.owner_id {
+                Some(owner) if owner == &helper.id => {
+                    return Err(AppError::conflict("already_yours", "You already own this conversation."));
+                }
+                Some(owner) => return Err(AppError::conflict("already_claimed", owner.clone())),
+                None => {}
+            }
+            c.owner_id = Some(helper.id.clone());
+            c.last_owner_id = Some(helper.id.clone());
+            if c.status == Status::Waiting {
+                c.status = Status::Active;
+            }
+            Ok(Change {
+                system_messages: vec![joined],
+                action: "claimed",
+                detail: serde_json::json!({}),
+                queue_event: QueueEventKind::Claimed,
+            })
+        })
+        .await;
+    match result {
+        Err(AppError::Conflict { code: "already_claimed", message: owner_id }) => {
+            let mut conn = state.store.read.acquire().await?;
+            let name = helpers::find_by_id(&mut conn, &owner_id).await?.map(|h| h.name);
+            Err(owner_conflict(name))
+        }
+        Err(AppError::Conflict { code: "already_yours", .. }) => authorize(state, helper, &c.id).await,
+        other => other,
+    }
+}
+
+fn require_owner(c: &Conversation, helper: &Helper) -> AppResult<()> {
+    if c.status == Status::Closed {
+        return Err(AppError::conflict("closed", "This conversation is closed."));
+    }
+    match &c.owner_id {
+        Some(owner) if owner == &helper.id => Ok(()),
+        Some(_) => Err(AppError::conflict("not_owner", "Another helper owns this conversation.")),
+        None => Err(AppError::conflict("not_claimed", "Claim this conversation first.")),
+    }
+}
+
+/// The owner gives the conversation back to its queue; it keeps its place.
+pub async fn release(state: &AppState, helper: &Helper, c: &Conversation) -> AppResult<Conversation> {
+    let text = state.i18n.format(&c.lang, "helpline-system-released", &[]);
+    state
+        .change_conversation(&c.id, Role::Helper, Some(&helper.id), |c, _now| {
+            require_owner(c, helper)?;
+            c.owner_id = None;
+            c.status = Status::Waiting;
+            Ok(Change {
+                system_messages: vec![text],
+                action: "released",
+                detail: serde_json::json!({}),
+                queue_event: QueueEventKind::Released,
+            })
+        })
+        .await
+}
+
+/// Hands over to another helper of the same queue, or moves to another queue.
+pub async fn transfer(state: &AppState, helper: &Helper, c: &Conversation, input: &TransferInput) -> AppResult<Conversation> {
+    match (&input.to_helper, &input.to_queue) {
+        (Some(name), None) => {
+            let target = helpers::find_by_name(&state.store, name)
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?
+                .ok_or_else(|| AppError::bad_request("unknown_helper", format!("There is no helper {name:?}.")))?;
+            if !target.is_member(&c.queue) {
+                return Err(AppError::bad_request(
+                    "not_a_member",
+                    format!("{} is not a member of queue {}.", target.name, c.queue),
+                ));
+            }
+            let text = state.i18n.format(&c.lang, "helpline-system-transferred", &[&target.shown_name()]);
+            state
+                .change_conversation(&c.id, Role::Helper, Some(&helper.id), |c, _now| {
+                    require_owner(c, helper)?;
+                    c.owner_id = Some(target.id.clone());
+                    c.last_owner_id = Some(target.id.clone());
+                    c.status = Status::Active;
+                    Ok(Change {
+                        system_messages: vec![text],
+                        action: "transferred",
+                        detail: serde_json::json!({ "to_helper": target.name }),
+                        queue_event: QueueEventKind::Transferred,
+                    })
+                })
+                .await
+        }
+        (None, Some(queue)) => {
+            if state.config.queue(queue).is_none() {
+                return Err(AppError::bad_request("unknown_queue", format!("There is no queue {queue:?}.")));
+            }
+            let text = state.i18n.format(&c.lang, "helpline-system-transferred-queue", &[]);
+            state
+                .change_conversation(&c.id, Role::Helper, Some(&helper.id), |c, _now| {
+                    require_owner(c, helper)?;
+                    let from = std::mem::replace(&mut c.queue, queue.clone());
+                    c.owner_id = None;
+                    c.status = Status::Waiting;
+                    Ok(Change {
+                        system_messages: vec![text],
+                        action: "transferred",
+                        detail: serde_json::json!({ "from_queue": from, "to_queue": queue }),
+                        queue_event: QueueEventKind::Transferred,
+                    })
+                })
+                .await
+        }
+        _ => Err(AppError::bad_request("invalid_transfer", "Give exactly one of to_helper or to_queue.")),
+    }
+}
+
+/// Only the owner may act, or anyone of the queue while nobody owns it (triage).
+fn require_owner_or_unowned(c: &Conversation, helper: &Helper) -> AppResult<()> {
+    if c.status == Status::Closed {
+        return Err(AppError::conflict("closed", "This conversation is already closed."));
+    }
+    match &c.owner_id {
+        Some(owner) if owner != &helper.id => {
+            Err(AppError::conflict("not_owner", "Another helper owns this conversation."))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn close_fields(c: &mut Conversation, outcome: Outcome, now: i64) {
+    c.status = Status::Closed;
+    c.outcome = Some(outcome);
+    c.closed_at = Some(now);
+    if c.owner_id.is_some() {
+        c.last_owner_id = c.owner_id.take();
+    }
+}
+
+/// Sends the matter to one of the site's other teams; the requester gets its details.
+pub async fn redirect(state: &AppState, helper: &Helper, c: &Conversation, input: &RedirectInput) -> AppResult<Conversation> {
+    let team = state
+        .config
+        .site(&c.site)
+        .and_then(|s| s.other_teams.iter().find(|t| t.id == input.team))
+        .cloned()
+        .ok_or_else(|| AppError::bad_request("unknown_team", format!("Site {} has no team {:?}.", c.site, input.team)))?;
+    let contact = team.link.clone().or_else(|| team.email.clone()).unwrap_or_default();
+    let text = state.i18n.format(&c.lang, "helpline-system-redirected", &[&team.label, &team.description, &contact]);
+    state
+        .change_conversation(&c.id, Role::Helper, Some(&helper.id), |c, now| {
+            require_owner_or_unowned(c, helper)?;
+            close_fields(c, Outcome::Redirected, now);
+            c.redirected_team = Some(team.id.clone());
+            Ok(Change {
+                system_messages: vec![text],
+                action: "redirected",
+                detail: serde_json::json!({ "team": team.id }),
+                queue_event: QueueEventKind::Closed,
+            })
+        })
+        .await
+}
+
+pub async fn close(state: &AppState, helper: &Helper, c: &Conversation, input: &CloseInput) -> AppResult<Conversation> {
+    match input.outcome {
+        Outcome::Resolved | Outcome::NoResponse | Outcome::MovedToTalkPage => {}
+        Outcome::Redirected => {
+            return Err(AppError::bad_request("use_redirect", "Use …/redirect with a team to redirect."));
+        }
+        Outcome::Withdrawn => {
+            return Err(AppError::bad_request("invalid_outcome", "Only the requester withdraws a request."));
+        }
+    }
+    let text = state.i18n.format(&c.lang, "helpline-system-closed", &[]);
+    let outcome = input.outcome;
+    state
+        .change_conversation(&c.id, Role::Helper, Some(&helper.id), |c, now| {
+            require_owner_or_unowned(c, helper)?;
+            close_fields(c, outcome, now);
+            Ok(Change {
+                system_messages: vec![text],
+                action: "closed",
+                detail: serde_json::json!({ "outcome": outcome.as_str() }),
+                queue_event: QueueEventKind::Closed,
+            })
+        })
+        .await
+}

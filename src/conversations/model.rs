@@ -1,0 +1,381 @@
+//! The conversation: its status machine, its messages and how each side sees them.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::AppError;
+
+/// waiting → active → awaiting_requester ⇄ active → closed; a requester's message can
+/// reopen a closed conversation within the reopen window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// In the queue, nobody owns it.
+    Waiting,
+    /// A helper owns it and the requester spoke last (or the helper just joined).
+    Active,
+    /// The helper answered; the requester's turn.
+    AwaitingRequester,
+    Closed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Resolved,
+    Redirected,
+    MovedToTalkPage,
+    Withdrawn,
+    NoResponse,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Requester,
+    Helper,
+    System,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Chat,
+    Email,
+}
+
+macro_rules! text_enum {
+    ($ty:ty { $($variant:ident => $text:literal),* $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),* }
+            }
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some(Self::$variant),)* _ => None }
+            }
+        }
+    };
+}
+text_enum!(Status { Waiting => "waiting", Active => "active", AwaitingRequester => "awaiting_requester", Closed => "closed" });
+text_enum!(Outcome { Resolved => "resolved", Redirected => "redirected", MovedToTalkPage => "moved_to_talk_page", Withdrawn => "withdrawn", NoResponse => "no_response" });
+text_enum!(Role { Requester => "requester", Helper => "helper", System => "system" });
+text_enum!(Channel { Chat => "chat", Email => "email" });
+
+/// A conversation as stored.
+#[derive(Clone, Debug)]
+pub struct Conversation {
+    pub id: String,
+    pub token_hash: String,
+    pub site: String,
+    pub queue: String,
+    pub lang: String,
+    pub topic: String,
+    pub channel: Channel,
+    pub username: Option<String>,
+    pub username_temporary: bool,
+    pub status: Status,
+    pub outcome: Option<Outcome>,
+    pub urgent: bool,
+    pub owner_id: Option<String>,
+    pub last_owner_id: Option<String>,
+    pub redirected_team: Option<String>,
+    pub preview: String,
+    pub last_seq: i64,
+    pub requester_read_seq: i64,
+    pub helper_read_seq: i64,
+    pub created_at: i64,
+    pub waiting_since: i64,
+    pub first_reply_at: Option<i64>,
+    pub closed_at: Option<i64>,
+}
+
+/// A message as stored. `client_key` scopes the client's id by author, so that two
+/// authors' ids never collide.
+#[derive(Clone, Debug)]
+pub struct Message {
+    pub conversation_id: String,
+    pub seq: i64,
+    pub author_role: Role,
+    pub author_id: Option<String>,
+    pub author_name: Option<String>,
+    pub internal: bool,
+    pub text: String,
+    pub masked_text: Option<String>,
+    pub client_key: Option<String>,
+    pub created_at: i64,
+}
+
+/// A message as the requester sees it: never an internal note, always their own words.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RequesterMessage {
+    pub seq: i64,
+    pub author_role: Role,
+    /// The helper's shown name (their wiki name or a team alias).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
+    pub text: String,
+    /// RFC 3339 time of commit.
+    pub at: String,
+    /// The id the requester's client gave this message, on their own messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// A message as a helper sees it: personal data of the requester masked; internal
+/// notes included and marked.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct HelperMessage {
+    pub seq: i64,
+    pub author_role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
+    pub internal: bool,
+    pub text: String,
+    /// True when personal data was masked in `text`.
+    pub masked: bool,
+    pub at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+pub const REQUESTER_KEY_PREFIX: &str = "r:";
+
+pub fn requester_client_key(client_id: &str) -> String {
+    format!("{REQUESTER_KEY_PREFIX}{client_id}")
+}
+
+pub fn helper_client_key(helper_id: &str, client_id: &str) -> String {
+    format!("h:{helper_id}:{client_id}")
+}
+
+impl Message {
+    /// `None` for internal notes: they never reach the requester by any path.
+    pub fn for_requester(&self) -> Option<RequesterMessage> {
+        if self.internal {
+            return None;
+        }
+        Some(RequesterMessage {
+            seq: self.seq,
+            author_role: self.author_role,
+            author_name: self.author_name.clone(),
+            text: self.text.clone(),
+            at: rfc3339(self.created_at),
+            client_id: self
+                .client_key
+                .as_deref()
+                .and_then(|k| k.strip_prefix(REQUESTER_KEY_PREFIX))
+                .map(str::to_string),
+        })
+    }
+
+    pub fn for_helper(&self, helper_id: &str) -> HelperMessage {
+        let own_prefix = format!("h:{helper_id}:");
+        HelperMessage {
+            seq: self.seq,
+            author_role: self.author_role,
+            author_name: self.author_name.clone(),
+            internal: self.internal,
+            text: self.masked_text.clone().unwrap_or_else(|| self.text.clone()),
+            masked: self.masked_text.is_some(),
+            at: rfc3339(self.created_at),
+            client_id: self
+                .client_key
+                .as_deref()
+                .and_then(|k| k.strip_prefix(own_prefix.as_str()))
+                .map(str::to_string),
+        }
+    }
+}
+
+pub fn rfc3339(ms: i64) -> String {
+    let nanos = i128::from(ms) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Who writes a message.
+#[derive(Clone, Debug)]
+pub enum Author {
+    Requester,
+    Helper { id: String, shown_name: String },
+    System,
+}
+
+impl Author {
+    pub fn role(&self) -> Role {
+        match self {
+            Self::Requester => Role::Requester,
+            Self::Helper { .. } => Role::Helper,
+            Self::System => Role::System,
+        }
+    }
+}
+
+/// What a new message does to its conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// Status unchanged.
+    Stay,
+    /// Move to this status.
+    To(Status),
+    /// A closed conversation comes back: to its last helper if they are available,
+    /// otherwise to the queue.
+    Reopen { to_last_helper: bool },
+}
+
+/// Decides whether `author` may post now and what that does to the status.
+/// `reopen_allowed` says whether a closed conversation is still inside the reopen window.
+pub fn transition_for_message(
+    conversation: &Conversation,
+    author: &Author,
+    internal: bool,
+    reopen_allowed: bool,
+    last_helper_available: bool,
+) -> Result<Transition, AppError> {
+    use Status::*;
+    match author {
+        Author::Requester => match conversation.status {
+            Closed if reopen_allowed => {
+                Ok(Transition::Reopen { to_last_helper: last_helper_available })
+            }
+            Closed => Err(AppError::conflict(
+                "closed",
+                "This conversation is closed. Please start a new request.",
+            )),
+            AwaitingRequester => Ok(Transition::To(Active)),
+            Waiting | Active => Ok(Transition::Stay),
+        },
+        Author::Helper { .. } if internal => Ok(Transition::Stay),
+        Author::Helper { id, .. } => {
+            if conversation.status == Closed {
+                return Err(AppError::conflict("closed", "This conversation is closed."));
+            }
+            match conversation.owner_id.as_deref() {
+                Some(owner) if owner == id => Ok(Transition::To(AwaitingRequester)),
+                Some(_) => Err(AppError::conflict(
+                    "not_owner",
+                    "Another helper owns this conversation; you can add internal notes.",
+                )),
+                None => Err(AppError::conflict(
+                    "not_claimed",
+                    "Claim this conversation before answering.",
+                )),
+            }
+        }
+        Author::System => Ok(Transition::Stay),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conversation(status: Status, owner: Option<&str>) -> Conversation {
+        Conversation {
+            id: "c".into(),
+            token_hash: String::new(),
+            site: "s".into(),
+            queue: "q".into(),
+            lang: "en".into(),
+            topic: "other".into(),
+            channel: Channel::Chat,
+            username: None,
+            username_temporary: false,
+            status,
+            outcome: None,
+            urgent: false,
+            owner_id: owner.map(str::to_string),
+            last_owner_id: None,
+            redirected_team: None,
+            preview: String::new(),
+            last_seq: 1,
+            requester_read_seq: 0,
+            helper_read_seq: 0,
+            created_at: 0,
+            waiting_since: 0,
+            first_reply_at: None,
+            closed_at: None,
+        }
+    }
+
+    fn helper(id: &str) -> Author {
+        Author::Helper { id: id.into(), shown_name: id.into() }
+    }
+
+    #[test]
+    fn requester_turns() {
+        let c = conversation(Status::AwaitingRequester, Some("h"));
+        assert_eq!(
+            transition_for_message(&c, &Author::Requester, false, true, false).ok(),
+            Some(Transition::To(Status::Active))
+        );
+        let closed = conversation(Status::Closed, None);
+        assert_eq!(
+            transition_for_message(&closed, &Author::Requester, false, true, true).ok(),
+            Some(Transition::Reopen { to_last_helper: true })
+        );
+        let err = transition_for_message(&closed, &Author::Requester, false, false, true);
+        assert_eq!(err.err().map(|e| e.code()), Some("closed"));
+    }
+
+    #[test]
+    fn only_the_owner_answers_but_anyone_notes() {
+        let c = conversation(Status::Active, Some("alice"));
+        assert_eq!(
+            transition_for_message(&c, &helper("alice"), false, true, false).ok(),
+            Some(Transition::To(Status::AwaitingRequester))
+        );
+        let err = transition_for_message(&c, &helper("bob"), false, true, false);
+        assert_eq!(err.err().map(|e| e.code()), Some("not_owner"));
+        assert_eq!(
+            transition_for_message(&c, &helper("bob"), true, true, false).ok(),
+            Some(Transition::Stay)
+        );
+        let waiting = conversation(Status::Waiting, None);
+        let err = transition_for_message(&waiting, &helper("bob"), false, true, false);
+        assert_eq!(err.err().map(|e| e.code()), Some("not_claimed"));
+    }
+
+    #[test]
+    fn internal_notes_never_reach_the_requester() {
+        let note = Message {
+            conversation_id: "c".into(),
+            seq: 3,
+            author_role: Role::Helper,
+            author_id: Some("h".into()),
+            author_name: Some("H".into()),
+            internal: true,
+            text: "secret".into(),
+            masked_text: None,
+            client_key: None,
+            created_at: 0,
+        };
+        assert!(note.for_requester().is_none());
+        assert!(note.for_helper("x").internal);
+    }
+
+    #[test]
+    fn times_are_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_500), "1970-01-01T00:00:01.5Z");
+    }
+}
+
+impl Message {
+    pub fn system(conversation_id: &str, seq: i64, text: String, at: i64) -> Self {
+        Self {
+            conversation_id: conversation_id.to_string(),
+            seq,
+            author_role: Role::System,
+            author_id: None,
+            author_name: None,
+            internal: false,
+            text,
+            masked_text: None,
+            client_key: None,
+            created_at: at,
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The requester's HTTP API (v1): create, read after `seq`, post, close.
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::header::ORIGIN;
+use axum::http::request::Parts;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::requester::{self, CreatedConversation, NewConversation, NewMessage, PostedMessage, RequesterView};
+use crate::app::AppState;
+use crate::error::{AppError, AppJson, AppResult, ErrorBody};
+use crate::helpers::auth::bearer;
+use crate::rate_limit::RequesterNetwork;
+use crate::secrets::hash_token;
+
+/// The requester's bearer token.
+pub struct RequesterToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequesterToken {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        bearer(parts).map(|t| Self(t.to_string())).ok_or(AppError::Unauthorized("missing_token"))
+    }
+}
+
+/// The `Origin` header, when a browser sent one.
+pub struct RequestOrigin(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.headers.get(ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string)))
+    }
+}
+
+/// A browser may only use a site's conversations from that site's allowed origins.
+/// Clients that send no `Origin` (not browsers) are not limited by it.
+pub fn check_origin(state: &AppState, site: &str, origin: Option<&str>) -> AppResult<()> {
+    let Some(origin) = origin else { return Ok(()) };
+    let allowed = state.config.site(site).is_some_and(|s| s.allowed_origins.iter().any(|o| o == origin));
+    if allowed {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!("Origin {origin} may not use site {site}.")))
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct After {
+    /// Only messages with a greater `seq` (default 0: all).
+    #[serde(default)]
+    pub after: i64,
+}
+
+/// Starts a conversation: the request in the requester's own words.
+#[utoipa::path(post, path = "/v1/conversations", tag = "requester", request_body = NewConversation,
+    responses(
+        (status = 201, body = CreatedConversation),
+        (status = 400, body = ErrorBody, description = "empty or too long text, unknown site or topic, malformed e-mail or JSON"),
+        (status = 403, body = ErrorBody, description = "origin not allowed for the site"),
+        (status = 413, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    RequesterNetwork(network): RequesterNetwork,
+    RequestOrigin(origin): RequestOrigin,
+    AppJson(input): AppJson<NewConversation>,
+) -> AppResult<(StatusCode, AppJson<CreatedConversation>)> {
+    state.limits.request(&network)?;
+    if state.config.site(&input.site).is_some() {
+        check_origin(&state, &input.site, origin.as_deref())?;
+    }
+    state.limits.new_conversation(&network)?;
+    let created = requester::create(&state, input, &network).await?;
+    Ok((StatusCode::CREATED, AppJson(created)))
+}
+
+/// The conversation's status and its messages after `after`.
+#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "requester", params(("id" = String, Path), After),
+    responses((status = 200, body = RequesterView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("requester_token" = [])))]
+pub async fn read(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RequesterNetwork(network): RequesterNetwork,
+    RequestOrigin(origin): RequestOrigin,
+    RequesterToken(token): RequesterToken,
+    Query(after): Query<After>,
+) -> AppResult<AppJson<RequesterView>> {
+    state.limits.request(&network)?;
+    let conversation = requester::authorize(&state, &id, &token).await?;
+    check_origin(&state, &conversation.site, origin.as_deref())?;
+    Ok(AppJson(requester::view(&state, &conversation, after.after.max(0)).await?))
+}
+
+/// Adds a message. Idempotent on `client_id`: a resend returns the stored `seq`.
+#[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "requester", params(("id" = String, Path)),
+    request_body = NewMessage,
+    responses((status = 201, body = PostedMessage), (status = 200, body = PostedMessage, description = "already stored"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 429, body = ErrorBody)),
+    security(("requester_token" = [])))]
+pub async fn post_message(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RequesterNetwork(network): RequesterNetwork,
+    RequestOrigin(origin): RequestOrigin,
+    RequesterToken(token): RequesterToken,
+    AppJson(input): AppJson<NewMessage>,
+) -> AppResult<(StatusCode, AppJson<PostedMessage>)> {
+    state.limits.request(&network)?;
+    let conversation = requester::authorize(&state, &id, &token).await?;
+    check_origin(&state, &conversation.site, origin.as_deref())?;
+    state.limits.message(&hash_token(&token))?;
+    let appended = requester::post(&state, &conversation, &input.client_id, &input.text).await?;
+    let status = if appended.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, AppJson(PostedMessage { seq: appended.seq, duplicate: appended.duplicate })))
+}
+
+/// The requester ends the conversation (outcome `withdrawn`).
+#[utoipa::path(post, path = "/v1/conversations/{id}/close", tag = "requester", params(("id" = String, Path)),
+    responses((status = 200, body = RequesterView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("requester_token" = [])))]
+pub async fn close(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RequesterNetwork(network): RequesterNetwork,
+    RequestOrigin(origin): RequestOrigin,
+    RequesterToken(token): RequesterToken,
+) -> AppResult<AppJson<RequesterView>> {
+    state.limits.request(&network)?;
+    let conversation = requester::authorize(&state, &id, &token).await?;
+    check_origin(&state, &conversation.site, origin.as_deref())?;
+    let closed = requester::close(&state, &conversation).await?;
+    Ok(AppJson(requester::view(&state, &closed, 0).await?))
+}

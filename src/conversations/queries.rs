@@ -1,0 +1,362 @@
+//! SQL for conversations and messages. Shared by both backends (parameters are `$N`,
+//! which SQLite accepts too); where they differ, the backend is passed in.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::model::{Channel, Conversation, Message, Outcome, Role, Status};
+use crate::store::Backend;
+
+const CONVERSATION_COLUMNS: &str = "id, token_hash, site, queue, lang, topic, channel, username, \
+    username_temporary, status, outcome, urgent, owner_id, last_owner_id, redirected_team, preview, \
+    last_seq, requester_read_seq, helper_read_seq, created_at, waiting_since, first_reply_at, closed_at";
+
+const MESSAGE_COLUMNS: &str = "conversation_id, seq, author_role, author_id, author_name, internal, \
+    text, masked_text, client_key, created_at";
+
+fn conversation_from_row(row: &AnyRow) -> sqlx::Result<Conversation> {
+    let status: String = row.try_get("status")?;
+    let channel: String = row.try_get("channel")?;
+    let outcome: Option<String> = row.try_get("outcome")?;
+    Ok(Conversation {
+        id: row.try_get("id")?,
+        token_hash: row.try_get("token_hash")?,
+        site: row.try_get("site")?,
+        queue: row.try_get("queue")?,
+        lang: row.try_get("lang")?,
+        topic: row.try_get("topic")?,
+        channel: Channel::parse(&channel).unwrap_or(Channel::Chat),
+        username: row.try_get("username")?,
+        username_temporary: row.try_get::<i64, _>("username_temporary")? != 0,
+        status: Status::parse(&status)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {status}").into()))?,
+        outcome: outcome.as_deref().and_then(Outcome::parse),
+        urgent: row.try_get::<i64, _>("urgent")? != 0,
+        owner_id: row.try_get("owner_id")?,
+        last_owner_id: row.try_get("last_owner_id")?,
+        redirected_team: row.try_get("redirected_team")?,
+        preview: row.try_get("preview")?,
+        last_seq: row.try_get("last_seq")?,
+        requester_read_seq: row.try_get("requester_read_seq")?,
+        helper_read_seq: row.try_get("helper_read_seq")?,
+        created_at: row.try_get("created_at")?,
+        waiting_since: row.try_get("waiting_since")?,
+        first_reply_at: row.try_get("first_reply_at")?,
+        closed_at: row.try_get("closed_at")?,
+    })
+}
+
+fn message_from_row(row: &AnyRow) -> sqlx::Result<Message> {
+    let role: String = row.try_get("author_role")?;
+    Ok(Message {
+        conversation_id: row.try_get("conversation_id")?,
+        seq: row.try_get("seq")?,
+        author_role: Role::parse(&role).unwrap_or(Role::System),
+        author_id: row.try_get("author_id")?,
+        author_name: row.try_get("author_name")?,
+        internal: row.try_get::<i64, _>("internal")? != 0,
+        text: row.try_get("text")?,
+        masked_text: row.try_get("masked_text")?,
+        client_key: row.try_get("client_key")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub async fn find(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<Conversation>> {
+    let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(conversation_from_row).transpose()
+}
+
+/// Loads the conversation inside a write transaction, locking its row on PostgreSQL so
+/// that concurrent writers on other nodes take turns (SQLite has one writer anyway).
+pub async fn lock(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    id: &str,
+) -> sqlx::Result<Option<Conversation>> {
+    let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+    let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1{lock}");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(conversation_from_row).transpose()
+}
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    c: &Conversation,
+    email_sealed: Option<&str>,
+    network_hash: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO conversations (id, token_hash, site, queue, lang, topic, channel, username, \
+         username_temporary, email_sealed, status, outcome, urgent, owner_id, last_owner_id, \
+         redirected_team, preview, network_hash, last_seq, created_at, waiting_since, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, NULL, NULL, NULL, $13, $14, $15, $16, $17, $16)",
+    )
+    .bind(&c.id)
+    .bind(&c.token_hash)
+    .bind(&c.site)
+    .bind(&c.queue)
+    .bind(&c.lang)
+    .bind(&c.topic)
+    .bind(c.channel.as_str())
+    .bind(&c.username)
+    .bind(i64::from(c.username_temporary))
+    .bind(email_sealed)
+    .bind(c.status.as_str())
+    .bind(i64::from(c.urgent))
+    .bind(&c.preview)
+    .bind(network_hash)
+    .bind(c.last_seq)
+    .bind(c.created_at)
+    .bind(c.waiting_since)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes back every field that operations change.
+pub async fn save_state(conn: &mut AnyConnection, c: &Conversation, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE conversations SET status = $2, outcome = $3, urgent = $4, owner_id = $5, \
+         last_owner_id = $6, redirected_team = $7, last_seq = $8, waiting_since = $9, \
+         first_reply_at = $10, closed_at = $11, queue = $12, updated_at = $13 WHERE id = $1",
+    )
+    .bind(&c.id)
+    .bind(c.status.as_str())
+    .bind(c.outcome.map(Outcome::as_str))
+    .bind(i64::from(c.urgent))
+    .bind(&c.owner_id)
+    .bind(&c.last_owner_id)
+    .bind(&c.redirected_team)
+    .bind(c.last_seq)
+    .bind(c.waiting_since)
+    .bind(c.first_reply_at)
+    .bind(c.closed_at)
+    .bind(&c.queue)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_message(conn: &mut AnyConnection, m: &Message) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO messages (conversation_id, seq, author_role, author_id, author_name, internal, \
+         text, masked_text, client_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&m.conversation_id)
+    .bind(m.seq)
+    .bind(m.author_role.as_str())
+    .bind(&m.author_id)
+    .bind(&m.author_name)
+    .bind(i64::from(m.internal))
+    .bind(&m.text)
+    .bind(&m.masked_text)
+    .bind(&m.client_key)
+    .bind(m.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_by_client_key(
+    conn: &mut AnyConnection,
+    conversation_id: &str,
+    client_key: &str,
+) -> sqlx::Result<Option<Message>> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND client_key = $2"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(conversation_id).bind(client_key).fetch_optional(conn).await?;
+    row.as_ref().map(message_from_row).transpose()
+}
+
+/// Messages after `after`, in order; at most `limit`.
+pub async fn messages_after(
+    conn: &mut AnyConnection,
+    conversation_id: &str,
+    after: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<Message>> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2 \
+         ORDER BY seq LIMIT $3"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(conversation_id).bind(after).bind(limit).fetch_all(conn).await?;
+    rows.iter().map(message_from_row).collect()
+}
+
+pub async fn insert_event(
+    conn: &mut AnyConnection,
+    conversation_id: &str,
+    at: i64,
+    actor_role: Role,
+    actor_id: Option<&str>,
+    action: &str,
+    detail: &serde_json::Value,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO events (conversation_id, at, actor_role, actor_id, action, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(conversation_id)
+    .bind(at)
+    .bind(actor_role.as_str())
+    .bind(actor_id)
+    .bind(action)
+    .bind(detail.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One entry of the audit trail.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditEvent {
+    pub at: String,
+    pub actor_role: String,
+    /// The helper's real name (the audit trail keeps it even when an alias was shown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    pub action: String,
+    pub detail: serde_json::Value,
+}
+
+pub async fn events(conn: &mut AnyConnection, conversation_id: &str) -> sqlx::Result<Vec<AuditEvent>> {
+    let rows = sqlx::query(
+        "SELECT e.at, e.actor_role, h.name AS actor, e.action, e.detail FROM events e \
+         LEFT JOIN helpers h ON h.id = e.actor_id WHERE e.conversation_id = $1 ORDER BY e.id",
+    )
+    .bind(conversation_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let detail: String = row.try_get("detail")?;
+            Ok(AuditEvent {
+                at: super::model::rfc3339(row.try_get("at")?),
+                actor_role: row.try_get("actor_role")?,
+                actor: row.try_get("actor")?,
+                action: row.try_get("action")?,
+                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+            })
+        })
+        .collect()
+}
+
+/// How many waiting conversations of the queue come before this one (urgent first,
+/// then oldest first), plus one.
+pub async fn queue_position(conn: &mut AnyConnection, c: &Conversation) -> sqlx::Result<i64> {
+    let ahead: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM conversations WHERE queue = $1 AND status = 'waiting' AND id <> $2 \
+         AND (urgent > $3 OR (urgent = $3 AND waiting_since < $4) \
+              OR (urgent = $3 AND waiting_since = $4 AND id < $2))",
+    )
+    .bind(&c.queue)
+    .bind(&c.id)
+    .bind(i64::from(c.urgent))
+    .bind(c.waiting_since)
+    .fetch_one(conn)
+    .await?;
+    Ok(ahead + 1)
+}
+
+/// A row of the helper's queue listing.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct QueueItem {
+    pub id: String,
+    pub site: String,
+    pub queue: String,
+    pub lang: String,
+    pub topic: String,
+    pub status: Status,
+    pub urgent: bool,
+    /// RFC 3339 time since when the request has been waiting for a helper.
+    pub waiting_since: String,
+    /// The owning helper's name, if claimed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The start of the request, personal data masked.
+    pub preview: String,
+}
+
+pub struct QueueFilter<'a> {
+    pub queues: &'a [String],
+    pub lang: Option<&'a str>,
+    pub status: Option<Status>,
+    pub limit: i64,
+}
+
+pub async fn queue_listing(conn: &mut AnyConnection, filter: &QueueFilter<'_>) -> sqlx::Result<Vec<QueueItem>> {
+    if filter.queues.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Queue ids are validated config ids; they are still bound, never spliced.
+    let placeholders: Vec<String> = (0..filter.queues.len()).map(|i| format!("${}", i + 4)).collect();
+    let sql = format!(
+        "SELECT c.id, c.site, c.queue, c.lang, c.topic, c.status, c.urgent, c.waiting_since, \
+         h.name AS owner, c.preview FROM conversations c LEFT JOIN helpers h ON h.id = c.owner_id \
+         WHERE c.queue IN ({}) AND ($1 = '' OR c.lang = $1) \
+         AND (($2 = '' AND c.status <> 'closed') OR c.status = $2) \
+         ORDER BY CASE WHEN c.status = 'waiting' THEN 0 ELSE 1 END, c.urgent DESC, c.waiting_since, c.id \
+         LIMIT $3",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(filter.lang.unwrap_or(""))
+        .bind(filter.status.map_or("", Status::as_str))
+        .bind(filter.limit);
+    for queue in filter.queues {
+        query = query.bind(queue);
+    }
+    let rows = query.fetch_all(conn).await?;
+    rows.iter()
+        .map(|row| {
+            let status: String = row.try_get("status")?;
+            Ok(QueueItem {
+                id: row.try_get("id")?,
+                site: row.try_get("site")?,
+                queue: row.try_get("queue")?,
+                lang: row.try_get("lang")?,
+                topic: row.try_get("topic")?,
+                status: Status::parse(&status).unwrap_or(Status::Waiting),
+                urgent: row.try_get::<i64, _>("urgent")? != 0,
+                waiting_since: super::model::rfc3339(row.try_get("waiting_since")?),
+                owner: row.try_get("owner")?,
+                preview: row.try_get("preview")?,
+            })
+        })
+        .collect()
+}
+
+/// Minutes from request to first helper reply, over conversations of these queues
+/// created since `since` (most recent first, bounded).
+pub async fn recent_first_reply_waits(
+    conn: &mut AnyConnection,
+    queue: &str,
+    since: i64,
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT first_reply_at - created_at FROM conversations \
+         WHERE queue = $1 AND created_at >= $2 AND first_reply_at IS NOT NULL \
+         ORDER BY created_at DESC LIMIT 5000",
+    )
+    .bind(queue)
+    .bind(since)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn count_waiting(conn: &mut AnyConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE status = 'waiting'")
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn set_read(conn: &mut AnyConnection, id: &str, role: Role, seq: i64) -> sqlx::Result<()> {
+    let column = if role == Role::Requester { "requester_read_seq" } else { "helper_read_seq" };
+    let sql = format!("UPDATE conversations SET {column} = $2 WHERE id = $1 AND {column} < $2 AND last_seq >= $2");
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(seq).execute(conn).await?;
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! Helper accounts: who they are, which queues they belong to, their API tokens, and
+//! whether they are online.
+
+pub mod auth;
+pub mod presence;
+pub mod routes;
+
+use sqlx::{AnyConnection, Row};
+
+use crate::secrets;
+use crate::store::{Store, now_ms};
+
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Helper {
+    pub id: String,
+    pub name: String,
+    pub languages: Vec<String>,
+    pub away: bool,
+    pub queues: Vec<Membership>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Membership {
+    pub queue: String,
+    /// `helper` or `coordinator`.
+    pub role: String,
+}
+
+impl Helper {
+    pub fn queue_ids(&self) -> Vec<String> {
+        self.queues.iter().map(|m| m.queue.clone()).collect()
+    }
+    pub fn is_member(&self, queue: &str) -> bool {
+        self.queues.iter().any(|m| m.queue == queue)
+    }
+    /// The name requesters see. (A team alias is a later choice of the helper.)
+    pub fn shown_name(&self) -> String {
+        self.name.clone()
+    }
+    /// Whether this helper takes requests in `lang` (no languages listed: any).
+    pub fn speaks(&self, lang: &str) -> bool {
+        self.languages.is_empty() || self.languages.iter().any(|l| l == lang)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HelperError {
+    #[error("a helper named {0} already exists")]
+    Exists(String),
+    #[error("no helper named {0}")]
+    Unknown(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+pub fn validate_name(name: &str) -> Result<&str, HelperError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 85 {
+        return Err(HelperError::Invalid("a helper name has 1 to 85 characters".into()));
+    }
+    if name.chars().any(|c| c.is_control() || matches!(c, '#' | '<' | '>' | '[' | ']' | '|' | '{' | '}')) {
+        return Err(HelperError::Invalid(
+            "a helper name cannot contain control characters or any of # < > [ ] | { }".into(),
+        ));
+    }
+    Ok(name)
+}
+
+pub async fn add(
+    store: &Store,
+    name: &str,
+    queues: &[String],
+    languages: &[String],
+) -> Result<Helper, HelperError> {
+    let name = validate_name(name)?;
+    let mut tx = store.write.begin().await?;
+    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM helpers WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_some() {
+        return Err(HelperError::Exists(name.to_string()));
+    }
+    let id = secrets::new_id();
+    sqlx::query("INSERT INTO helpers (id, name, languages, away, created_at) VALUES ($1, $2, $3, 0, $4)")
+        .bind(&id)
+        .bind(name)
+        .bind(languages.join(","))
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    for queue in queues {
+        sqlx::query("INSERT INTO helper_queues (helper_id, queue, role) VALUES ($1, $2, 'helper')")
+            .bind(&id)
+            .bind(queue)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    find_by_name(store, name).await?.ok_or_else(|| HelperError::Unknown(name.to_string()))
+}
+
+pub async fn remove(store: &Store, name: &str) -> Result<(), HelperError> {
+    let result = sqlx::query("DELETE FROM helpers WHERE name = $1").bind(name).execute(&store.write).await?;
+    if result.rows_affected() == 0 {
+        return Err(HelperError::Unknown(name.to_string()));
+    }
+    Ok(())
+}
+
+/// Creates a new API token; only its hash is kept.
+pub async fn new_api_token(store: &Store, name: &str) -> Result<String, HelperError> {
+    let helper = find_by_name(store, name).await?.ok_or_else(|| HelperError::Unknown(name.to_string()))?;
+    let token = secrets::new_token();
+    sqlx::query("INSERT INTO helper_tokens (token_hash, helper_id, created_at) VALUES ($1, $2, $3)")
+        .bind(&token.hash)
+        .bind(&helper.id)
+        .bind(now_ms())
+        .execute(&store.write)
+        .await?;
+    Ok(format!("hlp_{}", token.token))
+}
+
+pub async fn list(store: &Store) -> Result<Vec<Helper>, HelperError> {
+    let mut conn = store.read.acquire().await?;
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM helpers ORDER BY name")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut helpers = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(h) = load(&mut conn, "id", &id).await? {
+            helpers.push(h);
+        }
+    }
+    Ok(helpers)
+}
+
+pub async fn find_by_name(store: &Store, name: &str) -> Result<Option<Helper>, HelperError> {
+    let mut conn = store.write.acquire().await?;
+    Ok(load(&mut conn, "name", name).await?)
+}
+
+pub async fn find_by_id(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<Helper>> {
+    load(conn, "id", id).await
+}
+
+pub async fn find_by_token(store: &Store, token: &str) -> sqlx::Result<Option<Helper>> {
+    let Some(raw) = token.strip_prefix("hlp_") else { return Ok(None) };
+    let hash = secrets::hash_token(raw);
+    let mut conn = store.read.acquire().await?;
+    let id: Option<String> = sqlx::query_scalar("SELECT helper_id FROM helper_tokens WHERE token_hash = $1")
+        .bind(hash)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match id {
+        Some(id) => load(&mut conn, "id", &id).await,
+        None => Ok(None),
+    }
+}
+
+pub async fn set_away(store: &Store, id: &str, away: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE helpers SET away = $2 WHERE id = $1")
+        .bind(id)
+        .bind(i64::from(away))
+        .execute(&store.write)
+        .await?;
+    Ok(())
+}
+
+async fn load(conn: &mut AnyConnection, by: &str, value: &str) -> sqlx::Result<Option<Helper>> {
+    let column = if by == "id" { "id" } else { "name" };
+    let sql = format!("SELECT id, name, languages, away FROM helpers WHERE {column} = $1");
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(value).fetch_optional(&mut *conn).await? else {
+        return Ok(None);
+    };
+    let id: String = row.try_get("id")?;
+    let languages: String = row.try_get("languages")?;
+    let queues = sqlx::query("SELECT queue, role FROM helper_queues WHERE helper_id = $1 ORDER BY queue")
+        .bind(&id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok(Membership { queue: r.try_get("queue")?, role: r.try_get("role")? }))
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    Ok(Some(Helper {
+        id,
+        name: row.try_get("name")?,
+        languages: languages.split(',').filter(|l| !l.is_empty()).map(str::to_string).collect(),
+        away: row.try_get::<i64, _>("away")? != 0,
+        queues,
+    }))
+}

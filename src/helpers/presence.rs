@@ -1,0 +1,82 @@
+//! Who is online: a helper is online while at least one live socket of theirs is open,
+//! and available when online and not set away. Kept in memory on each node.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::Helper;
+
+#[derive(Default)]
+pub struct Presence {
+    online: Mutex<HashMap<String, Entry>>,
+}
+
+struct Entry {
+    sockets: usize,
+    helper: Helper,
+}
+
+impl Presence {
+    pub fn connected(&self, helper: &Helper) {
+        let mut map = self.online.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = map.entry(helper.id.clone()).or_insert_with(|| Entry { sockets: 0, helper: helper.clone() });
+        entry.sockets += 1;
+        entry.helper = helper.clone();
+    }
+
+    pub fn disconnected(&self, helper_id: &str) {
+        let mut map = self.online.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = map.get_mut(helper_id) {
+            entry.sockets = entry.sockets.saturating_sub(1);
+            if entry.sockets == 0 {
+                map.remove(helper_id);
+            }
+        }
+    }
+
+    pub fn set_away(&self, helper_id: &str, away: bool) {
+        let mut map = self.online.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = map.get_mut(helper_id) {
+            entry.helper.away = away;
+        }
+    }
+
+    pub fn is_online(&self, helper_id: &str) -> bool {
+        self.online.lock().unwrap_or_else(|e| e.into_inner()).contains_key(helper_id)
+    }
+
+    pub fn is_available(&self, helper_id: &str) -> bool {
+        self.online
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(helper_id)
+            .is_some_and(|e| !e.helper.away)
+    }
+
+    /// Helpers available now for a queue and language.
+    pub fn available_for(&self, queue: &str, lang: &str) -> usize {
+        self.online
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|e| !e.helper.away && e.helper.is_member(queue) && e.helper.speaks(lang))
+            .count()
+    }
+
+    /// Online, not away, and a member of the queue.
+    pub fn is_available_for(&self, helper_id: &str, queue: &str) -> bool {
+        self.online
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(helper_id)
+            .is_some_and(|e| !e.helper.away && e.helper.is_member(queue))
+    }
+
+    pub fn shown_name(&self, helper_id: &str) -> Option<String> {
+        self.online.lock().unwrap_or_else(|e| e.into_inner()).get(helper_id).map(|e| e.helper.shown_name())
+    }
+
+    pub fn online_count(&self) -> usize {
+        self.online.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}

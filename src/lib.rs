@@ -1,0 +1,21 @@
+//! Helpline: a "Get help" button on every page of a wiki that reaches a volunteer help
+//! team in seconds, by live chat or by e-mail.
+//!
+//! Data flows one way: HTTP/WebSocket edge → capability service → store; real-time
+//! events flow store → hub → sockets. See docs/ARCHITECTURE.md.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod conversations;
+pub mod demo;
+pub mod error;
+pub mod helpers;
+pub mod i18n;
+pub mod live;
+pub mod ops;
+pub mod rate_limit;
+pub mod screening;
+pub mod secrets;
+pub mod sites;
+pub mod store;

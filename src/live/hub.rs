@@ -1,0 +1,133 @@
+//! In-process fan-out of committed events to open sockets: one broadcast channel per
+//! conversation with listeners, and one for queue events. Events are published only
+//! after their transaction committed; sockets dedupe and fill gaps by `seq` from the
+//! store, so a lagging or late subscriber never loses or repeats a message.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::broadcast;
+
+use crate::conversations::model::{Message, Outcome, Role, Status};
+use crate::conversations::queries::QueueItem;
+
+/// An event of one conversation.
+#[derive(Clone, Debug)]
+pub enum ConversationEvent {
+    /// A committed message (including internal notes, which requester sockets skip).
+    Message { message: Arc<Message>, received: Instant },
+    Status(StatusChange),
+    Typing { role: Role, name: Option<String> },
+    Read { role: Role, seq: i64 },
+}
+
+#[derive(Clone, Debug)]
+pub struct StatusChange {
+    pub status: Status,
+    pub outcome: Option<Outcome>,
+    pub urgent: bool,
+    /// The owner's shown name, for the requester.
+    pub owner_name: Option<String>,
+    pub queue: String,
+}
+
+/// An event of a queue, for helpers' dashboards.
+#[derive(Clone, Debug)]
+pub struct QueueEvent {
+    pub kind: QueueEventKind,
+    pub item: QueueItem,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueEventKind {
+    New,
+    Claimed,
+    Released,
+    Transferred,
+    /// The conversation moved out of this queue.
+    Left,
+    Updated,
+    Closed,
+    Reopened,
+}
+
+pub struct Hub {
+    conversations: Mutex<HashMap<String, broadcast::Sender<ConversationEvent>>>,
+    queues: broadcast::Sender<Arc<QueueEvent>>,
+}
+
+const CONVERSATION_CAPACITY: usize = 64;
+const QUEUE_CAPACITY: usize = 1024;
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Hub {
+    pub fn new() -> Self {
+        Self {
+            conversations: Mutex::new(HashMap::new()),
+            queues: broadcast::channel(QUEUE_CAPACITY).0,
+        }
+    }
+
+    pub fn subscribe(self: &Arc<Self>, conversation_id: &str) -> Subscription {
+        let mut map = self.conversations.lock().unwrap_or_else(|e| e.into_inner());
+        let sender = map
+            .entry(conversation_id.to_string())
+            .or_insert_with(|| broadcast::channel(CONVERSATION_CAPACITY).0);
+        Subscription {
+            receiver: sender.subscribe(),
+            conversation_id: conversation_id.to_string(),
+            hub: Arc::clone(self),
+        }
+    }
+
+    /// Sends to the conversation's listeners, if any.
+    pub fn publish(&self, conversation_id: &str, event: ConversationEvent) {
+        let map = self.conversations.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sender) = map.get(conversation_id) {
+            let _ = sender.send(event);
+        }
+    }
+
+    pub fn subscribe_queues(&self) -> broadcast::Receiver<Arc<QueueEvent>> {
+        self.queues.subscribe()
+    }
+
+    pub fn publish_queue(&self, kind: QueueEventKind, item: QueueItem) {
+        let _ = self.queues.send(Arc::new(QueueEvent { kind, item }));
+    }
+
+    /// Number of conversations with at least one listener.
+    pub fn watched_conversations(&self) -> usize {
+        self.conversations.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    fn unsubscribed(&self, conversation_id: &str) {
+        let mut map = self.conversations.lock().unwrap_or_else(|e| e.into_inner());
+        if map.get(conversation_id).is_some_and(|s| s.receiver_count() == 0) {
+            map.remove(conversation_id);
+        }
+    }
+}
+
+/// A listener on one conversation; dropping it removes the channel when it was the last.
+pub struct Subscription {
+    pub receiver: broadcast::Receiver<ConversationEvent>,
+    conversation_id: String,
+    hub: Arc<Hub>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        // The receiver is dropped after this body; count it as gone already.
+        let receiver = std::mem::replace(&mut self.receiver, broadcast::channel(1).1);
+        drop(receiver);
+        self.hub.unsubscribed(&self.conversation_id);
+    }
+}

@@ -1,0 +1,88 @@
+//! Frames of the live protocols and what both sockets share: close codes, sending
+//! JSON, and delivering stored messages in order without gaps or repeats.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::conversations::model::Message;
+use crate::conversations::queries;
+
+/// Close codes (4000–4999 are for applications).
+pub mod close_code {
+    /// A frame that is not JSON, of an unknown type, or binary.
+    pub const BAD_FRAME: u16 = 4400;
+    /// No valid token in the hello frame.
+    pub const UNAUTHORIZED: u16 = 4401;
+    /// The page's origin may not use this site.
+    pub const FORBIDDEN_ORIGIN: u16 = 4403;
+    /// No hello frame in time, or the peer went silent.
+    pub const TIMEOUT: u16 = 4408;
+    /// The server is shutting down; reconnect and resume.
+    pub const GOING_AWAY: u16 = 1001;
+}
+
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+pub const PING_EVERY: Duration = Duration::from_secs(25);
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(70);
+/// At most one typing notice per socket per this interval is passed on.
+pub const TYPING_INTERVAL: Duration = Duration::from_millis(1500);
+const PAGE: i64 = 500;
+
+/// Small buffers: most sockets are idle most of the time.
+pub fn configure(ws: WebSocketUpgrade, state: &AppState) -> WebSocketUpgrade {
+    let frame = state.config.limits.frame_bytes;
+    ws.max_message_size(frame).max_frame_size(frame).read_buffer_size(4096).write_buffer_size(0)
+}
+
+pub async fn send_json<T: Serialize>(socket: &mut WebSocket, frame: &T) -> Result<(), axum::Error> {
+    let text = serde_json::to_string(frame).map_err(axum::Error::new)?;
+    socket.send(WsMessage::Text(text.into())).await
+}
+
+pub async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let mut reason = reason.to_string();
+    while reason.len() > 120 {
+        reason.pop();
+    }
+    let _ = socket.send(WsMessage::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason) }))).await;
+}
+
+/// Every stored message after `last`, in order (conversations are short; pages keep
+/// each query bounded).
+pub async fn load_after(state: &AppState, conversation_id: &str, last: i64) -> anyhow::Result<Vec<Message>> {
+    let mut out = Vec::new();
+    let mut cursor = last;
+    let mut conn = state.store.read.acquire().await?;
+    loop {
+        let page = queries::messages_after(&mut conn, conversation_id, cursor, PAGE).await?;
+        let full = page.len() as i64 == PAGE;
+        if let Some(m) = page.last() {
+            cursor = m.seq;
+        }
+        out.extend(page);
+        if !full {
+            return Ok(out);
+        }
+    }
+}
+
+/// Whether a live message can be sent as is (`Next`), is already sent (`Seen`), or
+/// comes after a gap that must be filled from the store first (`Gap`).
+pub enum Order {
+    Seen,
+    Next,
+    Gap,
+}
+
+pub fn order(last: i64, seq: i64) -> Order {
+    if seq <= last {
+        Order::Seen
+    } else if seq == last + 1 {
+        Order::Next
+    } else {
+        Order::Gap
+    }
+}

@@ -1,0 +1,300 @@
+//! The requester's live socket. The first client frame is
+//! `{"type":"hello","token":…,"after":SEQ}`; the server answers with every message
+//! after SEQ, a `status` frame, then live frames. Messages sent on the socket are
+//! acknowledged (`ack {client_id, seq}`) once committed.
+
+use std::time::Instant;
+
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::hub::ConversationEvent;
+use super::protocol::{self, Order, close_code, send_json};
+use crate::app::AppState;
+use crate::config::OtherTeam;
+use crate::conversations::model::{Conversation, Message, Outcome, RequesterMessage, Role, Status};
+use crate::conversations::public_routes::{RequestOrigin, check_origin};
+use crate::conversations::{queries, requester};
+use crate::error::AppError;
+use crate::secrets::hash_token;
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientFrame {
+    Hello {
+        token: String,
+        #[serde(default)]
+        after: i64,
+    },
+    Message {
+        client_id: String,
+        text: String,
+    },
+    Typing,
+    Read {
+        seq: i64,
+    },
+    Ping,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ServerFrame {
+    Message(RequesterMessage),
+    Ack { client_id: String, seq: i64, duplicate: bool },
+    Status(StatusFrame),
+    Typing { role: Role },
+    Read { seq: i64 },
+    Error { code: &'static str, message: String, #[serde(skip_serializing_if = "Option::is_none")] client_id: Option<String>, #[serde(skip_serializing_if = "Option::is_none")] retry_after: Option<u64> },
+    Pong,
+}
+
+#[derive(Serialize)]
+struct StatusFrame {
+    status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<Outcome>,
+    urgent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    helper_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue_position: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redirected_to: Option<OtherTeam>,
+    last_seq: i64,
+    read_seq: i64,
+}
+
+/// The live socket of one conversation, for its requester.
+#[utoipa::path(get, path = "/v1/conversations/{id}/live", tag = "requester", params(("id" = String, Path)),
+    responses((status = 101, description = "WebSocket; first frame {type: hello, token, after}"),
+        (status = 403, body = crate::error::ErrorBody, description = "origin not allowed")))]
+pub async fn live(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RequestOrigin(origin): RequestOrigin,
+) -> Response {
+    if let Some(o) = &origin
+        && !state.config.sites.iter().any(|s| s.allowed_origins.iter().any(|a| a == o))
+    {
+        return AppError::Forbidden(format!("Origin {o} may not use this service.")).into_response();
+    }
+    protocol::configure(ws, &state)
+        .on_upgrade(move |socket| async move {
+            state.metrics.socket_opened("requester");
+            session(&state, socket, &id, origin.as_deref()).await;
+            state.metrics.socket_closed("requester");
+        })
+        .into_response()
+}
+
+fn error_frame(e: &AppError, client_id: Option<String>) -> ServerFrame {
+    let retry_after = match e {
+        AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+        _ => None,
+    };
+    ServerFrame::Error { code: e.code(), message: e.public_message(), client_id, retry_after }
+}
+
+async fn session(state: &AppState, mut socket: WebSocket, id: &str, origin: Option<&str>) {
+    let Some((conversation, after, token_hash)) = handshake(state, &mut socket, id, origin).await else { return };
+    let mut subscription = state.hub.subscribe(id);
+    let mut last = after;
+    if deliver_stored(state, &mut socket, id, &mut last).await.is_err()
+        || send_status(state, &mut socket, &conversation).await.is_err()
+    {
+        return;
+    }
+    let mut ping = tokio::time::interval(protocol::PING_EVERY);
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+    let mut last_typing: Option<Instant> = None;
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let Some(Ok(frame)) = incoming else { return };
+                last_heard = Instant::now();
+                let text = match frame {
+                    WsMessage::Text(text) => text,
+                    WsMessage::Binary(_) => {
+                        protocol::close(&mut socket, close_code::BAD_FRAME, "binary frames are not supported").await;
+                        return;
+                    }
+                    WsMessage::Close(_) => return,
+                    WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
+                };
+                let frame: ClientFrame = match serde_json::from_str(&text) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        protocol::close(&mut socket, close_code::BAD_FRAME, &format!("bad frame: {e}")).await;
+                        return;
+                    }
+                };
+                let reply = match frame {
+                    ClientFrame::Hello { .. } => Some(ServerFrame::Error {
+                        code: "already_said_hello", message: "hello is only the first frame".into(), client_id: None, retry_after: None,
+                    }),
+                    ClientFrame::Message { client_id, text } => {
+                        let result = match state.limits.message(&token_hash) {
+                            Ok(()) => requester::post(state, &conversation, &client_id, &text).await,
+                            Err(e) => Err(e),
+                        };
+                        Some(match result {
+                            Ok(a) => ServerFrame::Ack { client_id, seq: a.seq, duplicate: a.duplicate },
+                            Err(e) => error_frame(&e, Some(client_id)),
+                        })
+                    }
+                    ClientFrame::Typing => {
+                        if last_typing.is_none_or(|t| t.elapsed() >= protocol::TYPING_INTERVAL) {
+                            last_typing = Some(Instant::now());
+                            state.hub.publish(id, ConversationEvent::Typing { role: Role::Requester, name: None });
+                        }
+                        None
+                    }
+                    ClientFrame::Read { seq } => {
+                        if let Ok(mut conn) = state.store.write.acquire().await
+                            && queries::set_read(&mut conn, id, Role::Requester, seq).await.is_ok()
+                        {
+                            state.hub.publish(id, ConversationEvent::Read { role: Role::Requester, seq });
+                        }
+                        None
+                    }
+                    ClientFrame::Ping => Some(ServerFrame::Pong),
+                };
+                if let Some(reply) = reply && send_json(&mut socket, &reply).await.is_err() {
+                    return;
+                }
+            }
+            event = subscription.receiver.recv() => {
+                let sent = match event {
+                    Ok(ConversationEvent::Message { message, received }) => match protocol::order(last, message.seq) {
+                        Order::Seen => Ok(()),
+                        Order::Next => {
+                            last = message.seq;
+                            match message.for_requester() {
+                                Some(view) => {
+                                    let r = send_json(&mut socket, &ServerFrame::Message(view)).await;
+                                    if message.author_role != Role::Requester {
+                                        state.metrics.delivered(received.elapsed().as_secs_f64());
+                                    }
+                                    r.map_err(anyhow::Error::from)
+                                }
+                                None => Ok(()),
+                            }
+                        }
+                        Order::Gap => deliver_stored(state, &mut socket, id, &mut last).await,
+                    },
+                    Ok(ConversationEvent::Status(_)) => reload_and_send_status(state, &mut socket, id).await,
+                    Ok(ConversationEvent::Typing { role, .. }) if role != Role::Requester => {
+                        send_json(&mut socket, &ServerFrame::Typing { role }).await.map_err(anyhow::Error::from)
+                    }
+                    Ok(ConversationEvent::Read { role, seq }) if role != Role::Requester => {
+                        send_json(&mut socket, &ServerFrame::Read { seq }).await.map_err(anyhow::Error::from)
+                    }
+                    Ok(_) => Ok(()),
+                    Err(RecvError::Lagged(_)) => deliver_stored(state, &mut socket, id, &mut last).await,
+                    Err(RecvError::Closed) => return,
+                };
+                if sent.is_err() {
+                    return;
+                }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > protocol::SILENCE_LIMIT {
+                    protocol::close(&mut socket, close_code::TIMEOUT, "no answer to pings").await;
+                    return;
+                }
+                if socket.send(WsMessage::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
+            () = state.shutdown.cancelled() => {
+                protocol::close(&mut socket, close_code::GOING_AWAY, "server restarting; resume with after").await;
+                return;
+            }
+        }
+    }
+}
+
+/// Waits for the hello frame and checks the token and the origin.
+async fn handshake(
+    state: &AppState,
+    socket: &mut WebSocket,
+    id: &str,
+    origin: Option<&str>,
+) -> Option<(Conversation, i64, String)> {
+    let first = tokio::time::timeout(protocol::HELLO_TIMEOUT, socket.recv()).await;
+    let text = match first {
+        Ok(Some(Ok(WsMessage::Text(text)))) => text,
+        Ok(Some(Ok(_))) => {
+            protocol::close(socket, close_code::BAD_FRAME, "the first frame must be a JSON hello").await;
+            return None;
+        }
+        Ok(_) => return None,
+        Err(_) => {
+            protocol::close(socket, close_code::TIMEOUT, "no hello frame").await;
+            return None;
+        }
+    };
+    let Ok(ClientFrame::Hello { token, after }) = serde_json::from_str::<ClientFrame>(&text) else {
+        protocol::close(socket, close_code::BAD_FRAME, "the first frame must be {\"type\":\"hello\",\"token\":…}").await;
+        return None;
+    };
+    let conversation = match requester::authorize(state, id, &token).await {
+        Ok(c) => c,
+        Err(AppError::NotFound(_)) => {
+            protocol::close(socket, close_code::UNAUTHORIZED, "no conversation with this id for this token").await;
+            return None;
+        }
+        Err(_) => {
+            protocol::close(socket, 1011, "internal error").await;
+            return None;
+        }
+    };
+    if check_origin(state, &conversation.site, origin).is_err() {
+        protocol::close(socket, close_code::FORBIDDEN_ORIGIN, "origin not allowed for this site").await;
+        return None;
+    }
+    Some((conversation, after.max(0), hash_token(&token)))
+}
+
+async fn deliver_stored(state: &AppState, socket: &mut WebSocket, id: &str, last: &mut i64) -> anyhow::Result<()> {
+    for message in protocol::load_after(state, id, *last).await? {
+        *last = message.seq;
+        if let Some(view) = Message::for_requester(&message) {
+            send_json(socket, &ServerFrame::Message(view)).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn reload_and_send_status(state: &AppState, socket: &mut WebSocket, id: &str) -> anyhow::Result<()> {
+    let conversation = {
+        let mut conn = state.store.read.acquire().await?;
+        queries::find(&mut conn, id).await?
+    };
+    match conversation {
+        Some(c) => send_status(state, socket, &c).await,
+        None => Ok(()),
+    }
+}
+
+async fn send_status(state: &AppState, socket: &mut WebSocket, c: &Conversation) -> anyhow::Result<()> {
+    let view = requester::view(state, c, c.last_seq).await?;
+    let frame = ServerFrame::Status(StatusFrame {
+        status: view.status,
+        outcome: view.outcome,
+        urgent: view.urgent,
+        helper_name: view.helper_name,
+        queue_position: view.queue_position,
+        redirected_to: view.redirected_to,
+        last_seq: view.last_seq,
+        read_seq: view.read_seq,
+    });
+    send_json(socket, &frame).await?;
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! Rate limits per requester network (keyed hash of the address, never the address)
+//! and per requester token. Over the limit: `429` with `Retry-After`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::app::AppState;
+use crate::config::Limits;
+use crate::error::AppError;
+use crate::secrets::day_number;
+use crate::store::now_ms;
+
+pub struct RateLimits {
+    requests_per_network: DefaultKeyedRateLimiter<String>,
+    conversations_per_network: DefaultKeyedRateLimiter<String>,
+    messages_per_token: DefaultKeyedRateLimiter<String>,
+    clock: DefaultClock,
+}
+
+fn quota(per: Duration, count: u32) -> Quota {
+    let count = NonZeroU32::new(count.max(1)).unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(per / count.get())
+        .unwrap_or_else(|| Quota::per_second(count))
+        .allow_burst(count)
+}
+
+impl RateLimits {
+    pub fn new(limits: &Limits) -> Self {
+        Self {
+            requests_per_network: RateLimiter::keyed(quota(Duration::from_secs(60), limits.requests_per_minute_per_network)),
+            conversations_per_network: RateLimiter::keyed(quota(
+                Duration::from_secs(3600),
+                limits.conversations_per_hour_per_network,
+            )),
+            messages_per_token: RateLimiter::keyed(quota(Duration::from_secs(60), limits.messages_per_minute_per_token)),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    fn check(&self, limiter: &DefaultKeyedRateLimiter<String>, key: &str) -> Result<(), AppError> {
+        limiter.check_key(&key.to_string()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.clock.now());
+            AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) }
+        })
+    }
+
+    pub fn request(&self, network: &str) -> Result<(), AppError> {
+        self.check(&self.requests_per_network, network)
+    }
+
+    pub fn new_conversation(&self, network: &str) -> Result<(), AppError> {
+        self.check(&self.conversations_per_network, network)
+    }
+
+    pub fn message(&self, token_hash: &str) -> Result<(), AppError> {
+        self.check(&self.messages_per_token, token_hash)
+    }
+
+    /// Forgets keys that are back under their limits, so memory stays bounded.
+    pub fn forget_idle(&self) {
+        for limiter in [&self.requests_per_network, &self.conversations_per_network, &self.messages_per_token] {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+}
+
+/// The keyed hash of the requester's network (IPv4 address or IPv6 /64), rotated daily.
+pub struct RequesterNetwork(pub String);
+
+impl FromRequestParts<AppState> for RequesterNetwork {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        let ip = if state.config.trust_forwarded_for {
+            parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(peer)
+        } else {
+            peer
+        };
+        Ok(Self(state.secrets.network_hash(ip, day_number(now_ms()))))
+    }
+}

@@ -1,0 +1,220 @@
+//! Screening of requester text: possible threats of harm (the conversation becomes
+//! urgent and the requester sees the emergency contact at once) and personal data
+//! (masked in what helpers see; the requester still sees their own words).
+//!
+//! Rules per language live in `rules/*.toml` and are compiled into the binary. Every
+//! language's harm rules apply to every message: a requester may write in a language
+//! other than the site's, and a false alarm costs less than a missed one.
+
+use std::ops::Range;
+
+use anyhow::Context;
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use serde::Deserialize;
+
+const RULE_FILES: &[(&str, &str)] = &[
+    ("en.toml", include_str!("rules/en.toml")),
+    ("de.toml", include_str!("rules/de.toml")),
+    ("he.toml", include_str!("rules/he.toml")),
+];
+
+#[derive(Deserialize)]
+struct RuleFile {
+    language: String,
+    harm: Vec<String>,
+    #[serde(default)]
+    personal_data: Vec<PersonalDataRule>,
+}
+
+#[derive(Deserialize)]
+struct PersonalDataRule {
+    label: String,
+    pattern: String,
+}
+
+/// What screening found in one text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Screening {
+    /// A possible threat of harm to the writer or to others.
+    pub possible_harm: bool,
+    /// The text as helpers see it, when personal data had to be masked.
+    pub masked: Option<String>,
+}
+
+pub struct Screener {
+    harm: RegexSet,
+    languages: Vec<String>,
+    email: Regex,
+    phone_candidate: Regex,
+    iso_date: Regex,
+    url: Regex,
+    extra: Vec<(String, Regex)>,
+}
+
+impl Screener {
+    pub fn load() -> anyhow::Result<Self> {
+        let mut harm_patterns = Vec::new();
+        let mut languages = Vec::new();
+        let mut extra = Vec::new();
+        for (name, text) in RULE_FILES {
+            let file: RuleFile =
+                toml::from_str(text).with_context(|| format!("screening rules {name}"))?;
+            languages.push(file.language);
+            harm_patterns.extend(file.harm);
+            for rule in file.personal_data {
+                let regex = RegexBuilder::new(&rule.pattern)
+                    .case_insensitive(true)
+                    .build()
+                    .with_context(|| format!("{name}: {}", rule.pattern))?;
+                extra.push((rule.label, regex));
+            }
+        }
+        let harm = RegexSetBuilder::new(&harm_patterns)
+            .case_insensitive(true)
+            .build()
+            .context("compiling harm rules")?;
+        Ok(Self {
+            harm,
+            languages,
+            email: Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")?,
+            phone_candidate: Regex::new(r"(\+|\b)\d[\d \t().\-/]{5,22}\d\b")?,
+            iso_date: Regex::new(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")?,
+            url: Regex::new(r"(?i)\bhttps?://\S+|\b(special|spezial|מיוחד):[^\s]+")?,
+            extra,
+        })
+    }
+
+    /// The languages that have rules.
+    pub fn languages(&self) -> &[String] {
+        &self.languages
+    }
+
+    pub fn screen(&self, text: &str) -> Screening {
+        let possible_harm = self.harm.is_match(text);
+        let mut found: Vec<(Range<usize>, &str)> = Vec::new();
+        let protected: Vec<Range<usize>> = self.url.find_iter(text).map(|m| m.range()).collect();
+        for m in self.email.find_iter(text) {
+            found.push((m.range(), "[e-mail address]"));
+        }
+        for m in self.phone_candidate.find_iter(text) {
+            let inside_url = protected.iter().any(|p| p.start <= m.start() && m.end() <= p.end);
+            let preceded = text[..m.start()].chars().next_back();
+            let glued = matches!(preceded, Some(c) if c == '=' || c == '/' || c == '#' || c.is_alphanumeric());
+            if !inside_url && !glued && looks_like_phone(m.as_str(), &self.iso_date) {
+                found.push((m.range(), "[phone number]"));
+            }
+        }
+        for (label, regex) in &self.extra {
+            for m in regex.find_iter(text) {
+                found.push((m.range(), label_text(label)));
+            }
+        }
+        let masked = (!found.is_empty()).then(|| mask(text, found));
+        Screening { possible_harm, masked }
+    }
+}
+
+fn label_text(label: &str) -> &'static str {
+    match label {
+        "address" => "[address]",
+        "id_number" => "[ID number]",
+        _ => "[personal data]",
+    }
+}
+
+fn looks_like_phone(candidate: &str, iso_date: &Regex) -> bool {
+    let trimmed = candidate.trim();
+    let digits = trimmed.chars().filter(char::is_ascii_digit).count();
+    if !(7..=15).contains(&digits) || iso_date.is_match(trimmed) {
+        return false;
+    }
+    let separators = trimmed.chars().filter(|c| matches!(c, ' ' | '-' | '.' | '(' | ')' | '/')).count();
+    let international = trimmed.starts_with('+') || trimmed.starts_with("00");
+    let trunk_prefix = trimmed.starts_with('0');
+    // A bare run of digits is more often a revision id than a phone number.
+    international || trunk_prefix || separators >= 2
+}
+
+/// Replaces the found ranges (overlaps merged) with their labels.
+fn mask(text: &str, mut found: Vec<(Range<usize>, &str)>) -> String {
+    found.sort_by_key(|(r, _)| (r.start, std::cmp::Reverse(r.end)));
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    for (range, label) in found {
+        if range.start < pos {
+            pos = pos.max(range.end);
+            continue;
+        }
+        out.push_str(&text[pos..range.start]);
+        out.push_str(label);
+        pos = range.end;
+    }
+    out.push_str(&text[pos..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn screener() -> Screener {
+        Screener::load().expect("rules compile")
+    }
+
+    #[test]
+    fn every_language_has_rules() {
+        let s = screener();
+        for lang in ["en", "de", "he"] {
+            assert!(s.languages().iter().any(|l| l == lang), "{lang}");
+        }
+    }
+
+    #[test]
+    fn flags_threats_in_english_german_and_hebrew() {
+        let s = screener();
+        for text in [
+            "He wrote that he will kill you if you edit again",
+            "Someone says he knows where I live",
+            "I don't want to live anymore after this",
+            "Er hat geschrieben, er bringt mich um",
+            "Ich denke an Selbstmord",
+            "הוא כתב שהוא יודע איפה אני גר",
+            "אני רוצה להתאבד",
+        ] {
+            assert!(s.screen(text).possible_harm, "{text}");
+        }
+        for text in [
+            "Someone keeps reverting my edits on the article about trains",
+            "Jemand löscht ständig meine Beiträge",
+            "מישהו מוחק את העריכות שלי",
+        ] {
+            assert!(!s.screen(text).possible_harm, "{text}");
+        }
+    }
+
+    #[test]
+    fn masks_emails_and_phones_but_keeps_diffs_and_dates() {
+        let s = screener();
+        let text = "Mail me at jane.doe+wiki@example.co.uk or call +44 20 7946 0958. \
+                    See https://en.wikipedia.org/w/index.php?oldid=1234567890 and \
+                    Special:Diff/1187654321, it started on 2016-06-13.";
+        let masked = s.screen(text).masked.expect("personal data found");
+        assert!(masked.contains("[e-mail address]"), "{masked}");
+        assert!(masked.contains("[phone number]"), "{masked}");
+        assert!(!masked.contains("jane.doe"), "{masked}");
+        assert!(!masked.contains("7946"), "{masked}");
+        assert!(masked.contains("oldid=1234567890"), "{masked}");
+        assert!(masked.contains("Special:Diff/1187654321"), "{masked}");
+        assert!(masked.contains("2016-06-13"), "{masked}");
+    }
+
+    #[test]
+    fn masks_language_specific_details() {
+        let s = screener();
+        let masked = s.screen("Meine Adresse ist Hauptstraße 5, Berlin").masked.expect("found");
+        assert!(!masked.contains("Hauptstraße"), "{masked}");
+        let masked = s.screen("ת.ז 123456789 שלי").masked.expect("found");
+        assert!(!masked.contains("123456789"), "{masked}");
+        assert_eq!(s.screen("Nothing private here, revision 1187654321.").masked, None);
+    }
+}

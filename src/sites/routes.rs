@@ -1,0 +1,114 @@
+//! `GET /v1/sites/{site}/widget`: everything the dialog needs, in one answer.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::AppState;
+use crate::config::{OtherTeam, Topic};
+use crate::conversations::model::Channel;
+use crate::conversations::public_routes::{RequestOrigin, check_origin};
+use crate::error::{AppError, AppJson, AppResult, ErrorBody};
+use crate::i18n::RTL_LANGUAGES;
+use crate::rate_limit::RequesterNetwork;
+
+#[derive(Deserialize, IntoParams)]
+pub struct LangQuery {
+    /// The reader's language; defaults to the site's.
+    pub lang: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WidgetSettings {
+    pub site: SiteSummary,
+    /// The language of `messages`.
+    pub lang: String,
+    /// `ltr` or `rtl`.
+    pub dir: &'static str,
+    /// Localised texts of the dialog, by message key.
+    pub messages: HashMap<String, String>,
+    pub topics: Vec<Topic>,
+    /// Teams that handle some matters instead (emergencies, privacy, legal, admin conduct).
+    pub other_teams: Vec<OtherTeam>,
+    pub emergency_contact: String,
+    pub limits: WidgetLimits,
+    pub availability: Availability,
+    /// Channels offered, preferred first.
+    pub channels: Vec<Channel>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SiteSummary {
+    pub id: String,
+    pub name: String,
+    pub language: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WidgetLimits {
+    pub first_message_chars: usize,
+    pub message_chars: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Availability {
+    /// Helpers available now (online and not away) for this site's queue and language.
+    pub helpers_online: usize,
+    /// Median seconds to a first reply over the last day; null when there is no data.
+    pub median_wait_seconds: Option<i64>,
+    /// A localised sentence saying the above, ready to show.
+    pub summary: String,
+}
+
+/// Dialog texts, other teams, topics, limits and honest availability for a site.
+#[utoipa::path(get, path = "/v1/sites/{site}/widget", tag = "requester", params(("site" = String, Path), LangQuery),
+    responses((status = 200, body = WidgetSettings), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn widget_settings(
+    State(state): State<AppState>,
+    Path(site_id): Path<String>,
+    Query(query): Query<LangQuery>,
+    RequesterNetwork(network): RequesterNetwork,
+    RequestOrigin(origin): RequestOrigin,
+) -> AppResult<AppJson<WidgetSettings>> {
+    state.limits.request(&network)?;
+    let site = state.config.site(&site_id).ok_or(AppError::NotFound("No such site."))?;
+    check_origin(&state, &site.id, origin.as_deref())?;
+    let requested = match &query.lang {
+        Some(lang) => crate::conversations::text::language(lang)?,
+        None => site.language.clone(),
+    };
+    let lang = state.i18n.resolve(&requested).to_string();
+    let base = requested.split('-').next().unwrap_or("en");
+    let helpers_online = state.presence.available_for(&site.queue, base);
+    let median_wait_seconds = state.waits.median_wait_seconds(&state.store, &site.queue).await?;
+    let mut summary = if helpers_online > 0 {
+        state.i18n.format(&lang, "helpline-availability-online", &[&helpers_online.to_string()])
+    } else {
+        state.i18n.format(&lang, "helpline-availability-offline", &[])
+    };
+    if helpers_online > 0
+        && let Some(seconds) = median_wait_seconds
+    {
+        let minutes = ((seconds + 59) / 60).max(1);
+        summary.push(' ');
+        summary.push_str(&state.i18n.format(&lang, "helpline-availability-wait", &[&minutes.to_string()]));
+    }
+    let channels = if helpers_online > 0 { vec![Channel::Chat, Channel::Email] } else { vec![Channel::Email, Channel::Chat] };
+    Ok(AppJson(WidgetSettings {
+        site: SiteSummary { id: site.id.clone(), name: site.name.clone(), language: site.language.clone() },
+        dir: if RTL_LANGUAGES.contains(&base) { "rtl" } else { "ltr" },
+        messages: state.i18n.messages(&lang).into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        lang,
+        topics: site.topics.clone(),
+        other_teams: site.other_teams.clone(),
+        emergency_contact: site.emergency_contact.clone(),
+        limits: WidgetLimits {
+            first_message_chars: state.config.limits.first_message_chars,
+            message_chars: state.config.limits.message_chars,
+        },
+        availability: Availability { helpers_online, median_wait_seconds, summary },
+        channels,
+    }))
+}

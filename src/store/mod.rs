@@ -1,0 +1,129 @@
+//! The database: one pool for writes and one for reads, on SQLite (embedded, one node)
+//! or PostgreSQL (several nodes). Both run the same SQL through sqlx's `Any` driver
+//! where the dialects agree; each backend has its own migrations.
+//!
+//! On SQLite every write goes through a single connection, so writers queue in the
+//! process instead of spinning on `SQLITE_BUSY`; readers use their own connections
+//! thanks to WAL.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pub backend: Backend,
+    /// Connections that may write (one on SQLite).
+    pub write: AnyPool,
+    /// Connections for reads.
+    pub read: AnyPool,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Store {
+    /// Connects and applies pending migrations.
+    pub async fn connect(url: &str, sqlite_synchronous: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            anyhow::bail!("database URL must start with sqlite:// or postgres://");
+        };
+        let options = AnyConnectOptions::from_str(url).context("parsing the database URL")?;
+        let store = match backend {
+            Backend::Sqlite => {
+                if let Some(path) = sqlite_path(url)
+                    && let Some(dir) = std::path::Path::new(&path).parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                }
+                let synchronous = sqlite_synchronous.to_ascii_uppercase();
+                let pragmas = format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+                );
+                let write = sqlite_pool(&options, 1, pragmas.clone()).await?;
+                // The first connection switches the file to WAL before readers open it.
+                let read = sqlite_pool(&options, 4, pragmas).await?;
+                Store { backend, write, read }
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .context("connecting to PostgreSQL")?;
+                Store { backend, write: pool.clone(), read: pool }
+            }
+        };
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&store.write).await.context("applying database migrations")?;
+        Ok(store)
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+async fn sqlite_pool(
+    options: &AnyConnectOptions,
+    max: u32,
+    pragmas: String,
+) -> anyhow::Result<AnyPool> {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _meta| {
+            let pragmas = pragmas.clone();
+            Box::pin(async move {
+                conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+                Ok(())
+            })
+        })
+        .connect_with(options.clone())
+        .await
+        .context("opening the SQLite database")
+}
+
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| path.to_string())
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
