@@ -1,1 +1,189 @@
-fn main() {}
+//! `helpline-bench`: a load generator that starts the real helpline server (`helpline
+//! demo`) as a child process and drives it over loopback, to measure:
+//!
+//! - `latency`: requester → helper delivery latency with many active conversations;
+//! - `pingpong`: the highest sustained durable message rate (every message is
+//!   acknowledged only after its commit);
+//! - `idle`: server memory per idle requester socket;
+//! - `all`: the three in sequence, each on a fresh server and data directory.
+//!
+//! Results are printed and written to a marked section of `docs/PERFORMANCE.md`.
+
+mod client;
+mod idle;
+mod latency;
+mod machine;
+mod marker;
+mod pingpong;
+mod report;
+mod server;
+mod stats;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::server::ServerOptions;
+
+#[derive(Parser)]
+#[command(name = "helpline-bench", about = "Load generator for the helpline server (loopback only)")]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+    #[command(flatten)]
+    settings: Settings,
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum Scenario {
+    /// Requester → helper delivery latency at N active conversations.
+    Latency,
+    /// Highest sustained durable message rate: conversations ping-ponging.
+    Pingpong,
+    /// Server memory per idle requester socket.
+    Idle,
+    /// The three scenarios in sequence, each on a fresh server.
+    All,
+}
+
+/// One measurement that a scenario runs.
+#[derive(Clone, Copy)]
+enum Run {
+    Latency,
+    Pingpong,
+    Idle,
+}
+
+impl Scenario {
+    fn runs(self) -> &'static [Run] {
+        match self {
+            Self::Latency => &[Run::Latency],
+            Self::Pingpong => &[Run::Pingpong],
+            Self::Idle => &[Run::Idle],
+            Self::All => &[Run::Latency, Run::Pingpong, Run::Idle],
+        }
+    }
+}
+
+/// Every option applies to every subcommand; each scenario reads its own.
+#[derive(Args, Clone)]
+pub struct Settings {
+    /// The helpline binary [default: `helpline` next to this binary].
+    #[arg(long, global = true, value_name = "PATH")]
+    server_bin: Option<PathBuf>,
+    /// SQLite `synchronous` setting of the server.
+    #[arg(long, global = true, value_enum, default_value_t = Synchronous::Full)]
+    synchronous: Synchronous,
+    /// Conversations followed by each helper socket (all sockets are the demo helper's).
+    #[arg(long, global = true, default_value_t = 10, value_name = "N")]
+    convs_per_helper: usize,
+
+    /// latency: active conversations.
+    #[arg(long, global = true, default_value_t = 1000, value_name = "N")]
+    conversations: usize,
+    /// latency: seconds between two messages of one requester.
+    #[arg(long, global = true, default_value_t = 5.0, value_name = "SECS")]
+    interval: f64,
+    /// latency: seconds of warm-up before measuring.
+    #[arg(long, global = true, default_value_t = 10.0, value_name = "SECS")]
+    warmup: f64,
+    /// latency: seconds measured.
+    #[arg(long, global = true, default_value_t = 60.0, value_name = "SECS")]
+    duration: f64,
+
+    /// pingpong: concurrent conversations, one run (and one fresh server) each.
+    #[arg(long, global = true, value_delimiter = ',', default_value = "50,200,1000", value_name = "LIST")]
+    concurrency: Vec<usize>,
+    /// pingpong: seconds of warm-up before measuring, per run.
+    #[arg(long, global = true, default_value_t = 5.0, value_name = "SECS")]
+    pingpong_warmup: f64,
+    /// pingpong: seconds measured, per run.
+    #[arg(long, global = true, default_value_t = 20.0, value_name = "SECS")]
+    pingpong_duration: f64,
+
+    /// idle: requester sockets opened.
+    #[arg(long, global = true, default_value_t = 10_000, value_name = "N")]
+    sockets: usize,
+
+    /// The Markdown file whose bench sections are written or replaced.
+    #[arg(long, global = true, value_name = "FILE", default_value = default_report())]
+    report: PathBuf,
+    /// Print the results only; leave the report file alone.
+    #[arg(long, global = true)]
+    no_report: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Synchronous {
+    Full,
+    Normal,
+}
+
+impl Synchronous {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Normal => "normal",
+        }
+    }
+}
+
+fn default_report() -> &'static str {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/PERFORMANCE.md")
+}
+
+fn seconds(value: f64, name: &str) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(value).with_context(|| format!("--{name} must be a non-negative number of seconds"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // Thousands of sockets need thousands of file descriptors; the server raises its own.
+    rlimit::increase_nofile_limit(u64::MAX).context("raising the open-files limit")?;
+    let settings = cli.settings;
+    let options = ServerOptions {
+        bin: server::binary(settings.server_bin.clone())?,
+        synchronous: settings.synchronous,
+    };
+    let context = report::Context::capture(&options);
+    println!("{}", context.describe());
+
+    for run in cli.scenario.runs() {
+        let section = match run {
+            Run::Latency => {
+                let settings = latency::Settings {
+                    conversations: settings.conversations,
+                    interval: seconds(settings.interval, "interval")?,
+                    warmup: seconds(settings.warmup, "warmup")?,
+                    duration: seconds(settings.duration, "duration")?,
+                    convs_per_helper: settings.convs_per_helper,
+                };
+                let outcome = latency::run(&options, &settings).await?;
+                report::latency(&context, &settings, &outcome)
+            }
+            Run::Pingpong => {
+                let settings = pingpong::Settings {
+                    concurrency: settings.concurrency.clone(),
+                    warmup: seconds(settings.pingpong_warmup, "pingpong-warmup")?,
+                    duration: seconds(settings.pingpong_duration, "pingpong-duration")?,
+                    convs_per_helper: settings.convs_per_helper,
+                };
+                let outcome = pingpong::run(&options, &settings).await?;
+                report::pingpong(&context, &settings, &outcome)
+            }
+            Run::Idle => {
+                let outcome = idle::run(&options, settings.sockets).await?;
+                report::idle(&context, settings.sockets, &outcome)
+            }
+        };
+        println!("\n{}", section.text);
+        if !settings.no_report {
+            report::write_section(&settings.report, &section)?;
+            println!("(written to {})", settings.report.display());
+        }
+    }
+    Ok(())
+}

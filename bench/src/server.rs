@@ -1,0 +1,155 @@
+//! The server under test: `helpline demo` on 127.0.0.1, a fresh data directory each
+//! time, rate limits raised so that only the server's speed limits the load.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+use crate::Synchronous;
+
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+const TOKEN_HEADING: &str = "Helper DemoHelper API token:";
+const LISTENING: &str = "Helpline demo listening on http://";
+
+/// Environment given to the server: limits far above what the bench sends.
+const RAISED_LIMITS: &[(&str, &str)] = &[
+    ("HELPLINE_LIMITS__CONVERSATIONS_PER_HOUR_PER_NETWORK", "1000000"),
+    ("HELPLINE_LIMITS__MESSAGES_PER_MINUTE_PER_TOKEN", "1000000"),
+    ("HELPLINE_LIMITS__REQUESTS_PER_MINUTE_PER_NETWORK", "100000000"),
+];
+
+#[derive(Clone)]
+pub struct ServerOptions {
+    pub bin: PathBuf,
+    pub synchronous: Synchronous,
+}
+
+/// The `helpline` binary: `--server-bin`, else the one built next to this binary (the
+/// same target directory), else `$CARGO_TARGET_DIR/release/helpline`, else
+/// `target/release/helpline`.
+pub fn binary(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let candidates = explicit.into_iter().chain(
+        std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("helpline"))),
+    );
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    let mut tried = Vec::new();
+    for path in candidates.chain([target_dir.join("release").join("helpline")]) {
+        if path.is_file() {
+            return Ok(path);
+        }
+        tried.push(path.display().to_string());
+    }
+    bail!(
+        "no helpline binary (tried {}); build it with `cargo build --release -p helpline` or pass --server-bin",
+        tried.join(", ")
+    )
+}
+
+/// A running server; killed and its data directory removed when dropped.
+pub struct Server {
+    child: Child,
+    pid: u32,
+    addr: String,
+    pub helper_token: String,
+    data_dir: PathBuf,
+}
+
+impl Server {
+    pub async fn start(options: &ServerOptions) -> anyhow::Result<Self> {
+        let data_dir = fresh_data_dir()?;
+        let mut child = Command::new(&options.bin)
+            .arg("demo")
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .envs(RAISED_LIMITS.iter().copied())
+            .env("HELPLINE_SQLITE_SYNCHRONOUS", options.synchronous.as_str())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", options.bin.display()))?;
+        let pid = child.id().context("the server exited at once")?;
+        let stdout = child.stdout.take().context("no stdout pipe")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let (addr, helper_token) = tokio::time::timeout(START_TIMEOUT, read_banner(&mut lines))
+            .await
+            .context("the server did not print its address and token in time")??;
+        // The server may still print; keep its pipe open and drained.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self { child, pid, addr, helper_token, data_dir })
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `ws://127.0.0.1:PORT`
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// Resident set size of the server process, in KiB (`VmRSS` of /proc/PID/status).
+    pub fn rss_kib(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .context("reading the server's /proc status")?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("no VmRSS in the server's /proc status")
+    }
+
+    /// Kills the server and removes its data directory.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.child.kill().await.context("stopping the server")?;
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// The demo prints its address first and the helper's token last.
+async fn read_banner(lines: &mut Lines<BufReader<ChildStdout>>) -> anyhow::Result<(String, String)> {
+    let mut addr = None;
+    while let Some(line) = lines.next_line().await? {
+        if let Some(rest) = line.strip_prefix(LISTENING) {
+            addr = Some(rest.trim().to_string());
+        } else if line.trim() == TOKEN_HEADING {
+            let token = lines.next_line().await?.context("no token after its heading")?;
+            let addr = addr.context("the server printed no address")?;
+            return Ok((addr, token.trim().to_string()));
+        }
+    }
+    bail!("the server exited before printing its helper token")
+}
+
+fn fresh_data_dir() -> anyhow::Result<PathBuf> {
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("helpline-bench-{}-{n}", std::process::id()));
+    remove_if_present(&dir)?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn remove_if_present(dir: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing {}", dir.display()))
+        }
+        _ => Ok(()),
+    }
+}

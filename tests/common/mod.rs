@@ -1,0 +1,331 @@
+//! Test support: start the real app on port 0 with a fresh database — SQLite in a temp
+//! directory, or a fresh schema of the PostgreSQL at `HELPLINE_TEST_POSTGRES_URL` — and
+//! drive it through its public interface.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use helpline::app::Server;
+use helpline::config::{Config, OtherTeam, QueueConfig, SiteConfig, Topic};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub const ORIGIN: &str = "https://wiki.example";
+pub const OTHER_ORIGIN: &str = "https://other.example";
+/// Generous: a test that waits this long has failed.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each scenario `async fn NAME(app: TestApp)` on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await.unwrap();
+                    super::$name(app).await;
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    match $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("skipped on PostgreSQL: HELPLINE_TEST_POSTGRES_URL is not set"),
+                    }
+                }
+            }
+        )*
+    };
+}
+
+pub fn postgres_url() -> Option<String> {
+    std::env::var("HELPLINE_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
+}
+
+/// A fresh schema on the test PostgreSQL; dropped when this value is dropped.
+pub struct PgSchema {
+    pub name: String,
+    pub url: String,
+    base: String,
+}
+
+impl PgSchema {
+    pub async fn create() -> Option<Self> {
+        let base = postgres_url()?;
+        let name = format!("t_{}", helpline::secrets::new_id().to_ascii_lowercase().replace(['-', '_'], ""));
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+            .await
+            .expect("connect to the test PostgreSQL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}"))).execute(&mut conn).await.unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options[search_path]={name}");
+        Some(Self { name, url, base })
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let (base, name) = (self.base.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                if let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(&base).await {
+                    let drop = format!("DROP SCHEMA {name} CASCADE");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut conn).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub fn test_config(dir: &std::path::Path) -> Config {
+    let team = |id: &str, label: &str| OtherTeam {
+        id: id.into(),
+        label: label.into(),
+        description: format!("{label} handles these."),
+        link: Some(format!("https://wiki.example/wiki/{id}")),
+        email: None,
+    };
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_path_buf(),
+        sqlite_synchronous: "normal".into(),
+        ..Config::default()
+    };
+    config.limits.conversations_per_hour_per_network = 10_000;
+    config.limits.messages_per_minute_per_token = 10_000;
+    config.limits.requests_per_minute_per_network = 100_000;
+    config.queues = vec![
+        QueueConfig { id: "wiki-queue".into(), name: "Wiki helpers".into(), languages: vec![] },
+        QueueConfig { id: "other-queue".into(), name: "Other helpers".into(), languages: vec![] },
+    ];
+    config.sites = vec![
+        SiteConfig {
+            id: "wiki".into(),
+            name: "Test Wiki".into(),
+            api_url: None,
+            language: "en".into(),
+            allowed_origins: vec![ORIGIN.into()],
+            queue: "wiki-queue".into(),
+            topics: vec![Topic { id: "harassment".into(), label: "Harassment".into() }],
+            other_teams: vec![team("oversight", "Oversight"), team("emergency", "Emergency team")],
+            emergency_contact: "emergency@wiki.example".into(),
+        },
+        SiteConfig {
+            id: "other".into(),
+            name: "Other Wiki".into(),
+            api_url: None,
+            language: "de".into(),
+            allowed_origins: vec![OTHER_ORIGIN.into()],
+            queue: "other-queue".into(),
+            topics: vec![],
+            other_teams: vec![],
+            emergency_contact: "notfall@other.example".into(),
+        },
+    ];
+    config
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub backend: Backend,
+    pub client: reqwest::Client,
+    /// Helper name → API token. alice and bob are in wiki-queue, carol in other-queue.
+    pub tokens: HashMap<String, String>,
+    pub server: Option<Server>,
+    pub dir: tempfile::TempDir,
+    pub schema: Option<PgSchema>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(dir.path());
+        let schema = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(PgSchema::create().await?),
+        };
+        config.database_url = schema.as_ref().map(|s| s.url.clone());
+        adjust(&mut config);
+        let server = Server::start(config).await.unwrap();
+        let mut tokens = HashMap::new();
+        for (name, queue) in [("alice", "wiki-queue"), ("bob", "wiki-queue"), ("carol", "other-queue")] {
+            helpline::helpers::add(&server.state.store, name, &[queue.to_string()], &[]).await.unwrap();
+            let token = helpline::helpers::new_api_token(&server.state.store, name).await.unwrap();
+            tokens.insert(name.to_string(), token);
+        }
+        Some(Self {
+            url: server.url(),
+            backend,
+            client: reqwest::Client::new(),
+            tokens,
+            server: Some(server),
+            dir,
+            schema,
+        })
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("{}{path}", self.url.replacen("http", "ws", 1))
+    }
+
+    pub async fn create(&self, body: Value) -> reqwest::Response {
+        self.client.post(format!("{}/v1/conversations", self.url)).json(&body).send().await.unwrap()
+    }
+
+    /// Starts a conversation on site `wiki`; returns (id, token, body).
+    pub async fn start(&self, text: &str) -> (String, String, Value) {
+        let response = self.create(json!({ "site": "wiki", "lang": "en", "text": text })).await;
+        assert_eq!(response.status(), 201, "creating a conversation");
+        let body: Value = response.json().await.unwrap();
+        (body["id"].as_str().unwrap().to_string(), body["token"].as_str().unwrap().to_string(), body)
+    }
+
+    pub async fn requester_get(&self, id: &str, token: &str, after: i64) -> reqwest::Response {
+        self.client
+            .get(format!("{}/v1/conversations/{id}?after={after}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn requester_post(&self, id: &str, token: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}/v1/conversations/{id}/messages", self.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn helper_get(&self, helper: &str, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.url)).bearer_auth(&self.tokens[helper]).send().await.unwrap()
+    }
+
+    pub async fn helper_post(&self, helper: &str, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&self.tokens[helper])
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn claim(&self, helper: &str, id: &str) -> reqwest::Response {
+        self.helper_post(helper, &format!("/v1/helper/conversations/{id}/claim"), json!({})).await
+    }
+
+    pub async fn helper_says(
+        &self,
+        helper: &str,
+        id: &str,
+        client_id: &str,
+        text: &str,
+        internal: bool,
+    ) -> reqwest::Response {
+        self.helper_post(
+            helper,
+            &format!("/v1/helper/conversations/{id}/messages"),
+            json!({ "client_id": client_id, "text": text, "internal": internal }),
+        )
+        .await
+    }
+
+    /// Everything the requester can read, over HTTP.
+    pub async fn requester_view(&self, id: &str, token: &str) -> Value {
+        let response = self.requester_get(id, token, 0).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// The requester's live socket, after the hello frame.
+    pub async fn requester_socket(&self, id: &str, token: &str, after: i64) -> Ws {
+        let url = self.ws_url(&format!("/v1/conversations/{id}/live"));
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        send(&mut ws, json!({ "type": "hello", "token": token, "after": after })).await;
+        ws
+    }
+
+    pub async fn helper_socket(&self, helper: &str) -> Ws {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = self.ws_url("/v1/helper/live").into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {}", self.tokens[helper]).parse().unwrap());
+        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let ready = next_of_type(&mut ws, "ready").await;
+        assert_eq!(ready["helper"], helper);
+        ws
+    }
+}
+
+pub async fn send(ws: &mut Ws, frame: Value) {
+    ws.send(WsMessage::Text(frame.to_string().into())).await.unwrap();
+}
+
+/// The next JSON frame (pings are answered by the library and skipped).
+pub async fn next_json(ws: &mut Ws) -> Value {
+    loop {
+        let frame = tokio::time::timeout(PATIENCE, ws.next()).await.expect("a frame in time");
+        match frame.expect("socket open").expect("frame") {
+            WsMessage::Text(text) => return serde_json::from_str(&text).unwrap(),
+            WsMessage::Close(close) => panic!("socket closed: {close:?}"),
+            _ => {}
+        }
+    }
+}
+
+/// Skips frames until one of type `kind`.
+pub async fn next_of_type(ws: &mut Ws, kind: &str) -> Value {
+    next_matching(ws, |f| f["type"] == kind).await
+}
+
+/// Skips frames until `pred` holds.
+pub async fn next_matching(ws: &mut Ws, pred: impl Fn(&Value) -> bool) -> Value {
+    loop {
+        let frame = next_json(ws).await;
+        if pred(&frame) {
+            return frame;
+        }
+    }
+}
+
+/// Waits for the server to close the socket; returns (code, reason).
+pub async fn closed_with(ws: &mut Ws) -> (u16, String) {
+    loop {
+        let frame = tokio::time::timeout(PATIENCE, ws.next()).await.expect("close in time");
+        match frame {
+            Some(Ok(WsMessage::Close(Some(close)))) => return (close.code.into(), close.reason.to_string()),
+            Some(Ok(WsMessage::Close(None))) | None => return (1005, String::new()),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => panic!("socket error instead of a close frame: {e}"),
+        }
+    }
+}
+
+pub async fn error_code(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    (status, body["error"]["code"].as_str().unwrap_or("").to_string())
+}
