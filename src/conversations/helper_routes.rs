@@ -1,6 +1,6 @@
 //! The helper API (v1): the queue, a conversation, and what a helper does with it.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -11,7 +11,7 @@ use super::public_routes::After;
 use super::queries::{self, AuditEvent, QueueFilter, QueueItem};
 use super::requester::PostedMessage;
 use crate::app::AppState;
-use crate::error::{AppError, AppJson, AppResult, ErrorBody};
+use crate::error::{AppError, AppJson, AppQuery, AppResult, ErrorBody};
 use crate::helpers::auth::AuthedHelper;
 
 #[derive(Deserialize, IntoParams)]
@@ -42,7 +42,7 @@ pub struct AuditTrail {
 pub async fn queue(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Query(query): Query<QueueQuery>,
+    AppQuery(query): AppQuery<QueueQuery>,
 ) -> AppResult<AppJson<QueueListing>> {
     let queues = match &query.queue {
         Some(q) if helper.is_member(q) => vec![q.clone()],
@@ -63,7 +63,7 @@ pub async fn read(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
     Path(id): Path<String>,
-    Query(after): Query<After>,
+    AppQuery(after): AppQuery<After>,
 ) -> AppResult<AppJson<HelperView>> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
     Ok(AppJson(helper_ops::view(&state, &helper, &c, after.after.max(0)).await?))

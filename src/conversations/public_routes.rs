@@ -1,6 +1,6 @@
 //! The requester's HTTP API (v1): create, read after `seq`, post, close.
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::header::ORIGIN;
 use axum::http::request::Parts;
@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 
 use super::requester::{self, CreatedConversation, NewConversation, NewMessage, PostedMessage, RequesterView};
 use crate::app::AppState;
-use crate::error::{AppError, AppJson, AppResult, ErrorBody};
+use crate::error::{AppError, AppJson, AppQuery, AppResult, ErrorBody};
 use crate::helpers::auth::bearer;
 use crate::rate_limit::RequesterNetwork;
 use crate::secrets::hash_token;
@@ -87,7 +87,7 @@ pub async fn read(
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
     RequesterToken(token): RequesterToken,
-    Query(after): Query<After>,
+    AppQuery(after): AppQuery<After>,
 ) -> AppResult<AppJson<RequesterView>> {
     state.limits.request(&network)?;
     let conversation = requester::authorize(&state, &id, &token).await?;

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -10,7 +10,7 @@ use crate::app::AppState;
 use crate::config::{OtherTeam, Topic};
 use crate::conversations::model::Channel;
 use crate::conversations::public_routes::{RequestOrigin, check_origin};
-use crate::error::{AppError, AppJson, AppResult, ErrorBody};
+use crate::error::{AppError, AppJson, AppQuery, AppResult, ErrorBody};
 use crate::i18n::RTL_LANGUAGES;
 use crate::rate_limit::RequesterNetwork;
 
@@ -68,7 +68,7 @@ pub struct Availability {
 pub async fn widget_settings(
     State(state): State<AppState>,
     Path(site_id): Path<String>,
-    Query(query): Query<LangQuery>,
+    AppQuery(query): AppQuery<LangQuery>,
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
 ) -> AppResult<AppJson<WidgetSettings>> {

@@ -1,0 +1,286 @@
+//! The Markdown report: one section per scenario, each between its own markers in
+//! `docs/PERFORMANCE.md`, so that a run replaces its sections and leaves the rest of
+//! the file alone.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use crate::idle;
+use crate::latency;
+use crate::machine::{self, Machine};
+use crate::pingpong;
+use crate::server::ServerOptions;
+use crate::stats::{Summary, ms};
+
+/// Targets the figures are compared with.
+const TARGET_P99_MS: f64 = 2.0;
+const TARGET_RATE: f64 = 20_000.0;
+const TARGET_KIB_PER_SOCKET: f64 = 15.0;
+
+/// What every section says about the run.
+pub struct Context {
+    date: String,
+    machine: Machine,
+    command: String,
+    synchronous: &'static str,
+}
+
+impl Context {
+    pub fn capture(options: &ServerOptions) -> Self {
+        Self {
+            date: machine::today(),
+            machine: Machine::read(),
+            command: command_line(),
+            synchronous: options.synchronous.as_str(),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "helpline-bench {}: {}; server SQLite synchronous = {}",
+            self.date,
+            self.machine.describe(),
+            self.synchronous
+        )
+    }
+
+    fn preamble(&self, out: &mut String) {
+        let _ = writeln!(out, "- Date: {} (UTC)", self.date);
+        let _ = writeln!(
+            out,
+            "- Machine: {}; the server and the load generator share it and talk over loopback",
+            self.machine.describe()
+        );
+        let _ = writeln!(out, "- Command: `{}`", self.command);
+        let _ = writeln!(
+            out,
+            "- Server: `helpline demo` (release build), SQLite with `synchronous = {}`, a fresh data \
+             directory under {} per server, rate limits raised",
+            self.synchronous,
+            std::env::temp_dir().display()
+        );
+    }
+}
+
+/// How this process was started, as a command to copy.
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).map(|a| quote(&a)).collect();
+    let program = if std::env::var_os("CARGO").is_some() {
+        let target = std::env::var("CARGO_TARGET_DIR").map(|dir| format!("CARGO_TARGET_DIR={dir} ")).unwrap_or_default();
+        format!("{target}cargo run --release -p helpline-bench --")
+    } else {
+        std::env::args().next().unwrap_or_else(|| "helpline-bench".into())
+    };
+    std::iter::once(program).chain(args).collect::<Vec<_>>().join(" ")
+}
+
+fn quote(arg: &str) -> String {
+    if arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=,:".contains(c)) {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "not met" }
+}
+
+fn grouped(n: f64) -> String {
+    let digits = format!("{n:.0}");
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// A section of the report, named by its markers.
+pub struct Section {
+    key: &'static str,
+    pub text: String,
+}
+
+impl Section {
+    fn start_marker(&self) -> String {
+        format!("<!-- bench:load-{}:start -->", self.key)
+    }
+
+    fn end_marker(&self) -> String {
+        format!("<!-- bench:load-{}:end -->", self.key)
+    }
+}
+
+pub fn latency(context: &Context, s: &latency::Settings, o: &latency::Outcome) -> Section {
+    let mut t = String::from("## Load: delivery latency, requester → helper\n\n");
+    context.preamble(&mut t);
+    let rate = s.conversations as f64 / s.interval.as_secs_f64();
+    let _ = writeln!(
+        t,
+        "- Load: {} conversations, each with a requester socket sending one message every {:?} \
+         (phases spread evenly: {rate:.0} messages/s in all), followed by {} helper sockets of {} \
+         conversations each; {:?} warm-up, {:?} measured",
+        s.conversations, s.interval, o.helper_sockets, s.convs_per_helper, s.warmup, s.duration
+    );
+    let _ = writeln!(
+        t,
+        "- Latency: from the requester's client sending the frame to the helper's client \
+         receiving the `message` frame for it (matched by a marker in the text)\n"
+    );
+    let p99_ms = o.delivery.p99.as_secs_f64() * 1000.0;
+    t.push_str("| Figure | Measured | Target |\n| --- | --- | --- |\n");
+    let _ = writeln!(t, "| Delivery p50 | {} | |", ms(o.delivery.p50));
+    let _ = writeln!(
+        t,
+        "| Delivery p99 | {} | ≤ {TARGET_P99_MS} ms at 1,000 conversations: {} |",
+        ms(o.delivery.p99),
+        verdict(p99_ms <= TARGET_P99_MS)
+    );
+    let _ = writeln!(t, "| Delivery p99.9 / max | {} / {} | |", ms(o.delivery.p999), ms(o.delivery.max));
+    let _ = writeln!(t, "| Ack (durable commit) p50 / p99 | {} / {} | |", ms(o.ack.p50), ms(o.ack.p99));
+    let _ = writeln!(
+        t,
+        "| Messages sent / delivered in the window | {} / {} ({:.0}/s) | |",
+        o.sent,
+        o.delivered,
+        o.sent as f64 / o.window_seconds
+    );
+    let _ = writeln!(t, "| Error frames / failed sockets | {} / {} | |", o.error_frames, o.failed_sockets);
+    let _ = writeln!(t, "| Server RSS with all sockets open | {} | |", mib(o.server_rss_kib));
+    Section { key: "latency", text: t }
+}
+
+pub fn pingpong(context: &Context, s: &pingpong::Settings, levels: &[pingpong::Level]) -> Section {
+    let mut t = String::from("## Load: sustained durable message rate (ping-pong)\n\n");
+    context.preamble(&mut t);
+    let _ = writeln!(
+        t,
+        "- Load: C conversations (claimed by the demo helper), each ping-ponging as fast as the \
+         server answers: the requester sends, the helper's client answers on receipt, the \
+         requester sends again on receipt. Helper sockets follow {} conversations each. Every \
+         message is acknowledged only after its commit. {:?} warm-up, {:?} measured, a fresh \
+         server per C",
+        s.convs_per_helper, s.warmup, s.duration
+    );
+    let _ = writeln!(
+        t,
+        "- Delivered: messages received by the other side in the window, both directions; \
+         delivery latency from the sender's client sending to the other client receiving\n"
+    );
+    t.push_str(
+        "| Conversations | Helper sockets | Delivered messages/s | Delivery p50 | Delivery p99 | \
+         Requester → helper p50 / p99 | Helper → requester p50 / p99 | Round trip p50 / p99 | Errors |\n\
+         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for l in levels {
+        let pair = |s: &Summary| format!("{} / {}", ms(s.p50), ms(s.p99));
+        let _ = writeln!(
+            t,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            l.concurrency,
+            l.helper_sockets,
+            grouped(l.per_second),
+            ms(l.delivery.p50),
+            ms(l.delivery.p99),
+            pair(&l.requester_to_helper),
+            pair(&l.helper_to_requester),
+            pair(&l.round_trip),
+            l.error_frames + l.failed_sockets as u64,
+        );
+    }
+    let best = levels.iter().map(|l| l.per_second).fold(0.0, f64::max);
+    let _ = writeln!(
+        t,
+        "\nHighest sustained rate: **{} delivered messages/s**; target ≥ {}: {}.",
+        grouped(best),
+        grouped(TARGET_RATE),
+        verdict(best >= TARGET_RATE)
+    );
+    Section { key: "pingpong", text: t }
+}
+
+pub fn idle(context: &Context, sockets: usize, o: &idle::Outcome) -> Section {
+    let mut t = String::from("## Load: memory per idle socket\n\n");
+    context.preamble(&mut t);
+    let _ = writeln!(
+        t,
+        "- Load: {sockets} conversations started, then one requester socket each opened and \
+         left idle after its `hello` (and the status frame); server RSS (`VmRSS`) read before, \
+         after half, and after all were open, 3 s after each step\n"
+    );
+    let per_socket = o.per_socket_kib();
+    t.push_str("| Figure | Measured | Target |\n| --- | --- | --- |\n");
+    let _ = writeln!(
+        t,
+        "| RSS before / half / after | {} / {} / {} | |",
+        mib(o.rss_before_kib),
+        mib(o.rss_half_kib),
+        mib(o.rss_after_kib)
+    );
+    let _ = writeln!(
+        t,
+        "| Per idle socket, (after − before) / {sockets} | {per_socket:.1} KiB | ≤ {TARGET_KIB_PER_SOCKET} KiB: {} |",
+        verdict(per_socket <= TARGET_KIB_PER_SOCKET)
+    );
+    let _ = writeln!(t, "| Per socket, second half only | {:.1} KiB | |", o.marginal_kib());
+    let _ = writeln!(t, "| Sockets still open at the last reading | {} of {sockets} | |", o.open_at_end);
+    Section { key: "idle", text: t }
+}
+
+/// Replaces the section between its markers, or appends it; creates the file if needed.
+pub fn write_section(path: &Path, section: &Section) -> anyhow::Result<()> {
+    let existing = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "# Performance\n".to_string(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let updated = replace_section(&existing, section);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(path, updated).with_context(|| format!("writing {}", path.display()))
+}
+
+fn replace_section(existing: &str, section: &Section) -> String {
+    let (start, end) = (section.start_marker(), section.end_marker());
+    let block = format!("{start}\n{}{end}", section.text);
+    if let Some(from) = existing.find(&start)
+        && let Some(to) = existing[from..].find(&end).map(|i| from + i + end.len())
+    {
+        return format!("{}{block}{}", &existing[..from], &existing[to..]);
+    }
+    let mut out = existing.trim_end().to_string();
+    out.push_str("\n\n");
+    out.push_str(&block);
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_are_replaced_in_place_or_appended() {
+        let section = Section { key: "idle", text: "new\n".into() };
+        let other = "<!-- bench:core:start -->\ncore\n<!-- bench:core:end -->";
+        let appended = replace_section(&format!("# Performance\n\n{other}\n"), &section);
+        assert_eq!(
+            appended,
+            format!("# Performance\n\n{other}\n\n<!-- bench:load-idle:start -->\nnew\n<!-- bench:load-idle:end -->\n")
+        );
+        let again = replace_section(&appended, &Section { key: "idle", text: "newer\n".into() });
+        assert!(again.contains("newer") && !again.contains("new\n<!--") && again.contains(other), "{again}");
+        assert_eq!(grouped(21234.4), "21,234");
+        assert_eq!(grouped(950.0), "950");
+    }
+}
