@@ -137,7 +137,14 @@ async fn session(state: &AppState, mut socket: WebSocket, helper: &Helper) {
     loop {
         let ok = tokio::select! {
             incoming = socket.recv() => {
-                let Some(Ok(frame)) = incoming else { break };
+                let frame = match incoming {
+                    Some(Ok(frame)) => frame,
+                    Some(Err(e)) => {
+                        protocol::close_after_read_error(&mut socket, e).await;
+                        break;
+                    }
+                    None => break,
+                };
                 last_heard = Instant::now();
                 let text = match frame {
                     WsMessage::Text(text) => text,

@@ -20,8 +20,19 @@ pub mod close_code {
     pub const FORBIDDEN_ORIGIN: u16 = 4403;
     /// No hello frame in time, or the peer went silent.
     pub const TIMEOUT: u16 = 4408;
+    /// A frame over the size limit (the standard "message too big").
+    pub const TOO_BIG: u16 = 1009;
     /// The server is shutting down; reconnect and resume.
     pub const GOING_AWAY: u16 = 1001;
+}
+
+/// Closes the socket after a failed read: `1009` when the peer sent a frame over the
+/// size limit, otherwise nothing more can be said.
+pub async fn close_after_read_error(socket: &mut WebSocket, error: axum::Error) {
+    let inner = error.into_inner();
+    if let Some(tungstenite::Error::Capacity(_)) = inner.downcast_ref::<tungstenite::Error>() {
+        close(socket, close_code::TOO_BIG, "frame too large").await;
+    }
 }
 
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);

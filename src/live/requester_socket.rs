@@ -116,7 +116,14 @@ async fn session(state: &AppState, mut socket: WebSocket, id: &str, origin: Opti
     loop {
         tokio::select! {
             incoming = socket.recv() => {
-                let Some(Ok(frame)) = incoming else { return };
+                let frame = match incoming {
+                    Some(Ok(frame)) => frame,
+                    Some(Err(e)) => {
+                        protocol::close_after_read_error(&mut socket, e).await;
+                        return;
+                    }
+                    None => return,
+                };
                 last_heard = Instant::now();
                 let text = match frame {
                     WsMessage::Text(text) => text,
