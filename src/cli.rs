@@ -11,9 +11,9 @@ use clap::{Parser, Subcommand};
 
 use crate::app::Server;
 use crate::config::{Config, Overrides};
+use crate::demo;
 use crate::helpers::{self, HelperError};
 use crate::store::Store;
-use crate::demo;
 
 #[derive(Parser)]
 #[command(name = "helpline", version, about = "A Get-help button for wikis, answered by volunteer helpers")]
@@ -87,7 +87,8 @@ pub fn main() -> ExitCode {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("HELPLINE_LOG").unwrap_or_else(|_| EnvFilter::new("helpline=info,tower_http=warn"));
+    let filter = EnvFilter::try_from_env("HELPLINE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("helpline=info,tower_http=warn"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
@@ -156,7 +157,9 @@ async fn helper_command(config: &Config, store: &Store, command: HelperCommand) 
             }
             let languages = languages
                 .iter()
-                .map(|l| crate::conversations::text::language(l).map_err(|e| anyhow::anyhow!(e.public_message())))
+                .map(|l| {
+                    crate::conversations::text::language(l).map_err(|e| anyhow::anyhow!(e.public_message()))
+                })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let helper = helpers::add(store, &name, &queues, &languages).await?;
             println!("Added helper {} (queues: {})", helper.name, helper.queue_ids().join(", "));
@@ -168,7 +171,12 @@ async fn helper_command(config: &Config, store: &Store, command: HelperCommand) 
         }
         HelperCommand::List => {
             for h in helpers::list(store).await? {
-                let queues = h.queues.iter().map(|m| format!("{} ({})", m.queue, m.role)).collect::<Vec<_>>().join(", ");
+                let queues = h
+                    .queues
+                    .iter()
+                    .map(|m| format!("{} ({})", m.queue, m.role))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let langs = if h.languages.is_empty() { "any".to_string() } else { h.languages.join(",") };
                 println!("{}\tqueues: {}\tlanguages: {}", h.name, queues, langs);
             }

@@ -195,8 +195,7 @@ impl Config {
                 bail!("site {} needs an emergency_contact", site.id);
             }
             for origin in &site.allowed_origins {
-                if !(origin.starts_with("https://") || origin.starts_with("http://"))
-                    || origin.ends_with('/')
+                if !(origin.starts_with("https://") || origin.starts_with("http://")) || origin.ends_with('/')
                 {
                     bail!("site {}: allowed origin {origin:?} must look like https://host[:port]", site.id);
                 }
@@ -212,9 +211,9 @@ impl Config {
     }
 
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rwc", self.data_dir.join("helpline.db").display())
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("helpline.db").display()))
     }
 
     pub fn site(&self, id: &str) -> Option<&SiteConfig> {
@@ -232,8 +231,8 @@ impl Config {
         }
         let path = self.data_dir.join("secret.key");
         if path.exists() {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
+            let text =
+                std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
             return parse_secret(text.trim()).with_context(|| path.display().to_string());
         }
         std::fs::create_dir_all(&self.data_dir)
@@ -267,4 +266,42 @@ pub fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_toml(text: &str) -> anyhow::Result<Config> {
+        let config: Config = Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)).extract()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    #[test]
+    fn the_documented_example_is_valid() {
+        let config = from_toml(include_str!("../helpline.example.toml")).unwrap();
+        assert_eq!(config.sites.len(), 2);
+        assert_eq!(config.site("dewiki").unwrap().queue, "global");
+        assert_eq!(config.queue("global").unwrap().languages, ["de", "he", "fr"]);
+        assert_eq!(config.limits.first_message_chars, 1000);
+    }
+
+    #[test]
+    fn mistakes_fail_at_start_with_a_clear_message() {
+        let site = |queue: &str, origin: &str| {
+            format!(
+                "[[queues]]\nid = \"q\"\nname = \"Q\"\n[[sites]]\nid = \"s\"\nname = \"S\"\nlanguage = \"en\"\n\
+                 queue = \"{queue}\"\nallowed_origins = [\"{origin}\"]\nemergency_contact = \"112\"\n"
+            )
+        };
+        assert!(from_toml(&site("q", "https://a.example")).is_ok());
+        let err = from_toml(&site("nope", "https://a.example")).unwrap_err().to_string();
+        assert!(err.contains("queue nope"), "{err}");
+        let err = from_toml(&site("q", "https://a.example/")).unwrap_err().to_string();
+        assert!(err.contains("allowed origin"), "{err}");
+        let err = from_toml("sqlite_synchronous = \"sometimes\"").unwrap_err().to_string();
+        assert!(err.contains("sqlite_synchronous"), "{err}");
+        assert!(from_toml("listen = \"not an address\"").is_err());
+    }
 }

@@ -11,7 +11,11 @@ pub const DEMO_HELPER: &str = "DemoHelper";
 /// server's own origins are allowed, since the demo page is served from it.
 pub fn add_demo_site(config: &mut Config, own_origins: &[String]) {
     if config.queue(DEMO_QUEUE).is_none() {
-        config.queues.push(QueueConfig { id: DEMO_QUEUE.into(), name: "Demo help team".into(), languages: Vec::new() });
+        config.queues.push(QueueConfig {
+            id: DEMO_QUEUE.into(),
+            name: "Demo help team".into(),
+            languages: Vec::new(),
+        });
     }
     if let Some(site) = config.sites.iter_mut().find(|s| s.id == DEMO_SITE) {
         for origin in own_origins {
@@ -26,13 +30,14 @@ pub fn add_demo_site(config: &mut Config, own_origins: &[String]) {
 
 pub fn demo_site(allowed_origins: Vec<String>) -> SiteConfig {
     let topic = |id: &str, label: &str| Topic { id: id.into(), label: label.into() };
-    let team = |id: &str, label: &str, description: &str, link: Option<&str>, email: Option<&str>| OtherTeam {
-        id: id.into(),
-        label: label.into(),
-        description: description.into(),
-        link: link.map(str::to_string),
-        email: email.map(str::to_string),
-    };
+    let team =
+        |id: &str, label: &str, description: &str, link: Option<&str>, email: Option<&str>| OtherTeam {
+            id: id.into(),
+            label: label.into(),
+            description: description.into(),
+            link: link.map(str::to_string),
+            email: email.map(str::to_string),
+        };
     SiteConfig {
         id: DEMO_SITE.into(),
         name: "Demo Wiki".into(),

@@ -110,9 +110,7 @@ impl IntoResponse for AppError {
             tracing::error!(error = %e, "internal error");
         }
         let status = self.status();
-        let body = ErrorBody {
-            error: ErrorDetail { code: self.code(), message: self.public_message() },
-        };
+        let body = ErrorBody { error: ErrorDetail { code: self.code(), message: self.public_message() } };
         let mut response = (status, Json(body)).into_response();
         if let Self::RateLimited { retry_after_secs } = self
             && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())

@@ -13,7 +13,8 @@ const CATALOGUES: &[(&str, &str)] = &[
 ];
 
 /// Languages written right to left, for `dir="rtl"`.
-pub const RTL_LANGUAGES: &[&str] = &["ar", "arc", "ckb", "dv", "fa", "he", "ks", "ps", "sd", "ug", "ur", "yi"];
+pub const RTL_LANGUAGES: &[&str] =
+    &["ar", "arc", "ckb", "dv", "fa", "he", "ks", "ps", "sd", "ug", "ur", "yi"];
 
 pub struct I18n {
     catalogues: HashMap<String, HashMap<String, String>>,
@@ -110,7 +111,10 @@ mod tests {
         let i18n = I18n::load().expect("catalogues load");
         assert_eq!(i18n.format("en", "helpline-availability-online", &["1"]), "One helper is online now.");
         assert_eq!(i18n.format("en", "helpline-availability-online", &["3"]), "3 helpers are online now.");
-        assert_eq!(i18n.format("de-AT", "helpline-system-joined", &["Alice"]), "Alice ist dem Gespräch beigetreten.");
+        assert_eq!(
+            i18n.format("de-AT", "helpline-system-joined", &["Alice"]),
+            "Alice ist dem Gespräch beigetreten."
+        );
         assert_eq!(i18n.resolve("xx"), "en");
         assert_eq!(i18n.raw("xx", "helpline-dialog-title"), "Get help");
     }
@@ -132,7 +136,10 @@ mod tests {
             } else {
                 let extra: Vec<_> = these.difference(&en).collect();
                 let missing: Vec<_> = en.difference(&these).collect();
-                assert!(extra.is_empty() && missing.is_empty(), "{name}: extra {extra:?}, missing {missing:?}");
+                assert!(
+                    extra.is_empty() && missing.is_empty(),
+                    "{name}: extra {extra:?}, missing {missing:?}"
+                );
             }
         }
     }

@@ -25,20 +25,24 @@ pub struct RateLimits {
 
 fn quota(per: Duration, count: u32) -> Quota {
     let count = NonZeroU32::new(count.max(1)).unwrap_or(NonZeroU32::MIN);
-    Quota::with_period(per / count.get())
-        .unwrap_or_else(|| Quota::per_second(count))
-        .allow_burst(count)
+    Quota::with_period(per / count.get()).unwrap_or_else(|| Quota::per_second(count)).allow_burst(count)
 }
 
 impl RateLimits {
     pub fn new(limits: &Limits) -> Self {
         Self {
-            requests_per_network: RateLimiter::keyed(quota(Duration::from_secs(60), limits.requests_per_minute_per_network)),
+            requests_per_network: RateLimiter::keyed(quota(
+                Duration::from_secs(60),
+                limits.requests_per_minute_per_network,
+            )),
             conversations_per_network: RateLimiter::keyed(quota(
                 Duration::from_secs(3600),
                 limits.conversations_per_hour_per_network,
             )),
-            messages_per_token: RateLimiter::keyed(quota(Duration::from_secs(60), limits.messages_per_minute_per_token)),
+            messages_per_token: RateLimiter::keyed(quota(
+                Duration::from_secs(60),
+                limits.messages_per_minute_per_token,
+            )),
             clock: DefaultClock::default(),
         }
     }
@@ -64,7 +68,8 @@ impl RateLimits {
 
     /// Forgets keys that are back under their limits, so memory stays bounded.
     pub fn forget_idle(&self) {
-        for limiter in [&self.requests_per_network, &self.conversations_per_network, &self.messages_per_token] {
+        for limiter in [&self.requests_per_network, &self.conversations_per_network, &self.messages_per_token]
+        {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }

@@ -69,8 +69,8 @@ impl Secrets {
                 None => v6.octets()[..8].to_vec(),
             },
         };
-        let mut mac = <Hmac<Sha256>>::new_from_slice(&self.network_key)
-            .expect("HMAC takes keys of any length");
+        let mut mac =
+            <Hmac<Sha256>>::new_from_slice(&self.network_key).expect("HMAC takes keys of any length");
         mac.update(&day.to_be_bytes());
         mac.update(&network);
         hex::encode(&mac.finalize().into_bytes()[..16])
@@ -80,10 +80,8 @@ impl Secrets {
     pub fn seal(&self, plain: &str) -> String {
         let nonce_bytes: [u8; 24] = rand::random();
         let nonce = XNonce::from(nonce_bytes);
-        let sealed = self
-            .sealer
-            .encrypt(&nonce, plain.as_bytes())
-            .expect("encryption of a short string cannot fail");
+        let sealed =
+            self.sealer.encrypt(&nonce, plain.as_bytes()).expect("encryption of a short string cannot fail");
         let mut out = nonce_bytes.to_vec();
         out.extend_from_slice(&sealed);
         URL_SAFE_NO_PAD.encode(out)
@@ -102,8 +100,7 @@ impl Secrets {
 }
 
 fn derive(master: &[u8; 32], purpose: &[u8]) -> [u8; 32] {
-    let mut mac =
-        <Hmac<Sha256>>::new_from_slice(master).expect("HMAC takes keys of any length");
+    let mut mac = <Hmac<Sha256>>::new_from_slice(master).expect("HMAC takes keys of any length");
     mac.update(purpose);
     mac.finalize().into_bytes().into()
 }

@@ -40,7 +40,10 @@ async fn queue_lists_waiting_first_urgent_on_top_oldest_first(app: TestApp) {
     assert_eq!(app.claim("alice", &claimed).await.status(), 200);
 
     let all = queue(&app, "bob", "").await;
-    assert_eq!(ids(&all), [urgent.clone(), old.clone(), newer.clone(), german["id"].as_str().unwrap().into(), claimed.clone()]);
+    assert_eq!(
+        ids(&all),
+        [urgent.clone(), old.clone(), newer.clone(), german["id"].as_str().unwrap().into(), claimed.clone()]
+    );
     assert_eq!(all[4]["owner"], "alice");
     assert_eq!(all[4]["status"], "active");
     assert_eq!(all[0]["urgent"], true);
@@ -86,7 +89,8 @@ async fn only_one_helper_owns_a_conversation(app: TestApp) {
     // The requester sees who joined, and only that.
     let view = app.requester_view(&id, &token).await;
     assert_eq!(view["helper_name"], "alice");
-    let texts: Vec<&str> = view["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    let texts: Vec<&str> =
+        view["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
     assert_eq!(texts, ["please help", "alice has joined the conversation."]);
 
     // Concurrent claims: exactly one wins.
@@ -95,7 +99,12 @@ async fn only_one_helper_owns_a_conversation(app: TestApp) {
     let mut statuses = [a.status().as_u16(), b.status().as_u16()];
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 409]);
-    let events: Value = app.helper_get("alice", &format!("/v1/helper/conversations/{race}/events")).await.json().await.unwrap();
+    let events: Value = app
+        .helper_get("alice", &format!("/v1/helper/conversations/{race}/events"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let claims = events["events"].as_array().unwrap().iter().filter(|e| e["action"] == "claimed").count();
     assert_eq!(claims, 1);
 }
@@ -130,8 +139,10 @@ async fn internal_notes_never_reach_the_requester(app: TestApp) {
     .await;
     assert_eq!(status["helper_name"], "alice");
     // Helpers see the notes, marked.
-    let view: Value = app.helper_get("bob", &format!("/v1/helper/conversations/{id}")).await.json().await.unwrap();
-    let notes: Vec<&Value> = view["messages"].as_array().unwrap().iter().filter(|m| m["internal"] == true).collect();
+    let view: Value =
+        app.helper_get("bob", &format!("/v1/helper/conversations/{id}")).await.json().await.unwrap();
+    let notes: Vec<&Value> =
+        view["messages"].as_array().unwrap().iter().filter(|m| m["internal"] == true).collect();
     assert_eq!(notes.len(), 2);
     assert_eq!(notes[0]["author_name"], "bob");
 }
@@ -150,12 +161,15 @@ async fn release_and_transfer_hand_over(app: TestApp) {
 
     // Hand-over to a named helper.
     assert_eq!(app.claim("bob", &id).await.status(), 200);
-    let moved: Value = app.helper_post("bob", &path("transfer"), json!({"to_helper": "alice"})).await.json().await.unwrap();
+    let moved: Value =
+        app.helper_post("bob", &path("transfer"), json!({"to_helper": "alice"})).await.json().await.unwrap();
     assert_eq!(moved["owner"], "alice");
     assert_eq!(app.helper_says("alice", &id, "a1", "I'm back", false).await.status(), 201);
-    let (status, code) = error_code(app.helper_post("alice", &path("transfer"), json!({"to_helper": "carol"})).await).await;
+    let (status, code) =
+        error_code(app.helper_post("alice", &path("transfer"), json!({"to_helper": "carol"})).await).await;
     assert_eq!((status, code.as_str()), (400, "not_a_member"));
-    let (status, code) = error_code(app.helper_post("alice", &path("transfer"), json!({"to_helper": "nobody"})).await).await;
+    let (status, code) =
+        error_code(app.helper_post("alice", &path("transfer"), json!({"to_helper": "nobody"})).await).await;
     assert_eq!((status, code.as_str()), (400, "unknown_helper"));
     let (status, code) = error_code(app.helper_post("alice", &path("transfer"), json!({})).await).await;
     assert_eq!((status, code.as_str()), (400, "invalid_transfer"));
@@ -165,7 +179,7 @@ async fn release_and_transfer_hand_over(app: TestApp) {
     assert_eq!(response.status(), 204);
     assert_eq!(app.helper_get("alice", &format!("/v1/helper/conversations/{id}")).await.status(), 404);
     let carols = queue(&app, "carol", "").await;
-    assert_eq!(ids(&carols), [id.clone()]);
+    assert_eq!(ids(&carols), std::slice::from_ref(&id));
     assert_eq!(carols[0]["status"], "waiting");
 
     let view = app.requester_view(&id, &token).await;
@@ -186,7 +200,8 @@ async fn redirect_tells_the_requester_where_to_go(app: TestApp) {
     let path = format!("/v1/helper/conversations/{id}/redirect");
     let (status, code) = error_code(app.helper_post("alice", &path, json!({"team": "pizza"})).await).await;
     assert_eq!((status, code.as_str()), (400, "unknown_team"));
-    let redirected: Value = app.helper_post("alice", &path, json!({"team": "oversight"})).await.json().await.unwrap();
+    let redirected: Value =
+        app.helper_post("alice", &path, json!({"team": "oversight"})).await.json().await.unwrap();
     assert_eq!(redirected["status"], "closed");
     assert_eq!(redirected["outcome"], "redirected");
     assert_eq!(redirected["redirected_team"], "oversight");
@@ -201,23 +216,29 @@ async fn close_with_an_outcome(app: TestApp) {
     let (id, token, _) = app.start("help").await;
     assert_eq!(app.claim("alice", &id).await.status(), 200);
     let path = format!("/v1/helper/conversations/{id}/close");
-    let (status, code) = error_code(app.helper_post("bob", &path, json!({"outcome": "resolved"})).await).await;
+    let (status, code) =
+        error_code(app.helper_post("bob", &path, json!({"outcome": "resolved"})).await).await;
     assert_eq!((status, code.as_str()), (409, "not_owner"));
-    let (status, code) = error_code(app.helper_post("alice", &path, json!({"outcome": "withdrawn"})).await).await;
+    let (status, code) =
+        error_code(app.helper_post("alice", &path, json!({"outcome": "withdrawn"})).await).await;
     assert_eq!((status, code.as_str()), (400, "invalid_outcome"));
-    let (status, code) = error_code(app.helper_post("alice", &path, json!({"outcome": "redirected"})).await).await;
+    let (status, code) =
+        error_code(app.helper_post("alice", &path, json!({"outcome": "redirected"})).await).await;
     assert_eq!((status, code.as_str()), (400, "use_redirect"));
     let (status, _) = error_code(app.helper_post("alice", &path, json!({"outcome": "vanished"})).await).await;
     assert_eq!(status, 400);
-    let closed: Value = app.helper_post("alice", &path, json!({"outcome": "resolved"})).await.json().await.unwrap();
+    let closed: Value =
+        app.helper_post("alice", &path, json!({"outcome": "resolved"})).await.json().await.unwrap();
     assert_eq!(closed["status"], "closed");
     assert_eq!(closed["outcome"], "resolved");
-    let (status, code) = error_code(app.helper_post("alice", &path, json!({"outcome": "resolved"})).await).await;
+    let (status, code) =
+        error_code(app.helper_post("alice", &path, json!({"outcome": "resolved"})).await).await;
     assert_eq!((status, code.as_str()), (409, "closed"));
     assert_eq!(app.requester_view(&id, &token).await["outcome"], "resolved");
 
     // The audit trail keeps who did what.
-    let events: Value = app.helper_get("bob", &format!("/v1/helper/conversations/{id}/events")).await.json().await.unwrap();
+    let events: Value =
+        app.helper_get("bob", &format!("/v1/helper/conversations/{id}/events")).await.json().await.unwrap();
     let trail: Vec<(String, String)> = events["events"]
         .as_array()
         .unwrap()
@@ -226,7 +247,11 @@ async fn close_with_an_outcome(app: TestApp) {
         .collect();
     assert_eq!(
         trail,
-        [("created".into(), "-".into()), ("claimed".into(), "alice".into()), ("closed".into(), "alice".into())]
+        [
+            ("created".into(), "-".into()),
+            ("claimed".into(), "alice".into()),
+            ("closed".into(), "alice".into())
+        ]
     );
 }
 
@@ -245,7 +270,13 @@ async fn helpers_see_only_their_queues(app: TestApp) {
     assert_eq!(app.helper_get("alice", "/v1/helper/conversations/nope").await.status(), 404);
     // Without a token, or with a requester's token: 401.
     let (_, requester_token, _) = app.start("x").await;
-    let response = app.client.get(format!("{}/v1/helper/queue", app.url)).bearer_auth(requester_token).send().await.unwrap();
+    let response = app
+        .client
+        .get(format!("{}/v1/helper/queue", app.url))
+        .bearer_auth(requester_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(response).await, (401, "invalid_token".to_string()));
     let response = app.client.get(format!("{}/v1/helper/queue", app.url)).send().await.unwrap();
     assert_eq!(error_code(response).await, (401, "missing_token".to_string()));
@@ -289,8 +320,15 @@ async fn median_wait_comes_from_first_replies(app: TestApp) {
         .await
         .unwrap();
     let _alice = app.helper_socket("alice").await;
-    let settings: Value =
-        app.client.get(format!("{}/v1/sites/wiki/widget", app.url)).send().await.unwrap().json().await.unwrap();
+    let settings: Value = app
+        .client
+        .get(format!("{}/v1/sites/wiki/widget", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(settings["availability"]["median_wait_seconds"], 180);
     let summary = settings["availability"]["summary"].as_str().unwrap();
     assert!(summary.contains("One helper is online") && summary.contains("3 min"), "{summary}");

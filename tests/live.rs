@@ -42,11 +42,16 @@ async fn requester_and_helper_talk_live(app: TestApp) {
     assert_eq!(joined["helper_name"], "alice");
 
     // Requester → helper: acked with its seq, delivered to the helper once.
-    send(&mut requester, json!({"type": "message", "client_id": "r-1", "text": "My talk page is full of insults"})).await;
+    send(
+        &mut requester,
+        json!({"type": "message", "client_id": "r-1", "text": "My talk page is full of insults"}),
+    )
+    .await;
     let ack = next_of_type(&mut requester, "ack").await;
     assert_eq!(ack["client_id"], "r-1");
     let seq = ack["seq"].as_i64().unwrap();
-    let delivered = next_matching(&mut alice, |f| f["type"] == "message" && f["author_role"] == "requester").await;
+    let delivered =
+        next_matching(&mut alice, |f| f["type"] == "message" && f["author_role"] == "requester").await;
     assert_eq!(delivered["seq"].as_i64(), Some(seq));
     assert_eq!(delivered["conversation"], id.as_str());
 
@@ -58,7 +63,8 @@ async fn requester_and_helper_talk_live(app: TestApp) {
     send(&mut alice, json!({"type": "message", "conversation": id, "client_id": "a-1", "text": "I see them. Let's look together."})).await;
     let ack = next_of_type(&mut alice, "ack").await;
     assert_eq!(ack["client_id"], "a-1");
-    let answer = next_matching(&mut requester, |f| f["type"] == "message" && f["author_role"] == "helper").await;
+    let answer =
+        next_matching(&mut requester, |f| f["type"] == "message" && f["author_role"] == "helper").await;
     assert_eq!(answer["author_name"], "alice");
     assert_eq!(answer["seq"], ack["seq"]);
     send(&mut requester, json!({"type": "typing"})).await;
@@ -76,7 +82,11 @@ async fn requester_and_helper_talk_live(app: TestApp) {
     assert_eq!(next_of_type(&mut requester, "pong").await["type"], "pong");
 
     // Resending a message with a known client_id is acked as a duplicate.
-    send(&mut requester, json!({"type": "message", "client_id": "r-1", "text": "My talk page is full of insults"})).await;
+    send(
+        &mut requester,
+        json!({"type": "message", "client_id": "r-1", "text": "My talk page is full of insults"}),
+    )
+    .await;
     let ack = next_of_type(&mut requester, "ack").await;
     assert_eq!((ack["seq"].as_i64(), ack["duplicate"].as_bool()), (Some(seq), Some(true)));
     let view = app.requester_view(&id, &token).await;
@@ -107,12 +117,17 @@ async fn resume_after_a_lost_connection_sees_each_message_once_in_order(app: Tes
     drop(requester);
     // While away: three answers and an internal note.
     for n in 1..=3 {
-        assert_eq!(app.helper_says("alice", &id, &format!("a{n}"), &format!("answer {n}"), false).await.status(), 201);
+        assert_eq!(
+            app.helper_says("alice", &id, &format!("a{n}"), &format!("answer {n}"), false).await.status(),
+            201
+        );
     }
     assert_eq!(app.helper_says("bob", &id, "note", "internal", true).await.status(), 201);
     assert_eq!(app.helper_says("alice", &id, "a4", "answer 4", false).await.status(), 201);
     let mut requester = app.requester_socket(&id, &token, seen).await;
-    let last = app.requester_view(&id, &token).await["messages"].as_array().unwrap().last().unwrap()["seq"].as_i64().unwrap();
+    let last = app.requester_view(&id, &token).await["messages"].as_array().unwrap().last().unwrap()["seq"]
+        .as_i64()
+        .unwrap();
     let got = collect_messages(&mut requester, last).await;
     let texts: Vec<&str> = got.iter().map(|m| m["text"].as_str().unwrap()).collect();
     assert_eq!(texts, ["answer 1", "answer 2", "answer 3", "answer 4"]);
@@ -153,7 +168,11 @@ async fn bad_frames_close_the_socket_with_a_reason(app: TestApp) {
     assert!(reason.contains("hello"), "{reason}");
 
     // Not JSON, an unknown type, a binary frame — after a good hello.
-    for bad in [WsMessage::Text("{oops".into()), WsMessage::Text(r#"{"type":"shout"}"#.into()), WsMessage::Binary(vec![1, 2, 3].into())] {
+    for bad in [
+        WsMessage::Text("{oops".into()),
+        WsMessage::Text(r#"{"type":"shout"}"#.into()),
+        WsMessage::Binary(vec![1, 2, 3].into()),
+    ] {
         let mut ws = raw_socket(&app, &path, None).await;
         send(&mut ws, hello.clone()).await;
         next_of_type(&mut ws, "status").await;
@@ -184,7 +203,9 @@ async fn socket_origin_and_token_are_checked(app: TestApp) {
     let path = format!("/v1/conversations/{id}/live");
     // A wrong token, or another conversation's id.
     let (other_id, _, _) = app.start("other").await;
-    for (path, token) in [(path.clone(), "x".repeat(43)), (format!("/v1/conversations/{other_id}/live"), token.clone())] {
+    for (path, token) in
+        [(path.clone(), "x".repeat(43)), (format!("/v1/conversations/{other_id}/live"), token.clone())]
+    {
         let mut ws = raw_socket(&app, &path, Some(ORIGIN)).await;
         send(&mut ws, json!({"type": "hello", "token": token})).await;
         assert_eq!(closed_with(&mut ws).await.0, 4401);
@@ -231,18 +252,32 @@ async fn helpers_get_queue_events_of_their_queues_only(app: TestApp) {
 
     assert_eq!(app.claim("bob", &id).await.status(), 200);
     let claimed = next_of_type(&mut alice, "queue").await;
-    assert_eq!((claimed["event"].as_str(), claimed["conversation"]["owner"].as_str()), (Some("claimed"), Some("bob")));
+    assert_eq!(
+        (claimed["event"].as_str(), claimed["conversation"]["owner"].as_str()),
+        (Some("claimed"), Some("bob"))
+    );
 
     // Alice follows it; when it moves to carol's queue, alice is told it is gone and
     // carol learns of it.
     send(&mut alice, json!({"type": "open", "conversation": id})).await;
     next_of_type(&mut alice, "status").await;
-    let moved = app.helper_post("bob", &format!("/v1/helper/conversations/{id}/transfer"), json!({"to_queue": "other-queue"})).await;
+    let moved = app
+        .helper_post(
+            "bob",
+            &format!("/v1/helper/conversations/{id}/transfer"),
+            json!({"to_queue": "other-queue"}),
+        )
+        .await;
     assert_eq!(moved.status(), 204);
-    let left = next_matching(&mut alice, |f| f["type"] == "gone" || (f["type"] == "queue" && f["event"] == "left")).await;
+    let left =
+        next_matching(&mut alice, |f| f["type"] == "gone" || (f["type"] == "queue" && f["event"] == "left"))
+            .await;
     assert_eq!(left["conversation"].as_str().or(left["conversation"]["id"].as_str()), Some(id.as_str()));
     let arrived = next_of_type(&mut carol, "queue").await;
-    assert_eq!((arrived["event"].as_str(), arrived["conversation"]["queue"].as_str()), (Some("transferred"), Some("other-queue")));
+    assert_eq!(
+        (arrived["event"].as_str(), arrived["conversation"]["queue"].as_str()),
+        (Some("transferred"), Some("other-queue"))
+    );
     // Carol never heard of its earlier life in the wiki queue.
     assert_ne!(arrived["event"], "new");
 
@@ -254,7 +289,15 @@ async fn helpers_get_queue_events_of_their_queues_only(app: TestApp) {
 }
 
 async fn helpers_online(app: &TestApp) -> i64 {
-    let settings: Value = app.client.get(format!("{}/v1/sites/wiki/widget", app.url)).send().await.unwrap().json().await.unwrap();
+    let settings: Value = app
+        .client
+        .get(format!("{}/v1/sites/wiki/widget", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     settings["availability"]["helpers_online"].as_i64().unwrap()
 }
 
@@ -282,7 +325,10 @@ async fn presence_follows_sockets_and_the_away_switch(app: TestApp) {
     drop(bob);
     drop(alice);
     eventually_online(&app, 0).await;
-    let (status, code) = common::error_code(app.helper_post("alice", "/v1/helper/presence", json!({"status": "asleep"})).await).await;
+    let (status, code) = common::error_code(
+        app.helper_post("alice", "/v1/helper/presence", json!({"status": "asleep"})).await,
+    )
+    .await;
     assert_eq!((status, code.as_str()), (400, "malformed_json"));
 }
 
@@ -303,7 +349,8 @@ async fn rate_limits_answer_429_with_retry_after(app: TestApp) {
     assert_eq!(common::error_code(third).await.1, "rate_limited");
 
     for n in 0..3 {
-        let posted = app.requester_post(&id, &token, json!({"client_id": format!("m{n}"), "text": "hi"})).await;
+        let posted =
+            app.requester_post(&id, &token, json!({"client_id": format!("m{n}"), "text": "hi"})).await;
         assert_eq!(posted.status(), 201);
     }
     let limited = app.requester_post(&id, &token, json!({"client_id": "m4", "text": "hi"})).await;

@@ -29,7 +29,8 @@ async fn create_then_read_after_seq(app: TestApp) {
     assert_eq!(body["messages"][0]["seq"], 1);
     assert_eq!(body["messages"][0]["author_role"], "requester");
 
-    let posted = app.requester_post(&id, &token, json!({"client_id": "m2", "text": "Also on my talk page"})).await;
+    let posted =
+        app.requester_post(&id, &token, json!({"client_id": "m2", "text": "Also on my talk page"})).await;
     assert_eq!(posted.status(), 201);
     let posted: Value = posted.json().await.unwrap();
     assert_eq!(posted["seq"], 2);
@@ -58,8 +59,15 @@ async fn create_then_read_after_seq(app: TestApp) {
 }
 
 async fn widget_settings_are_localised_and_honest(app: TestApp) {
-    let settings: Value =
-        app.client.get(format!("{}/v1/sites/wiki/widget?lang=de", app.url)).send().await.unwrap().json().await.unwrap();
+    let settings: Value = app
+        .client
+        .get(format!("{}/v1/sites/wiki/widget?lang=de", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(settings["lang"], "de");
     assert_eq!(settings["dir"], "ltr");
     assert_eq!(settings["messages"]["helpline-dialog-title"], "Hilfe holen");
@@ -71,8 +79,15 @@ async fn widget_settings_are_localised_and_honest(app: TestApp) {
 
     // A helper comes online: the count says so and chat comes first.
     let _alice = app.helper_socket("alice").await;
-    let settings: Value =
-        app.client.get(format!("{}/v1/sites/wiki/widget?lang=he", app.url)).send().await.unwrap().json().await.unwrap();
+    let settings: Value = app
+        .client
+        .get(format!("{}/v1/sites/wiki/widget?lang=he", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(settings["availability"]["helpers_online"], 1);
     assert_eq!(settings["channels"][0], "chat");
     assert_eq!(settings["dir"], "rtl");
@@ -82,20 +97,33 @@ async fn widget_settings_are_localised_and_honest(app: TestApp) {
     let (id, _, _) = app.start("help").await;
     assert_eq!(app.claim("alice", &id).await.status(), 200);
     assert_eq!(app.helper_says("alice", &id, "a1", "Hello", false).await.status(), 201);
-    let other_site: Value =
-        app.client.get(format!("{}/v1/sites/other/widget", app.url)).send().await.unwrap().json().await.unwrap();
+    let other_site: Value = app
+        .client
+        .get(format!("{}/v1/sites/other/widget", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(other_site["availability"]["helpers_online"], 0, "alice is not in the other queue");
 
-    let (status, code) = error_code(app.client.get(format!("{}/v1/sites/nope/widget", app.url)).send().await.unwrap()).await;
-    assert_eq!((status, code.as_str()), (404, "not_found"));
     let (status, code) =
-        error_code(app.client.get(format!("{}/v1/sites/wiki/widget?lang=x;y", app.url)).send().await.unwrap()).await;
+        error_code(app.client.get(format!("{}/v1/sites/nope/widget", app.url)).send().await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (404, "not_found"));
+    let (status, code) = error_code(
+        app.client.get(format!("{}/v1/sites/wiki/widget?lang=x;y", app.url)).send().await.unwrap(),
+    )
+    .await;
     assert_eq!((status, code.as_str()), (400, "invalid_lang"));
 }
 
 async fn count_rows(app: &TestApp, table: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM {table}");
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&app.server.as_ref().unwrap().state.store.read).await.unwrap()
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(&app.server.as_ref().unwrap().state.store.read)
+        .await
+        .unwrap()
 }
 
 async fn bad_first_messages_are_refused_and_nothing_is_stored(app: TestApp) {
@@ -131,7 +159,8 @@ async fn bad_first_messages_are_refused_and_nothing_is_stored(app: TestApp) {
     };
     let (status, code) = error_code(raw("{not json", "application/json").await.unwrap()).await;
     assert_eq!((status, code.as_str()), (400, "malformed_json"));
-    let (status, code) = error_code(raw("text=help", "application/x-www-form-urlencoded").await.unwrap()).await;
+    let (status, code) =
+        error_code(raw("text=help", "application/x-www-form-urlencoded").await.unwrap()).await;
     assert_eq!((status, code.as_str()), (400, "unsupported_media_type"));
     let huge = json!({"site": "wiki", "text": "x".repeat(100_000)});
     let (status, code) = error_code(app.create(huge).await).await;
@@ -169,7 +198,8 @@ async fn wrong_tokens_and_other_conversations_are_not_found(app: TestApp) {
     for (id, token) in [(&id_b, &token_a), (&id_a, &"x".repeat(43)), (&"nope".to_string(), &token_a)] {
         let (status, code) = error_code(app.requester_get(id, token, 0).await).await;
         assert_eq!((status, code.as_str()), (404, "not_found"));
-        let (status, _) = error_code(app.requester_post(id, token, json!({"client_id": "x", "text": "hi"})).await).await;
+        let (status, _) =
+            error_code(app.requester_post(id, token, json!({"client_id": "x", "text": "hi"})).await).await;
         assert_eq!(status, 404);
     }
     // No token at all.
@@ -196,7 +226,8 @@ async fn posting_is_idempotent_on_client_id(app: TestApp) {
     assert_eq!(again["seq"], first["seq"]);
     assert_eq!(again["duplicate"], true);
     let view = app.requester_view(&id, &token).await;
-    let texts: Vec<&str> = view["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    let texts: Vec<&str> =
+        view["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
     assert_eq!(texts, ["First", "Once"]);
     // A helper's client id that happens to equal the requester's is a different message.
     assert_eq!(app.claim("alice", &id).await.status(), 200);
@@ -214,18 +245,27 @@ async fn threats_flag_urgent_and_show_the_emergency_contact_at_once(app: TestApp
     let queue: Value = app.helper_get("alice", "/v1/helper/queue").await.json().await.unwrap();
     assert_eq!(queue["conversations"][0]["id"], id.as_str());
     assert_eq!(queue["conversations"][0]["urgent"], true);
-    let events: Value = app.helper_get("alice", &format!("/v1/helper/conversations/{id}/events")).await.json().await.unwrap();
-    let actions: Vec<&str> = events["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let events: Value =
+        app.helper_get("alice", &format!("/v1/helper/conversations/{id}/events")).await.json().await.unwrap();
+    let actions: Vec<&str> =
+        events["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["created", "flagged_urgent"]);
 
     // A later message can raise the flag too (German rules), once.
     let (id2, token2, body2) = app.start("Ein Streit über einen Artikel").await;
     assert_eq!(body2["urgent"], false);
-    app.requester_post(&id2, &token2, json!({"client_id": "d1", "text": "Er hat geschrieben, er bringt mich um"})).await;
-    app.requester_post(&id2, &token2, json!({"client_id": "d2", "text": "Und dass er mich umbringen will"})).await;
+    app.requester_post(
+        &id2,
+        &token2,
+        json!({"client_id": "d1", "text": "Er hat geschrieben, er bringt mich um"}),
+    )
+    .await;
+    app.requester_post(&id2, &token2, json!({"client_id": "d2", "text": "Und dass er mich umbringen will"}))
+        .await;
     let view = app.requester_view(&id2, &token2).await;
     assert_eq!(view["urgent"], true);
-    let notices = view["messages"].as_array().unwrap().iter().filter(|m| m["author_role"] == "system").count();
+    let notices =
+        view["messages"].as_array().unwrap().iter().filter(|m| m["author_role"] == "system").count();
     assert_eq!(notices, 1, "the emergency notice is shown once");
     let _ = token;
 }
@@ -237,7 +277,8 @@ async fn personal_data_is_masked_for_helpers_only(app: TestApp) {
     let queue: Value = app.helper_get("alice", "/v1/helper/queue").await.json().await.unwrap();
     let preview = queue["conversations"][0]["preview"].as_str().unwrap();
     assert!(!preview.contains("jane@example.org") && !preview.contains("2345678"), "{preview}");
-    let view: Value = app.helper_get("alice", &format!("/v1/helper/conversations/{id}")).await.json().await.unwrap();
+    let view: Value =
+        app.helper_get("alice", &format!("/v1/helper/conversations/{id}")).await.json().await.unwrap();
     let seen = view["messages"][0]["text"].as_str().unwrap();
     assert!(seen.contains("[e-mail address]") && seen.contains("[phone number]"), "{seen}");
     assert_eq!(view["messages"][0]["masked"], true);
@@ -321,16 +362,29 @@ async fn requester_can_close_and_come_back_to_the_last_helper_queue(app: TestApp
     let (id, token, _) = app.start("First").await;
     assert_eq!(app.claim("alice", &id).await.status(), 200);
     assert_eq!(app.helper_says("alice", &id, "h1", "Hello, I'm here", false).await.status(), 201);
-    let closed = app.client.post(format!("{}/v1/conversations/{id}/close", app.url)).bearer_auth(&token).send().await.unwrap();
+    let closed = app
+        .client
+        .post(format!("{}/v1/conversations/{id}/close", app.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(closed.status(), 200);
     let closed: Value = closed.json().await.unwrap();
     assert_eq!(closed["status"], "closed");
     assert_eq!(closed["outcome"], "withdrawn");
-    let again = app.client.post(format!("{}/v1/conversations/{id}/close", app.url)).bearer_auth(&token).send().await.unwrap();
+    let again = app
+        .client
+        .post(format!("{}/v1/conversations/{id}/close", app.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(again).await, (409, "closed".to_string()));
 
     // Alice is offline: the reopened request goes back to the queue.
-    let posted = app.requester_post(&id, &token, json!({"client_id": "back", "text": "It started again"})).await;
+    let posted =
+        app.requester_post(&id, &token, json!({"client_id": "back", "text": "It started again"})).await;
     assert_eq!(posted.status(), 201);
     let view = app.requester_view(&id, &token).await;
     assert_eq!(view["status"], "waiting");
@@ -339,7 +393,9 @@ async fn requester_can_close_and_come_back_to_the_last_helper_queue(app: TestApp
     // With alice online, closing and coming back returns straight to her.
     let _alice = app.helper_socket("alice").await;
     assert_eq!(app.claim("alice", &id).await.status(), 200);
-    let close = app.helper_post("alice", &format!("/v1/helper/conversations/{id}/close"), json!({"outcome": "resolved"})).await;
+    let close = app
+        .helper_post("alice", &format!("/v1/helper/conversations/{id}/close"), json!({"outcome": "resolved"}))
+        .await;
     assert_eq!(close.status(), 200);
     app.requester_post(&id, &token, json!({"client_id": "back2", "text": "Sorry, one more thing"})).await;
     let view = app.requester_view(&id, &token).await;
@@ -348,7 +404,9 @@ async fn requester_can_close_and_come_back_to_the_last_helper_queue(app: TestApp
 
     // Past the reopen window, a closed conversation stays closed.
     let state = &app.server.as_ref().unwrap().state;
-    let close = app.helper_post("alice", &format!("/v1/helper/conversations/{id}/close"), json!({"outcome": "resolved"})).await;
+    let close = app
+        .helper_post("alice", &format!("/v1/helper/conversations/{id}/close"), json!({"outcome": "resolved"}))
+        .await;
     assert_eq!(close.status(), 200);
     sqlx::query("UPDATE conversations SET closed_at = closed_at - $2 WHERE id = $1")
         .bind(&id)

@@ -136,7 +136,8 @@ async fn apply(
     conn: &mut AnyConnection,
     request: &AppendRequest,
 ) -> sqlx::Result<AppResult<Applied>> {
-    let Some(mut conversation) = queries::lock(conn, services.store.backend, &request.conversation_id).await?
+    let Some(mut conversation) =
+        queries::lock(conn, services.store.backend, &request.conversation_id).await?
     else {
         return Ok(Err(AppError::NotFound("No such conversation.")));
     };
@@ -187,8 +188,16 @@ async fn apply(
             }
             queue_event = Some(QueueEventKind::Reopened);
             system_texts.push(services.i18n.format(&conversation.lang, "helpline-system-reopened", &[]));
-            queries::insert_event(conn, &conversation.id, now, Role::Requester, None, "reopened",
-                &serde_json::json!({ "to_last_helper": to_last_helper })).await?;
+            queries::insert_event(
+                conn,
+                &conversation.id,
+                now,
+                Role::Requester,
+                None,
+                "reopened",
+                &serde_json::json!({ "to_last_helper": to_last_helper }),
+            )
+            .await?;
         }
     }
     let (author_id, author_name) = match &request.author {
@@ -215,8 +224,16 @@ async fn apply(
         conversation.urgent = true;
         queue_event.get_or_insert(QueueEventKind::Updated);
         system_texts.push(services.urgent_notice(&conversation));
-        queries::insert_event(conn, &conversation.id, now, Role::System, None, "flagged_urgent",
-            &serde_json::json!({})).await?;
+        queries::insert_event(
+            conn,
+            &conversation.id,
+            now,
+            Role::System,
+            None,
+            "flagged_urgent",
+            &serde_json::json!({}),
+        )
+        .await?;
     }
     for text in system_texts {
         conversation.last_seq += 1;

@@ -141,7 +141,12 @@ pub async fn events(state: &AppState, c: &Conversation) -> AppResult<Vec<AuditEv
     Ok(queries::events(&mut conn, &c.id).await?)
 }
 
-pub async fn post(state: &AppState, helper: &Helper, c: &Conversation, input: &HelperMessageInput) -> AppResult<Appended> {
+pub async fn post(
+    state: &AppState,
+    helper: &Helper,
+    c: &Conversation,
+    input: &HelperMessageInput,
+) -> AppResult<Appended> {
     let client_id = text::client_id(&input.client_id)?;
     let text = text::message_text(&input.text, state.config.limits.message_chars)?;
     state
@@ -161,8 +166,12 @@ pub async fn post(state: &AppState, helper: &Helper, c: &Conversation, input: &H
 
 fn owner_conflict(owner_name: Option<String>) -> AppError {
     match owner_name {
-        Some(name) => AppError::conflict("already_claimed", format!("{name} has already claimed this conversation.")),
-        None => AppError::conflict("already_claimed", "Another helper has already claimed this conversation."),
+        Some(name) => {
+            AppError::conflict("already_claimed", format!("{name} has already claimed this conversation."))
+        }
+        None => {
+            AppError::conflict("already_claimed", "Another helper has already claimed this conversation.")
+        }
     }
 }
 
@@ -238,13 +247,20 @@ pub async fn release(state: &AppState, helper: &Helper, c: &Conversation) -> App
 }
 
 /// Hands over to another helper of the same queue, or moves to another queue.
-pub async fn transfer(state: &AppState, helper: &Helper, c: &Conversation, input: &TransferInput) -> AppResult<Conversation> {
+pub async fn transfer(
+    state: &AppState,
+    helper: &Helper,
+    c: &Conversation,
+    input: &TransferInput,
+) -> AppResult<Conversation> {
     match (&input.to_helper, &input.to_queue) {
         (Some(name), None) => {
             let target = helpers::find_by_name(&state.store, name)
                 .await
                 .map_err(|e| AppError::Internal(e.into()))?
-                .ok_or_else(|| AppError::bad_request("unknown_helper", format!("There is no helper {name:?}.")))?;
+                .ok_or_else(|| {
+                    AppError::bad_request("unknown_helper", format!("There is no helper {name:?}."))
+                })?;
             if !target.is_member(&c.queue) {
                 return Err(AppError::bad_request(
                     "not_a_member",
@@ -314,15 +330,23 @@ fn close_fields(c: &mut Conversation, outcome: Outcome, now: i64) {
 }
 
 /// Sends the matter to one of the site's other teams; the requester gets its details.
-pub async fn redirect(state: &AppState, helper: &Helper, c: &Conversation, input: &RedirectInput) -> AppResult<Conversation> {
+pub async fn redirect(
+    state: &AppState,
+    helper: &Helper,
+    c: &Conversation,
+    input: &RedirectInput,
+) -> AppResult<Conversation> {
     let team = state
         .config
         .site(&c.site)
         .and_then(|s| s.other_teams.iter().find(|t| t.id == input.team))
         .cloned()
-        .ok_or_else(|| AppError::bad_request("unknown_team", format!("Site {} has no team {:?}.", c.site, input.team)))?;
+        .ok_or_else(|| {
+            AppError::bad_request("unknown_team", format!("Site {} has no team {:?}.", c.site, input.team))
+        })?;
     let contact = team.link.clone().or_else(|| team.email.clone()).unwrap_or_default();
-    let text = state.i18n.format(&c.lang, "helpline-system-redirected", &[&team.label, &team.description, &contact]);
+    let text =
+        state.i18n.format(&c.lang, "helpline-system-redirected", &[&team.label, &team.description, &contact]);
     state
         .change_conversation(&c.id, Role::Helper, Some(&helper.id), |c, now| {
             require_owner_or_unowned(c, helper)?;
@@ -338,7 +362,12 @@ pub async fn redirect(state: &AppState, helper: &Helper, c: &Conversation, input
         .await
 }
 
-pub async fn close(state: &AppState, helper: &Helper, c: &Conversation, input: &CloseInput) -> AppResult<Conversation> {
+pub async fn close(
+    state: &AppState,
+    helper: &Helper,
+    c: &Conversation,
+    input: &CloseInput,
+) -> AppResult<Conversation> {
     match input.outcome {
         Outcome::Resolved | Outcome::NoResponse | Outcome::MovedToTalkPage => {}
         Outcome::Redirected => {

@@ -82,7 +82,11 @@ pub async fn events(
     Ok(AppJson(AuditTrail { events: helper_ops::events(&state, &c).await? }))
 }
 
-async fn view_after_change(state: &AppState, helper: &crate::helpers::Helper, id: &str) -> AppResult<AppJson<HelperView>> {
+async fn view_after_change(
+    state: &AppState,
+    helper: &crate::helpers::Helper,
+    id: &str,
+) -> AppResult<AppJson<HelperView>> {
     // After a transfer to another queue the helper may no longer see it: answer 200
     // with what they may still see, or 404 when nothing.
     let c = helper_ops::authorize(state, helper, id).await?;

@@ -237,13 +237,10 @@ pub fn transition_for_message(
     use Status::*;
     match author {
         Author::Requester => match conversation.status {
-            Closed if reopen_allowed => {
-                Ok(Transition::Reopen { to_last_helper: last_helper_available })
+            Closed if reopen_allowed => Ok(Transition::Reopen { to_last_helper: last_helper_available }),
+            Closed => {
+                Err(AppError::conflict("closed", "This conversation is closed. Please start a new request."))
             }
-            Closed => Err(AppError::conflict(
-                "closed",
-                "This conversation is closed. Please start a new request.",
-            )),
             AwaitingRequester => Ok(Transition::To(Active)),
             Waiting | Active => Ok(Transition::Stay),
         },
@@ -258,13 +255,27 @@ pub fn transition_for_message(
                     "not_owner",
                     "Another helper owns this conversation; you can add internal notes.",
                 )),
-                None => Err(AppError::conflict(
-                    "not_claimed",
-                    "Claim this conversation before answering.",
-                )),
+                None => Err(AppError::conflict("not_claimed", "Claim this conversation before answering.")),
             }
         }
         Author::System => Ok(Transition::Stay),
+    }
+}
+
+impl Message {
+    pub fn system(conversation_id: &str, seq: i64, text: String, at: i64) -> Self {
+        Self {
+            conversation_id: conversation_id.to_string(),
+            seq,
+            author_role: Role::System,
+            author_id: None,
+            author_name: None,
+            internal: false,
+            text,
+            masked_text: None,
+            client_key: None,
+            created_at: at,
+        }
     }
 }
 
@@ -360,22 +371,5 @@ mod tests {
     fn times_are_rfc3339() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_500), "1970-01-01T00:00:01.5Z");
-    }
-}
-
-impl Message {
-    pub fn system(conversation_id: &str, seq: i64, text: String, at: i64) -> Self {
-        Self {
-            conversation_id: conversation_id.to_string(),
-            seq,
-            author_role: Role::System,
-            author_id: None,
-            author_name: None,
-            internal: false,
-            text,
-            masked_text: None,
-            client_key: None,
-            created_at: at,
-        }
     }
 }

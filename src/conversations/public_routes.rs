@@ -7,7 +7,9 @@ use axum::http::request::Parts;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::requester::{self, CreatedConversation, NewConversation, NewMessage, PostedMessage, RequesterView};
+use super::requester::{
+    self, CreatedConversation, NewConversation, NewMessage, PostedMessage, RequesterView,
+};
 use crate::app::AppState;
 use crate::error::{AppError, AppJson, AppQuery, AppResult, ErrorBody};
 use crate::helpers::auth::bearer;

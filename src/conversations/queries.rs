@@ -165,10 +165,13 @@ pub async fn find_by_client_key(
     conversation_id: &str,
     client_key: &str,
 ) -> sqlx::Result<Option<Message>> {
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND client_key = $2"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(conversation_id).bind(client_key).fetch_optional(conn).await?;
+    let sql =
+        format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND client_key = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(conversation_id)
+        .bind(client_key)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(message_from_row).transpose()
 }
 
@@ -183,7 +186,12 @@ pub async fn messages_after(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2 \
          ORDER BY seq LIMIT $3"
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(conversation_id).bind(after).bind(limit).fetch_all(conn).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(conversation_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
     rows.iter().map(message_from_row).collect()
 }
 
@@ -288,7 +296,10 @@ pub struct QueueFilter<'a> {
     pub limit: i64,
 }
 
-pub async fn queue_listing(conn: &mut AnyConnection, filter: &QueueFilter<'_>) -> sqlx::Result<Vec<QueueItem>> {
+pub async fn queue_listing(
+    conn: &mut AnyConnection,
+    filter: &QueueFilter<'_>,
+) -> sqlx::Result<Vec<QueueItem>> {
     if filter.queues.is_empty() {
         return Ok(Vec::new());
     }
@@ -349,14 +360,13 @@ pub async fn recent_first_reply_waits(
 }
 
 pub async fn count_waiting(conn: &mut AnyConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE status = 'waiting'")
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE status = 'waiting'").fetch_one(conn).await
 }
 
 pub async fn set_read(conn: &mut AnyConnection, id: &str, role: Role, seq: i64) -> sqlx::Result<()> {
     let column = if role == Role::Requester { "requester_read_seq" } else { "helper_read_seq" };
-    let sql = format!("UPDATE conversations SET {column} = $2 WHERE id = $1 AND {column} < $2 AND last_seq >= $2");
+    let sql =
+        format!("UPDATE conversations SET {column} = $2 WHERE id = $1 AND {column} < $2 AND last_seq >= $2");
     sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(seq).execute(conn).await?;
     Ok(())
 }

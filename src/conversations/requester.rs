@@ -94,7 +94,11 @@ pub struct PostedMessage {
 
 const PAGE: i64 = 500;
 
-pub async fn create(state: &AppState, input: NewConversation, network_hash: &str) -> AppResult<CreatedConversation> {
+pub async fn create(
+    state: &AppState,
+    input: NewConversation,
+    network_hash: &str,
+) -> AppResult<CreatedConversation> {
     let site = state
         .config
         .site(&input.site)
@@ -107,14 +111,21 @@ pub async fn create(state: &AppState, input: NewConversation, network_hash: &str
     };
     let topic = input.topic.unwrap_or_else(|| "other".into());
     if topic != "other" && !site.topics.iter().any(|t| t.id == topic) {
-        return Err(AppError::bad_request("unknown_topic", format!("Site {} has no topic {topic:?}.", site.id)));
+        return Err(AppError::bad_request(
+            "unknown_topic",
+            format!("Site {} has no topic {topic:?}.", site.id),
+        ));
     }
     let channel = input.channel.unwrap_or(Channel::Chat);
     let email = input.email.as_deref().filter(|e| !e.trim().is_empty()).map(text::email).transpose()?;
     if channel == Channel::Email && email.is_none() {
-        return Err(AppError::bad_request("email_required", "Give an e-mail address to be answered by e-mail."));
+        return Err(AppError::bad_request(
+            "email_required",
+            "Give an e-mail address to be answered by e-mail.",
+        ));
     }
-    let username = input.username.as_deref().filter(|u| !u.trim().is_empty()).map(text::username).transpose()?;
+    let username =
+        input.username.as_deref().filter(|u| !u.trim().is_empty()).map(text::username).transpose()?;
 
     let screening = state.screener.screen(&text);
     let token = secrets::new_token();
@@ -161,7 +172,12 @@ pub async fn create(state: &AppState, input: NewConversation, network_hash: &str
     });
     if conversation.urgent {
         conversation.last_seq += 1;
-        messages.push(Message::system(&conversation.id, conversation.last_seq, state.urgent_notice(&conversation), now));
+        messages.push(Message::system(
+            &conversation.id,
+            conversation.last_seq,
+            state.urgent_notice(&conversation),
+            now,
+        ));
     }
     if channel == Channel::Email {
         let text = state.i18n.format(&conversation.lang, "helpline-system-email", &[]);
@@ -178,8 +194,16 @@ pub async fn create(state: &AppState, input: NewConversation, network_hash: &str
     let detail = serde_json::json!({ "channel": channel.as_str(), "urgent": conversation.urgent });
     queries::insert_event(&mut tx, &conversation.id, now, Role::Requester, None, "created", &detail).await?;
     if conversation.urgent {
-        queries::insert_event(&mut tx, &conversation.id, now, Role::System, None, "flagged_urgent", &serde_json::json!({}))
-            .await?;
+        queries::insert_event(
+            &mut tx,
+            &conversation.id,
+            now,
+            Role::System,
+            None,
+            "flagged_urgent",
+            &serde_json::json!({}),
+        )
+        .await?;
     }
     tx.commit().await?;
 
@@ -240,7 +264,12 @@ pub async fn view(state: &AppState, c: &Conversation, after: i64) -> AppResult<R
 }
 
 /// Screens and stores a requester's message; returns once committed.
-pub async fn post(state: &AppState, c: &Conversation, client_id: &str, raw_text: &str) -> AppResult<Appended> {
+pub async fn post(
+    state: &AppState,
+    c: &Conversation,
+    client_id: &str,
+    raw_text: &str,
+) -> AppResult<Appended> {
     let client_id = text::client_id(client_id)?;
     let text = text::message_text(raw_text, state.config.limits.message_chars)?;
     let screening = state.screener.screen(&text);
@@ -273,7 +302,11 @@ pub async fn close(state: &AppState, c: &Conversation) -> AppResult<Conversation
                 c.last_owner_id = c.owner_id.take();
             }
             Ok(Change {
-                system_messages: vec![state2.i18n.format(&c.lang, "helpline-system-closed-by-requester", &[])],
+                system_messages: vec![state2.i18n.format(
+                    &c.lang,
+                    "helpline-system-closed-by-requester",
+                    &[],
+                )],
                 action: "closed",
                 detail: serde_json::json!({ "outcome": "withdrawn" }),
                 queue_event: QueueEventKind::Closed,

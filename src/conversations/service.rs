@@ -103,7 +103,11 @@ impl Services {
     }
 
     /// The shown name of the owner, if any.
-    pub async fn owner_name(&self, conn: &mut AnyConnection, c: &Conversation) -> sqlx::Result<Option<String>> {
+    pub async fn owner_name(
+        &self,
+        conn: &mut AnyConnection,
+        c: &Conversation,
+    ) -> sqlx::Result<Option<String>> {
         let Some(owner) = &c.owner_id else { return Ok(None) };
         if let Some(name) = self.presence.shown_name(owner) {
             return Ok(Some(name));
@@ -161,9 +165,18 @@ impl Services {
         for message in &messages {
             queries::insert_message(&mut tx, message).await?;
         }
-        queries::insert_event(&mut tx, &conversation.id, now, actor_role, actor_id, change.action, &change.detail)
-            .await?;
-        let mut status = before.changed(&conversation).unwrap_or_else(|| StatusPublish::snapshot(&conversation));
+        queries::insert_event(
+            &mut tx,
+            &conversation.id,
+            now,
+            actor_role,
+            actor_id,
+            change.action,
+            &change.detail,
+        )
+        .await?;
+        let mut status =
+            before.changed(&conversation).unwrap_or_else(|| StatusPublish::snapshot(&conversation));
         status.queue = before.queue.clone();
         status.owner_name = self.owner_name(&mut tx, &conversation).await?;
         status.item = Some(queue_item(&conversation, status.owner_name.clone()));

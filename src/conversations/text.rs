@@ -6,11 +6,8 @@ use crate::error::{AppError, AppResult};
 /// neither empty nor longer than `max` characters (Unicode scalar values, as the widget
 /// counts them).
 pub fn message_text(raw: &str, max: usize) -> AppResult<String> {
-    let text: String = raw
-        .replace("\r\n", "\n")
-        .chars()
-        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
-        .collect();
+    let text: String =
+        raw.replace("\r\n", "\n").chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect();
     let text = text.trim();
     if text.is_empty() {
         return Err(AppError::bad_request("empty_text", "Please write a message."));
@@ -44,7 +41,9 @@ pub fn client_id(raw: &str) -> AppResult<&str> {
 pub fn language(raw: &str) -> AppResult<String> {
     let lower = raw.trim().to_ascii_lowercase();
     let ok = (2..=20).contains(&lower.len())
-        && lower.split('-').all(|part| !part.is_empty() && part.len() <= 8 && part.bytes().all(|b| b.is_ascii_alphanumeric()))
+        && lower.split('-').all(|part| {
+            !part.is_empty() && part.len() <= 8 && part.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
         && lower.bytes().next().is_some_and(|b| b.is_ascii_lowercase());
     if ok {
         Ok(lower)
@@ -66,7 +65,10 @@ pub fn email(raw: &str) -> AppResult<String> {
 pub fn username(raw: &str) -> AppResult<String> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
-        return Err(AppError::bad_request("invalid_username", "username must be 1 to 255 printable characters."));
+        return Err(AppError::bad_request(
+            "invalid_username",
+            "username must be 1 to 255 printable characters.",
+        ));
     }
     Ok(name.to_string())
 }

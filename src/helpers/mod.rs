@@ -125,9 +125,8 @@ pub async fn new_api_token(store: &Store, name: &str) -> Result<String, HelperEr
 
 pub async fn list(store: &Store) -> Result<Vec<Helper>, HelperError> {
     let mut conn = store.read.acquire().await?;
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM helpers ORDER BY name")
-        .fetch_all(&mut *conn)
-        .await?;
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM helpers ORDER BY name").fetch_all(&mut *conn).await?;
     let mut helpers = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(h) = load(&mut conn, "id", &id).await? {
@@ -172,7 +171,8 @@ pub async fn set_away(store: &Store, id: &str, away: bool) -> sqlx::Result<()> {
 async fn load(conn: &mut AnyConnection, by: &str, value: &str) -> sqlx::Result<Option<Helper>> {
     let column = if by == "id" { "id" } else { "name" };
     let sql = format!("SELECT id, name, languages, away FROM helpers WHERE {column} = $1");
-    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(value).fetch_optional(&mut *conn).await? else {
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(value).fetch_optional(&mut *conn).await?
+    else {
         return Ok(None);
     };
     let id: String = row.try_get("id")?;

@@ -19,7 +19,8 @@ struct Entry {
 impl Presence {
     pub fn connected(&self, helper: &Helper) {
         let mut map = self.online.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = map.entry(helper.id.clone()).or_insert_with(|| Entry { sockets: 0, helper: helper.clone() });
+        let entry =
+            map.entry(helper.id.clone()).or_insert_with(|| Entry { sockets: 0, helper: helper.clone() });
         entry.sockets += 1;
         entry.helper = helper.clone();
     }
@@ -46,11 +47,7 @@ impl Presence {
     }
 
     pub fn is_available(&self, helper_id: &str) -> bool {
-        self.online
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(helper_id)
-            .is_some_and(|e| !e.helper.away)
+        self.online.lock().unwrap_or_else(|e| e.into_inner()).get(helper_id).is_some_and(|e| !e.helper.away)
     }
 
     /// Helpers available now for a queue and language.

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -27,33 +27,93 @@ use crate::helpers::{self, Helper};
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ClientFrame {
-    Hello { token: String },
+    Hello {
+        token: String,
+    },
     /// Follow a conversation: its messages after `after`, then live events.
-    Open { conversation: String, #[serde(default)] after: i64 },
+    Open {
+        conversation: String,
+        #[serde(default)]
+        after: i64,
+    },
     /// Stop following it.
-    Close { conversation: String },
-    Message { conversation: String, client_id: String, text: String, #[serde(default)] internal: bool },
-    Typing { conversation: String },
-    Read { conversation: String, seq: i64 },
-    Presence { status: crate::helpers::routes::PresenceStatus },
+    Close {
+        conversation: String,
+    },
+    Message {
+        conversation: String,
+        client_id: String,
+        text: String,
+        #[serde(default)]
+        internal: bool,
+    },
+    Typing {
+        conversation: String,
+    },
+    Read {
+        conversation: String,
+        seq: i64,
+    },
+    Presence {
+        status: crate::helpers::routes::PresenceStatus,
+    },
     Ping,
 }
 
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ServerFrame<'a> {
-    Ready { helper: &'a str },
-    Queue { event: QueueEventKind, conversation: &'a QueueItem },
+    Ready {
+        helper: &'a str,
+    },
+    Queue {
+        event: QueueEventKind,
+        conversation: &'a QueueItem,
+    },
     /// Queue events were missed; fetch `/v1/helper/queue` again.
     Resync,
-    Message { conversation: &'a str, #[serde(flatten)] message: HelperMessage },
-    Status { conversation: &'a str, status: Status, #[serde(skip_serializing_if = "Option::is_none")] outcome: Option<Outcome>, urgent: bool, #[serde(skip_serializing_if = "Option::is_none")] owner: Option<String>, queue: &'a str },
+    Message {
+        conversation: &'a str,
+        #[serde(flatten)]
+        message: HelperMessage,
+    },
+    Status {
+        conversation: &'a str,
+        status: Status,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        outcome: Option<Outcome>,
+        urgent: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
+        queue: &'a str,
+    },
     /// The conversation left your queues.
-    Gone { conversation: &'a str },
-    Typing { conversation: &'a str, role: Role, #[serde(skip_serializing_if = "Option::is_none")] name: Option<String> },
-    Read { conversation: &'a str, role: Role, seq: i64 },
-    Ack { conversation: &'a str, client_id: &'a str, seq: i64, duplicate: bool },
-    Error { code: &'static str, message: String, #[serde(skip_serializing_if = "Option::is_none")] conversation: Option<&'a str> },
+    Gone {
+        conversation: &'a str,
+    },
+    Typing {
+        conversation: &'a str,
+        role: Role,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    Read {
+        conversation: &'a str,
+        role: Role,
+        seq: i64,
+    },
+    Ack {
+        conversation: &'a str,
+        client_id: &'a str,
+        seq: i64,
+        duplicate: bool,
+    },
+    Error {
+        code: &'static str,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        conversation: Option<&'a str>,
+    },
     Pong,
 }
 
@@ -101,7 +161,12 @@ async fn hello(state: &AppState, socket: &mut WebSocket) -> Option<Helper> {
         return None;
     };
     let Ok(ClientFrame::Hello { token }) = serde_json::from_str::<ClientFrame>(&text) else {
-        protocol::close(socket, close_code::BAD_FRAME, "the first frame must be {\"type\":\"hello\",\"token\":…}").await;
+        protocol::close(
+            socket,
+            close_code::BAD_FRAME,
+            "the first frame must be {\"type\":\"hello\",\"token\":…}",
+        )
+        .await;
         return None;
     };
     match helpers::find_by_token(&state.store, &token).await {
@@ -250,11 +315,28 @@ async fn handle_frame(
         }
         ClientFrame::Message { conversation, client_id, text, internal } => {
             let result = match helper_ops::authorize(state, helper, &conversation).await {
-                Ok(c) => helper_ops::post(state, helper, &c, &HelperMessageInput { client_id: client_id.clone(), text, internal }).await,
+                Ok(c) => {
+                    helper_ops::post(
+                        state,
+                        helper,
+                        &c,
+                        &HelperMessageInput { client_id: client_id.clone(), text, internal },
+                    )
+                    .await
+                }
                 Err(e) => Err(e),
             };
             match result {
-                Ok(a) => Ok(send_json(socket, &ServerFrame::Ack { conversation: &conversation, client_id: &client_id, seq: a.seq, duplicate: a.duplicate }).await?),
+                Ok(a) => Ok(send_json(
+                    socket,
+                    &ServerFrame::Ack {
+                        conversation: &conversation,
+                        client_id: &client_id,
+                        seq: a.seq,
+                        duplicate: a.duplicate,
+                    },
+                )
+                .await?),
                 Err(e) => Ok(send_error(socket, &e, Some(&conversation)).await?),
             }
         }
@@ -263,7 +345,10 @@ async fn handle_frame(
                 && last_typing.is_none_or(|t| t.elapsed() >= protocol::TYPING_INTERVAL)
             {
                 *last_typing = Some(Instant::now());
-                state.hub.publish(&conversation, ConversationEvent::Typing { role: Role::Helper, name: Some(helper.shown_name()) });
+                state.hub.publish(
+                    &conversation,
+                    ConversationEvent::Typing { role: Role::Helper, name: Some(helper.shown_name()) },
+                );
             }
             Ok(())
         }
@@ -278,7 +363,11 @@ async fn handle_frame(
     }
 }
 
-async fn send_error(socket: &mut WebSocket, e: &AppError, conversation: Option<&str>) -> Result<(), axum::Error> {
+async fn send_error(
+    socket: &mut WebSocket,
+    e: &AppError,
+    conversation: Option<&str>,
+) -> Result<(), axum::Error> {
     send_json(socket, &ServerFrame::Error { code: e.code(), message: e.public_message(), conversation }).await
 }
 
@@ -300,25 +389,31 @@ async fn forward(
             }
             Ok(())
         }
-        Forwarded::Event(ConversationEvent::Message { message, received }) => match protocol::order(entry.last, message.seq) {
-            Order::Seen => Ok(()),
-            Order::Next => {
-                entry.last = message.seq;
-                send_json(socket, &ServerFrame::Message { conversation: id, message: message.for_helper(&helper.id) }).await?;
-                if message.author_role == Role::Requester {
-                    state.metrics.delivered(received.elapsed().as_secs_f64());
+        Forwarded::Event(ConversationEvent::Message { message, received }) => {
+            match protocol::order(entry.last, message.seq) {
+                Order::Seen => Ok(()),
+                Order::Next => {
+                    entry.last = message.seq;
+                    send_json(
+                        socket,
+                        &ServerFrame::Message { conversation: id, message: message.for_helper(&helper.id) },
+                    )
+                    .await?;
+                    if message.author_role == Role::Requester {
+                        state.metrics.delivered(received.elapsed().as_secs_f64());
+                    }
+                    Ok(())
                 }
-                Ok(())
-            }
-            Order::Gap => {
-                let mut last = entry.last;
-                deliver_stored(state, socket, helper, id, &mut last).await?;
-                if let Some(entry) = followed.get_mut(id) {
-                    entry.last = last;
+                Order::Gap => {
+                    let mut last = entry.last;
+                    deliver_stored(state, socket, helper, id, &mut last).await?;
+                    if let Some(entry) = followed.get_mut(id) {
+                        entry.last = last;
+                    }
+                    Ok(())
                 }
-                Ok(())
             }
-        },
+        }
         Forwarded::Event(ConversationEvent::Status(change)) => {
             if !helper.is_member(&change.queue) {
                 if let Some(f) = followed.remove(id) {
@@ -341,10 +436,20 @@ async fn forward(
     }
 }
 
-async fn deliver_stored(state: &AppState, socket: &mut WebSocket, helper: &Helper, id: &str, last: &mut i64) -> anyhow::Result<()> {
+async fn deliver_stored(
+    state: &AppState,
+    socket: &mut WebSocket,
+    helper: &Helper,
+    id: &str,
+    last: &mut i64,
+) -> anyhow::Result<()> {
     for message in protocol::load_after(state, id, *last).await? {
         *last = message.seq;
-        send_json(socket, &ServerFrame::Message { conversation: id, message: message.for_helper(&helper.id) }).await?;
+        send_json(
+            socket,
+            &ServerFrame::Message { conversation: id, message: message.for_helper(&helper.id) },
+        )
+        .await?;
     }
     Ok(())
 }
@@ -357,6 +462,17 @@ async fn send_status(state: &AppState, socket: &mut WebSocket, id: &str) -> anyh
         None => None,
     };
     drop(conn);
-    send_json(socket, &ServerFrame::Status { conversation: id, status: c.status, outcome: c.outcome, urgent: c.urgent, owner, queue: &c.queue }).await?;
+    send_json(
+        socket,
+        &ServerFrame::Status {
+            conversation: id,
+            status: c.status,
+            outcome: c.outcome,
+            urgent: c.urgent,
+            owner,
+            queue: &c.queue,
+        },
+    )
+    .await?;
     Ok(())
 }

@@ -16,10 +16,19 @@ use crate::conversations::queries::QueueItem;
 #[derive(Clone, Debug)]
 pub enum ConversationEvent {
     /// A committed message (including internal notes, which requester sockets skip).
-    Message { message: Arc<Message>, received: Instant },
+    Message {
+        message: Arc<Message>,
+        received: Instant,
+    },
     Status(StatusChange),
-    Typing { role: Role, name: Option<String> },
-    Read { role: Role, seq: i64 },
+    Typing {
+        role: Role,
+        name: Option<String>,
+    },
+    Read {
+        role: Role,
+        seq: i64,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -69,10 +78,7 @@ impl Default for Hub {
 
 impl Hub {
     pub fn new() -> Self {
-        Self {
-            conversations: Mutex::new(HashMap::new()),
-            queues: broadcast::channel(QUEUE_CAPACITY).0,
-        }
+        Self { conversations: Mutex::new(HashMap::new()), queues: broadcast::channel(QUEUE_CAPACITY).0 }
     }
 
     pub fn subscribe(self: &Arc<Self>, conversation_id: &str) -> Subscription {

@@ -44,11 +44,26 @@ enum ClientFrame {
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ServerFrame {
     Message(RequesterMessage),
-    Ack { client_id: String, seq: i64, duplicate: bool },
+    Ack {
+        client_id: String,
+        seq: i64,
+        duplicate: bool,
+    },
     Status(StatusFrame),
-    Typing { role: Role },
-    Read { seq: i64 },
-    Error { code: &'static str, message: String, #[serde(skip_serializing_if = "Option::is_none")] client_id: Option<String>, #[serde(skip_serializing_if = "Option::is_none")] retry_after: Option<u64> },
+    Typing {
+        role: Role,
+    },
+    Read {
+        seq: i64,
+    },
+    Error {
+        code: &'static str,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
+    },
     Pong,
 }
 
@@ -101,7 +116,9 @@ fn error_frame(e: &AppError, client_id: Option<String>) -> ServerFrame {
 }
 
 async fn session(state: &AppState, mut socket: WebSocket, id: &str, origin: Option<&str>) {
-    let Some((conversation, after, token_hash)) = handshake(state, &mut socket, id, origin).await else { return };
+    let Some((conversation, after, token_hash)) = handshake(state, &mut socket, id, origin).await else {
+        return;
+    };
     let mut subscription = state.hub.subscribe(id);
     let mut last = after;
     if deliver_stored(state, &mut socket, id, &mut last).await.is_err()
@@ -248,13 +265,19 @@ async fn handshake(
         }
     };
     let Ok(ClientFrame::Hello { token, after }) = serde_json::from_str::<ClientFrame>(&text) else {
-        protocol::close(socket, close_code::BAD_FRAME, "the first frame must be {\"type\":\"hello\",\"token\":…}").await;
+        protocol::close(
+            socket,
+            close_code::BAD_FRAME,
+            "the first frame must be {\"type\":\"hello\",\"token\":…}",
+        )
+        .await;
         return None;
     };
     let conversation = match requester::authorize(state, id, &token).await {
         Ok(c) => c,
         Err(AppError::NotFound(_)) => {
-            protocol::close(socket, close_code::UNAUTHORIZED, "no conversation with this id for this token").await;
+            protocol::close(socket, close_code::UNAUTHORIZED, "no conversation with this id for this token")
+                .await;
             return None;
         }
         Err(_) => {
@@ -269,7 +292,12 @@ async fn handshake(
     Some((conversation, after.max(0), hash_token(&token)))
 }
 
-async fn deliver_stored(state: &AppState, socket: &mut WebSocket, id: &str, last: &mut i64) -> anyhow::Result<()> {
+async fn deliver_stored(
+    state: &AppState,
+    socket: &mut WebSocket,
+    id: &str,
+    last: &mut i64,
+) -> anyhow::Result<()> {
     for message in protocol::load_after(state, id, *last).await? {
         *last = message.seq;
         if let Some(view) = Message::for_requester(&message) {

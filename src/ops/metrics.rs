@@ -1,8 +1,6 @@
 //! Prometheus metrics. Counters and histograms are updated where things happen; the
 //! number of waiting conversations is read from the store at scrape time.
 
-
-
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -60,8 +58,21 @@ impl Metrics {
         let waiting = Gauge::default();
         registry.register("waiting_conversations", "Conversations waiting for a helper", waiting.clone());
         let helpers_online = Gauge::default();
-        registry.register("helpers_online", "Helpers with a live socket on this node", helpers_online.clone());
-        Self { registry, messages, conversations, live_sockets, delivery_latency, append_batch, waiting, helpers_online }
+        registry.register(
+            "helpers_online",
+            "Helpers with a live socket on this node",
+            helpers_online.clone(),
+        );
+        Self {
+            registry,
+            messages,
+            conversations,
+            live_sockets,
+            delivery_latency,
+            append_batch,
+            waiting,
+            helpers_online,
+        }
     }
 
     pub fn message_stored(&self, role: Role) {

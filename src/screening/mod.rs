@@ -57,8 +57,7 @@ impl Screener {
         let mut languages = Vec::new();
         let mut extra = Vec::new();
         for (name, text) in RULE_FILES {
-            let file: RuleFile =
-                toml::from_str(text).with_context(|| format!("screening rules {name}"))?;
+            let file: RuleFile = toml::from_str(text).with_context(|| format!("screening rules {name}"))?;
             languages.push(file.language);
             harm_patterns.extend(file.harm);
             for rule in file.personal_data {
@@ -99,7 +98,8 @@ impl Screener {
         for m in self.phone_candidate.find_iter(text) {
             let inside_url = protected.iter().any(|p| p.start <= m.start() && m.end() <= p.end);
             let preceded = text[..m.start()].chars().next_back();
-            let glued = matches!(preceded, Some(c) if c == '=' || c == '/' || c == '#' || c.is_alphanumeric());
+            let glued =
+                matches!(preceded, Some(c) if c == '=' || c == '/' || c == '#' || c.is_alphanumeric());
             if !inside_url && !glued && looks_like_phone(m.as_str(), &self.iso_date) {
                 found.push((m.range(), "[phone number]"));
             }

@@ -95,11 +95,20 @@ pub async fn widget_settings(
         summary.push(' ');
         summary.push_str(&state.i18n.format(&lang, "helpline-availability-wait", &[&minutes.to_string()]));
     }
-    let channels = if helpers_online > 0 { vec![Channel::Chat, Channel::Email] } else { vec![Channel::Email, Channel::Chat] };
+    let channels = if helpers_online > 0 {
+        vec![Channel::Chat, Channel::Email]
+    } else {
+        vec![Channel::Email, Channel::Chat]
+    };
     Ok(AppJson(WidgetSettings {
         site: SiteSummary { id: site.id.clone(), name: site.name.clone(), language: site.language.clone() },
         dir: if RTL_LANGUAGES.contains(&base) { "rtl" } else { "ltr" },
-        messages: state.i18n.messages(&lang).into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        messages: state
+            .i18n
+            .messages(&lang)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         lang,
         topics: site.topics.clone(),
         other_teams: site.other_teams.clone(),

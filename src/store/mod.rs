@@ -13,7 +13,6 @@ use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -50,8 +49,7 @@ impl Store {
                     && let Some(dir) = std::path::Path::new(&path).parent()
                     && !dir.as_os_str().is_empty()
                 {
-                    std::fs::create_dir_all(dir)
-                        .with_context(|| format!("creating {}", dir.display()))?;
+                    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
                 }
                 let synchronous = sqlite_synchronous.to_ascii_uppercase();
                 let pragmas = format!(
@@ -93,11 +91,7 @@ impl Store {
     }
 }
 
-async fn sqlite_pool(
-    options: &AnyConnectOptions,
-    max: u32,
-    pragmas: String,
-) -> anyhow::Result<AnyPool> {
+async fn sqlite_pool(options: &AnyConnectOptions, max: u32, pragmas: String) -> anyhow::Result<AnyPool> {
     AnyPoolOptions::new()
         .max_connections(max)
         .min_connections(1)
@@ -122,8 +116,6 @@ fn sqlite_path(url: &str) -> Option<String> {
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
 }
