@@ -188,17 +188,7 @@ impl Server {
         let addr = listener.local_addr()?;
         let app = router(state.clone());
         let shutdown = state.shutdown.clone();
-        let limits = Arc::clone(&state.limits);
-        let housekeeping = state.shutdown.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => limits.forget_idle(),
-                    () = housekeeping.cancelled() => return,
-                }
-            }
-        });
+        tokio::spawn(housekeeping(state.clone()));
         let task = tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move { shutdown.cancelled().await })
@@ -224,6 +214,30 @@ impl Server {
         shutdown_signal().await;
         tracing::info!("shutting down");
         self.stop().await
+    }
+}
+
+/// Every minute: forget idle rate-limit keys. Every hour (and at start): purge closed
+/// conversations past retention.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let mut minutes = 0u64;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = state.shutdown.cancelled() => return,
+        }
+        state.limits.forget_idle();
+        if minutes.is_multiple_of(60) {
+            match crate::conversations::retention::purge_expired(&state.store, state.config.retention_days)
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "purged closed conversations past retention"),
+                Err(error) => tracing::warn!(%error, "purging past retention failed; will retry"),
+            }
+        }
+        minutes += 1;
     }
 }
 

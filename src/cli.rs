@@ -40,6 +40,8 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<SocketAddr>,
     },
+    /// Delete closed conversations past `retention_days` now (the server also does it hourly).
+    Purge,
     /// Manage helpers.
     Helper {
         #[command(subcommand)]
@@ -95,7 +97,7 @@ fn init_tracing() {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let listen = match &cli.command {
         Command::Serve { listen } | Command::Demo { listen } => *listen,
-        Command::Helper { .. } => None,
+        Command::Helper { .. } | Command::Purge => None,
     };
     let overrides = Overrides { config_file: cli.config.clone(), listen, data_dir: cli.data_dir.clone() };
     let mut config = Config::load(&overrides)?;
@@ -129,6 +131,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Helper {} API token:", demo::DEMO_HELPER);
             println!("{token}");
             server.run_until_signal().await
+        }
+        Command::Purge => {
+            let store = Store::connect(&config.database_url(), &config.sqlite_synchronous).await?;
+            let purged = crate::conversations::retention::purge_expired(&store, config.retention_days).await;
+            store.close().await;
+            println!("Purged {} closed conversations older than {} days", purged?, config.retention_days);
+            Ok(())
         }
         Command::Helper { command } => {
             let store = Store::connect(&config.database_url(), &config.sqlite_synchronous).await?;

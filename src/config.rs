@@ -273,7 +273,8 @@ mod tests {
     use super::*;
 
     fn from_toml(text: &str) -> anyhow::Result<Config> {
-        let config: Config = Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)).extract()?;
+        let config: Config =
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)).extract()?;
         config.validate()?;
         Ok(config)
     }

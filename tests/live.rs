@@ -18,7 +18,6 @@ on_both_backends!(
     socket_origin_and_token_are_checked,
     helpers_get_queue_events_of_their_queues_only,
     presence_follows_sockets_and_the_away_switch,
-    rate_limits_answer_429_with_retry_after,
 );
 
 async fn requester_and_helper_talk_live(app: TestApp) {
@@ -332,8 +331,9 @@ async fn presence_follows_sockets_and_the_away_switch(app: TestApp) {
     assert_eq!((status, code.as_str()), (400, "malformed_json"));
 }
 
-async fn rate_limits_answer_429_with_retry_after(app: TestApp) {
-    drop(app);
+/// Rate limits live in memory, the same for either backend: SQLite only.
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after() {
     let app = TestApp::spawn_with(common::Backend::Sqlite, |config| {
         config.limits.conversations_per_hour_per_network = 2;
         config.limits.messages_per_minute_per_token = 3;

@@ -7,5 +7,6 @@ pub mod model;
 pub mod public_routes;
 pub mod queries;
 pub mod requester;
+pub mod retention;
 pub mod service;
 pub mod text;

@@ -1,0 +1,119 @@
+//! The command line as scripts use it: `demo` prints its URLs and, last, a helper
+//! token; running it again on the same data keeps what is there; `helper remove`.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_helpline");
+
+/// Starts `demo`; returns the child, its URL and the token (the last printed line).
+fn demo(data_dir: &std::path::Path) -> (Child, String, String) {
+    let mut child = Command::new(BIN)
+        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("HELPLINE_LOG", "warn")
+        .env_remove("HELPLINE_DATABASE_URL")
+        .current_dir(data_dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first.strip_prefix("Helpline demo listening on ").unwrap().to_string();
+    let mut previous = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if previous.starts_with("Helper DemoHelper API token") {
+            return (child, url, line);
+        }
+        previous = line;
+    }
+    panic!("demo printed no token");
+}
+
+fn stop(mut child: Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn demo_runs_and_keeps_its_data_on_a_second_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let (child, url, token) = demo(dir.path());
+    assert!(token.starts_with("hlp_"), "{token}");
+    let me: Value = http
+        .get(format!("{url}/v1/helper/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["name"], "DemoHelper");
+    // The demo page's own origin is allowed for the demo site.
+    let created = http
+        .post(format!("{url}/v1/conversations"))
+        .header("origin", url.as_str())
+        .json(&json!({"site": "demo", "topic": "harassment", "text": "Someone follows me around the wiki"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let settings: Value =
+        http.get(format!("{url}/v1/sites/demo/widget")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(settings["other_teams"].as_array().unwrap().len(), 4);
+    stop(child);
+
+    let (child, url, second_token) = demo(dir.path());
+    assert_ne!(token, second_token, "a new token each run");
+    let queue: Value = http
+        .get(format!("{url}/v1/helper/queue"))
+        .bearer_auth(&second_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queue["conversations"].as_array().unwrap().len(), 1, "the request is still there");
+    let old = http.get(format!("{url}/v1/helper/me")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(old.status(), 200, "earlier tokens stay valid");
+    stop(child);
+}
+
+#[test]
+fn helper_commands_report_mistakes_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["--data-dir"])
+            .arg(dir.path())
+            .args(args)
+            .env_remove("HELPLINE_DATABASE_URL")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let unknown_queue = run(&["helper", "add", "Zoe", "--queue", "nowhere"]);
+    assert!(!unknown_queue.status.success());
+    assert!(String::from_utf8_lossy(&unknown_queue.stderr).contains("no queue \"nowhere\""));
+    assert!(run(&["helper", "add", "Zoe"]).status.success());
+    let twice = run(&["helper", "add", "Zoe"]);
+    assert!(!twice.status.success());
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("already exists"));
+    let bad_name = run(&["helper", "add", "Zo<e>"]);
+    assert!(!bad_name.status.success());
+    assert!(run(&["helper", "remove", "Zoe"]).status.success());
+    let gone = run(&["helper", "token", "Zoe"]);
+    assert!(!gone.status.success());
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("no helper named Zoe"));
+    let listed = run(&["helper", "list"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).trim().is_empty());
+    let missing_config = run(&["--config", "/nonexistent.toml", "helper", "list"]);
+    assert!(String::from_utf8_lossy(&missing_config.stderr).contains("does not exist"));
+}
