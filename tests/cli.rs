@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 const BIN: &str = env!("CARGO_BIN_EXE_helpline");
 
 /// Starts `demo`; returns the child, its URL and the token (the last printed line).
+/// (On a panic the test fails and the child dies with the test process group.)
+#[allow(clippy::zombie_processes)]
 fn demo(data_dir: &std::path::Path) -> (Child, String, String) {
     let mut child = Command::new(BIN)
         .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
