@@ -124,6 +124,7 @@ impl Services {
                 urgent: c.urgent,
                 owner_name: status.owner_name.clone(),
                 queue: c.queue.clone(),
+                redirected_team: c.redirected_team.clone(),
             }),
         );
         if let (Some(kind), Some(item)) = (status.queue_event, &status.item) {

@@ -421,7 +421,15 @@ async fn forward(
                 }
                 return Ok(send_json(socket, &ServerFrame::Gone { conversation: id }).await?);
             }
-            send_status(state, socket, id).await
+            let frame = ServerFrame::Status {
+                conversation: id,
+                status: change.status,
+                outcome: change.outcome,
+                urgent: change.urgent,
+                owner: change.owner_name.clone(),
+                queue: &change.queue,
+            };
+            Ok(send_json(socket, &frame).await?)
         }
         Forwarded::Event(ConversationEvent::Typing { role, name }) => {
             if role == Role::Requester {

@@ -36,9 +36,10 @@ pub struct StatusChange {
     pub status: Status,
     pub outcome: Option<Outcome>,
     pub urgent: bool,
-    /// The owner's shown name, for the requester.
+    /// The owner's shown name (their wiki name; a team alias once helpers can choose one).
     pub owner_name: Option<String>,
     pub queue: String,
+    pub redirected_team: Option<String>,
 }
 
 /// An event of a queue, for helpers' dashboards.

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::hub::ConversationEvent;
+use super::hub::{ConversationEvent, StatusChange};
 use super::protocol::{self, Order, close_code, send_json};
 use crate::app::AppState;
 use crate::config::OtherTeam;
@@ -79,8 +79,11 @@ struct StatusFrame {
     queue_position: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     redirected_to: Option<OtherTeam>,
+    /// The highest `seq` accounted for on this socket.
     last_seq: i64,
-    read_seq: i64,
+    /// The highest `seq` the helper has read (on the first status frame; later, `read` frames).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read_seq: Option<i64>,
 }
 
 /// The live socket of one conversation, for its requester.
@@ -212,7 +215,7 @@ async fn session(state: &AppState, mut socket: WebSocket, id: &str, origin: Opti
                         }
                         Order::Gap => deliver_stored(state, &mut socket, id, &mut last).await,
                     },
-                    Ok(ConversationEvent::Status(_)) => reload_and_send_status(state, &mut socket, id).await,
+                    Ok(ConversationEvent::Status(change)) => send_change(state, &mut socket, &conversation.site, id, &change, last).await,
                     Ok(ConversationEvent::Typing { role, .. }) if role != Role::Requester => {
                         send_json(&mut socket, &ServerFrame::Typing { role }).await.map_err(anyhow::Error::from)
                     }
@@ -307,15 +310,41 @@ async fn deliver_stored(
     Ok(())
 }
 
-async fn reload_and_send_status(state: &AppState, socket: &mut WebSocket, id: &str) -> anyhow::Result<()> {
-    let conversation = {
-        let mut conn = state.store.read.acquire().await?;
-        queries::find(&mut conn, id).await?
+/// A status frame from a published change; only a waiting conversation needs the
+/// store (for its queue position).
+async fn send_change(
+    state: &AppState,
+    socket: &mut WebSocket,
+    site: &str,
+    id: &str,
+    change: &StatusChange,
+    last: i64,
+) -> anyhow::Result<()> {
+    let queue_position = match change.status {
+        Status::Waiting => {
+            let mut conn = state.store.read.acquire().await?;
+            match queries::find(&mut conn, id).await? {
+                Some(c) => Some(queries::queue_position(&mut conn, &c).await?),
+                None => None,
+            }
+        }
+        _ => None,
     };
-    match conversation {
-        Some(c) => send_status(state, socket, &c).await,
-        None => Ok(()),
-    }
+    let redirected_to = change.redirected_team.as_ref().and_then(|team| {
+        state.config.site(site).and_then(|s| s.other_teams.iter().find(|t| &t.id == team)).cloned()
+    });
+    let frame = ServerFrame::Status(StatusFrame {
+        status: change.status,
+        outcome: change.outcome,
+        urgent: change.urgent,
+        helper_name: change.owner_name.clone(),
+        queue_position,
+        redirected_to,
+        last_seq: last,
+        read_seq: None,
+    });
+    send_json(socket, &frame).await?;
+    Ok(())
 }
 
 async fn send_status(state: &AppState, socket: &mut WebSocket, c: &Conversation) -> anyhow::Result<()> {
@@ -328,7 +357,7 @@ async fn send_status(state: &AppState, socket: &mut WebSocket, c: &Conversation)
         queue_position: view.queue_position,
         redirected_to: view.redirected_to,
         last_seq: view.last_seq,
-        read_seq: view.read_seq,
+        read_seq: Some(view.read_seq),
     });
     send_json(socket, &frame).await?;
     Ok(())
