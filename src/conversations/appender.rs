@@ -87,6 +87,9 @@ async fn run(services: Arc<Services>, mut receiver: mpsc::Receiver<Job>) {
 }
 
 async fn commit_batch(services: &Services, batch: &mut Vec<Job>) {
+    // Lock rows in one order (stable: a conversation's messages keep theirs), so that
+    // batches of several nodes on PostgreSQL cannot deadlock each other.
+    batch.sort_by(|a, b| a.request.conversation_id.cmp(&b.request.conversation_id));
     let mut results: Vec<AppResult<Applied>> = Vec::with_capacity(batch.len());
     let committed: sqlx::Result<()> = async {
         let mut tx = services.store.write.begin().await?;

@@ -178,6 +178,9 @@ async fn hello(state: &AppState, socket: &mut WebSocket) -> Option<Helper> {
     }
 }
 
+/// Conversations one socket may follow at once; bounds the tasks a socket can start.
+const MAX_FOLLOWED: usize = 500;
+
 enum Forwarded {
     Event(ConversationEvent),
     Lagged,
@@ -286,6 +289,9 @@ async fn handle_frame(
             };
             if let Some(old) = followed.remove(&conversation) {
                 old.task.abort();
+            } else if followed.len() >= MAX_FOLLOWED {
+                let e = AppError::bad_request("too_many_open", format!("Follow at most {MAX_FOLLOWED} conversations per socket."));
+                return Ok(send_error(socket, &e, Some(&conversation)).await?);
             }
             let mut subscription = state.hub.subscribe(&conversation);
             let tx = forward_tx.clone();

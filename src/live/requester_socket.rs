@@ -19,6 +19,7 @@ use crate::conversations::model::{Conversation, Message, Outcome, RequesterMessa
 use crate::conversations::public_routes::{RequestOrigin, check_origin};
 use crate::conversations::{queries, requester};
 use crate::error::AppError;
+use crate::rate_limit::RequesterNetwork;
 use crate::secrets::hash_token;
 
 #[derive(Deserialize)]
@@ -89,13 +90,18 @@ struct StatusFrame {
 /// The live socket of one conversation, for its requester.
 #[utoipa::path(get, path = "/v1/conversations/{id}/live", tag = "requester", params(("id" = String, Path)),
     responses((status = 101, description = "WebSocket; first frame {type: hello, token, after}"),
-        (status = 403, body = crate::error::ErrorBody, description = "origin not allowed")))]
+        (status = 403, body = crate::error::ErrorBody, description = "origin not allowed"),
+        (status = 429, body = crate::error::ErrorBody)))]
 pub async fn live(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     Path(id): Path<String>,
     RequestOrigin(origin): RequestOrigin,
+    RequesterNetwork(network): RequesterNetwork,
 ) -> Response {
+    if let Err(limited) = state.limits.request(&network) {
+        return limited.into_response();
+    }
     if let Some(o) = &origin
         && !state.config.sites.iter().any(|s| s.allowed_origins.iter().any(|a| a == o))
     {
