@@ -88,9 +88,21 @@ async fn requester_and_helper_talk_live(app: TestApp) {
     .await;
     let ack = next_of_type(&mut requester, "ack").await;
     assert_eq!((ack["seq"].as_i64(), ack["duplicate"].as_bool()), (Some(seq), Some(true)));
+    // The same client_id sent concurrently (so likely in one commit batch) is stored once.
+    let body = json!({"client_id": "r-3", "text": "twice"});
+    let (a, b) =
+        tokio::join!(app.requester_post(&id, &token, body.clone()), app.requester_post(&id, &token, body));
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 201], "one stored, one recognised");
+    let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
+    assert_eq!(a["seq"], b["seq"]);
     let view = app.requester_view(&id, &token).await;
-    let ones = view["messages"].as_array().unwrap().iter().filter(|m| m["client_id"] == "r-1").count();
-    assert_eq!(ones, 1);
+    for client_id in ["r-1", "r-3"] {
+        let count =
+            view["messages"].as_array().unwrap().iter().filter(|m| m["client_id"] == client_id).count();
+        assert_eq!(count, 1, "{client_id}");
+    }
 }
 
 async fn collect_messages(ws: &mut Ws, until_seq: i64) -> Vec<Value> {

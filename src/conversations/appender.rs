@@ -93,9 +93,11 @@ async fn commit_batch(services: &Services, batch: &mut Vec<Job>) {
     let mut results: Vec<AppResult<Applied>> = Vec::with_capacity(batch.len());
     let committed: sqlx::Result<()> = async {
         let mut tx = services.store.write.begin().await?;
+        let mut pending = Pending::default();
         for job in batch.iter() {
-            results.push(apply(services, &mut tx, &job.request).await?);
+            results.push(apply(services, &mut tx, &job.request, &mut pending).await?);
         }
+        queries::insert_messages(&mut tx, &pending.messages).await?;
         tx.commit().await
     }
     .await;
@@ -132,23 +134,33 @@ fn publish(services: &Services, request: &AppendRequest, applied: &Applied) {
     }
 }
 
+/// What the batch has written but not yet inserted: messages are inserted together at
+/// the end, so a resend within the same batch is found here rather than in the table.
+#[derive(Default)]
+struct Pending {
+    messages: Vec<Arc<Message>>,
+    client_keys: std::collections::HashMap<(String, String), i64>,
+}
+
 /// Applies one request inside the batch transaction. The outer error aborts the batch
 /// (a database failure); the inner one rejects only this request.
 async fn apply(
     services: &Services,
     conn: &mut AnyConnection,
     request: &AppendRequest,
+    pending: &mut Pending,
 ) -> sqlx::Result<AppResult<Applied>> {
-    let Some(mut conversation) =
-        queries::lock(conn, services.store.backend, &request.conversation_id).await?
+    let key = request.client_key.as_deref().unwrap_or("");
+    let Some((mut conversation, stored_seq)) =
+        queries::lock_with_client_key(conn, services.store.backend, &request.conversation_id, key).await?
     else {
         return Ok(Err(AppError::NotFound("No such conversation.")));
     };
-    if let Some(key) = &request.client_key
-        && let Some(existing) = queries::find_by_client_key(conn, &conversation.id, key).await?
-    {
+    let pending_key = (conversation.id.clone(), key.to_string());
+    let duplicate = stored_seq.or_else(|| pending.client_keys.get(&pending_key).copied());
+    if let Some(seq) = duplicate.filter(|_| !key.is_empty()) {
         return Ok(Ok(Applied {
-            appended: Appended { seq: existing.seq, duplicate: true },
+            appended: Appended { seq, duplicate: true },
             conversation: None,
             messages: Vec::new(),
             status: None,
@@ -243,9 +255,10 @@ async fn apply(
         messages.push(Arc::new(Message::system(&conversation.id, conversation.last_seq, text, now)));
     }
     queries::save_state(conn, &conversation, now).await?;
-    for message in &messages {
-        queries::insert_message(conn, message).await?;
+    if !key.is_empty() {
+        pending.client_keys.insert(pending_key, messages[0].seq);
     }
+    pending.messages.extend(messages.iter().cloned());
     let mut status = before.changed(&conversation);
     if let Some(kind) = queue_event {
         let status = status.get_or_insert_with(|| StatusPublish::snapshot(&conversation));

@@ -1,6 +1,8 @@
 //! SQL for conversations and messages. Shared by both backends (parameters are `$N`,
 //! which SQLite accepts too); where they differ, the backend is passed in.
 
+use std::borrow::Borrow;
+
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -81,6 +83,23 @@ pub async fn lock(
     row.as_ref().map(conversation_from_row).transpose()
 }
 
+/// `lock`, plus the `seq` already stored under `client_key` (one round trip: this is
+/// the hot path of every message).
+pub async fn lock_with_client_key(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    id: &str,
+    client_key: &str,
+) -> sqlx::Result<Option<(Conversation, Option<i64>)>> {
+    let lock = if backend == Backend::Postgres { " FOR UPDATE OF c" } else { "" };
+    let sql = format!(
+        "SELECT {CONVERSATION_COLUMNS}, (SELECT m.seq FROM messages m WHERE m.conversation_id = c.id \
+         AND m.client_key = $2) AS stored_seq FROM conversations c WHERE c.id = $1{lock}"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(client_key).fetch_optional(conn).await?;
+    row.map(|row| Ok((conversation_from_row(&row)?, row.try_get("stored_seq")?))).transpose()
+}
+
 pub async fn insert(
     conn: &mut AnyConnection,
     c: &Conversation,
@@ -140,39 +159,49 @@ pub async fn save_state(conn: &mut AnyConnection, c: &Conversation, now: i64) ->
     Ok(())
 }
 
-pub async fn insert_message(conn: &mut AnyConnection, m: &Message) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO messages (conversation_id, seq, author_role, author_id, author_name, internal, \
-         text, masked_text, client_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(&m.conversation_id)
-    .bind(m.seq)
-    .bind(m.author_role.as_str())
-    .bind(&m.author_id)
-    .bind(&m.author_name)
-    .bind(i64::from(m.internal))
-    .bind(&m.text)
-    .bind(&m.masked_text)
-    .bind(&m.client_key)
-    .bind(m.created_at)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn find_by_client_key(
+/// Inserts many messages with multi-row statements (bounded well under both backends'
+/// parameter limits).
+pub async fn insert_messages<M: Borrow<Message> + Sync>(
     conn: &mut AnyConnection,
-    conversation_id: &str,
-    client_key: &str,
-) -> sqlx::Result<Option<Message>> {
-    let sql =
-        format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND client_key = $2");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(conversation_id)
-        .bind(client_key)
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(message_from_row).transpose()
+    messages: &[M],
+) -> sqlx::Result<()> {
+    // Placeholders are written as `$N` by hand: the `Any` query builder writes `?`,
+    // which PostgreSQL does not take.
+    const ROWS: usize = 100;
+    const COLUMNS: usize = 10;
+    for chunk in messages.chunks(ROWS) {
+        let mut sql = String::from(
+            "INSERT INTO messages (conversation_id, seq, author_role, author_id, author_name, internal, \
+             text, masked_text, client_key, created_at) VALUES ",
+        );
+        for row in 0..chunk.len() {
+            if row > 0 {
+                sql.push_str(", ");
+            }
+            let placeholders: Vec<String> =
+                (1..=COLUMNS).map(|c| format!("${}", row * COLUMNS + c)).collect();
+            sql.push('(');
+            sql.push_str(&placeholders.join(", "));
+            sql.push(')');
+        }
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for m in chunk {
+            let m: &Message = m.borrow();
+            query = query
+                .bind(m.conversation_id.clone())
+                .bind(m.seq)
+                .bind(m.author_role.as_str())
+                .bind(m.author_id.clone())
+                .bind(m.author_name.clone())
+                .bind(i64::from(m.internal))
+                .bind(m.text.clone())
+                .bind(m.masked_text.clone())
+                .bind(m.client_key.clone())
+                .bind(m.created_at);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Messages after `after`, in order; at most `limit`.

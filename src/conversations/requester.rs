@@ -188,9 +188,7 @@ pub async fn create(
 
     let mut tx = state.store.write.begin().await?;
     queries::insert(&mut tx, &conversation, sealed.as_deref(), Some(network_hash)).await?;
-    for message in &messages {
-        queries::insert_message(&mut tx, message).await?;
-    }
+    queries::insert_messages(&mut tx, &messages).await?;
     let detail = serde_json::json!({ "channel": channel.as_str(), "urgent": conversation.urgent });
     queries::insert_event(&mut tx, &conversation.id, now, Role::Requester, None, "created", &detail).await?;
     if conversation.urgent {

@@ -163,9 +163,7 @@ impl Services {
             messages.push(Arc::new(Message::system(&conversation.id, conversation.last_seq, text, now)));
         }
         queries::save_state(&mut tx, &conversation, now).await?;
-        for message in &messages {
-            queries::insert_message(&mut tx, message).await?;
-        }
+        queries::insert_messages(&mut tx, &messages).await?;
         queries::insert_event(
             &mut tx,
             &conversation.id,

@@ -290,7 +290,10 @@ async fn handle_frame(
             if let Some(old) = followed.remove(&conversation) {
                 old.task.abort();
             } else if followed.len() >= MAX_FOLLOWED {
-                let e = AppError::bad_request("too_many_open", format!("Follow at most {MAX_FOLLOWED} conversations per socket."));
+                let e = AppError::bad_request(
+                    "too_many_open",
+                    format!("Follow at most {MAX_FOLLOWED} conversations per socket."),
+                );
                 return Ok(send_error(socket, &e, Some(&conversation)).await?);
             }
             let mut subscription = state.hub.subscribe(&conversation);

@@ -1,0 +1,51 @@
+//! The group-committing appender: many messages in one transaction keep their order,
+//! their own `seq`s, and idempotency — also for a resend inside the same batch.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Instant;
+
+use common::TestApp;
+use helpline::conversations::appender::AppendRequest;
+use helpline::conversations::model::{Author, requester_client_key};
+
+on_both_backends!(one_batch_keeps_order_seq_and_idempotency);
+
+fn request(id: &str, client_id: &str, text: &str) -> AppendRequest {
+    AppendRequest {
+        conversation_id: id.to_string(),
+        author: Author::Requester,
+        internal: false,
+        text: text.to_string(),
+        masked_text: None,
+        client_key: Some(requester_client_key(client_id)),
+        possible_harm: false,
+        received: Instant::now(),
+    }
+}
+
+async fn one_batch_keeps_order_seq_and_idempotency(app: TestApp) {
+    let state = &app.server.as_ref().unwrap().state;
+    let (a, a_token, _) = app.start("first conversation").await;
+    let (b, _, _) = app.start("second conversation").await;
+    // All queued before the appender task runs: one batch.
+    let appender = &state.appender;
+    let (r1, r2, r3, r4, r5) = tokio::join!(
+        appender.append(request(&a, "x", "a-one")),
+        appender.append(request(&b, "x", "b-one")),
+        appender.append(request(&a, "y", "a-two")),
+        appender.append(request(&a, "x", "a-one again")),
+        appender.append(request("no-such-conversation", "z", "lost")),
+    );
+    let (r1, r2, r3, r4) = (r1.unwrap(), r2.unwrap(), r3.unwrap(), r4.unwrap());
+    assert_eq!((r1.seq, r1.duplicate), (2, false));
+    assert_eq!((r2.seq, r2.duplicate), (2, false), "seq is per conversation");
+    assert_eq!((r3.seq, r3.duplicate), (3, false));
+    assert_eq!((r4.seq, r4.duplicate), (2, true), "a resend in the same batch is recognised");
+    assert_eq!(r5.unwrap_err().code(), "not_found", "one bad request does not sink the batch");
+    let view = app.requester_view(&a, &a_token).await;
+    let texts: Vec<&str> =
+        view["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["first conversation", "a-one", "a-two"]);
+}
