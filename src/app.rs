@@ -152,6 +152,7 @@ pub fn router(state: AppState) -> Router {
         }))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .expose_headers([header::RETRY_AFTER])
         .max_age(Duration::from_secs(3600));
     routes
         .route(

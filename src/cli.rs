@@ -64,7 +64,7 @@ enum HelperCommand {
     Token { name: String },
     /// List helpers and their queues.
     List,
-    /// Remove a helper; their conversations return to their queues' history.
+    /// Remove a helper; conversations they still owned go back to their queues.
     Remove { name: String },
 }
 
@@ -122,7 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.validate()?;
             let server = Server::start_on(config, listener).await?;
             let token = demo_helper_token(&server.state.store).await?;
-            let url = server.url();
+            let url = server.state.config.public_url.clone().unwrap_or_else(|| server.url());
             println!("Helpline demo listening on {url}");
             println!("  widget settings: {url}/v1/sites/demo/widget");
             println!("  API description: {url}/v1/openapi.json");

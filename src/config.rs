@@ -204,6 +204,11 @@ impl Config {
         if !matches!(self.sqlite_synchronous.as_str(), "full" | "normal") {
             bail!("sqlite_synchronous must be \"full\" or \"normal\"");
         }
+        if self.retention_days < self.reopen_days {
+            bail!(
+                "retention_days must be at least reopen_days, or a conversation could vanish while its requester may still come back"
+            );
+        }
         if self.limits.first_message_chars == 0 || self.limits.message_chars == 0 {
             bail!("message limits must be positive");
         }

@@ -37,6 +37,8 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("payload too large")]
     PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -57,6 +59,7 @@ impl AppError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -68,6 +71,7 @@ impl AppError {
             Self::NotFound(_) => "not_found",
             Self::RateLimited { .. } => "rate_limited",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Internal(_) => "internal",
         }
     }
@@ -80,6 +84,7 @@ impl AppError {
                 format!("Too many requests. Try again in {retry_after_secs} s.")
             }
             Self::PayloadTooLarge => "The request body is too large.".into(),
+            Self::UnsupportedMediaType => "Send the body as JSON with Content-Type: application/json.".into(),
             other => other.to_string(),
         }
     }
@@ -94,11 +99,11 @@ impl From<sqlx::Error> for AppError {
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
-            JsonRejection::MissingJsonContentType(_) => Self::bad_request(
-                "unsupported_media_type",
-                "Send the body as JSON with Content-Type: application/json.",
-            ),
-            JsonRejection::BytesRejection(_) => Self::PayloadTooLarge,
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType,
+            JsonRejection::BytesRejection(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::PayloadTooLarge
+            }
+            JsonRejection::BytesRejection(r) => Self::bad_request("unreadable_body", r.body_text()),
             other => Self::bad_request("malformed_json", other.body_text()),
         }
     }

@@ -50,7 +50,8 @@ impl RateLimits {
     fn check(&self, limiter: &DefaultKeyedRateLimiter<String>, key: &str) -> Result<(), AppError> {
         limiter.check_key(&key.to_string()).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
-            AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) }
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            AppError::RateLimited { retry_after_secs: secs.max(1) }
         })
     }
 
@@ -92,7 +93,9 @@ impl FromRequestParts<AppState> for RequesterNetwork {
                 .headers
                 .get("x-forwarded-for")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
+                // The rightmost address is the one our proxy saw; entries to its left
+                // come from the client and can be forged.
+                .and_then(|v| v.rsplit(',').next())
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(peer)
         } else {

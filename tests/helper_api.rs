@@ -17,7 +17,30 @@ on_both_backends!(
     helpers_see_only_their_queues,
     bad_helper_input_changes_nothing,
     median_wait_comes_from_first_replies,
+    removing_a_helper_returns_their_conversations_to_the_queue,
 );
+
+async fn removing_a_helper_returns_their_conversations_to_the_queue(app: TestApp) {
+    let (id, token, _) = app.start("help").await;
+    let (closed, _, _) = app.start("done").await;
+    assert_eq!(app.claim("alice", &id).await.status(), 200);
+    assert_eq!(app.claim("alice", &closed).await.status(), 200);
+    let path = format!("/v1/helper/conversations/{closed}/close");
+    assert_eq!(app.helper_post("alice", &path, json!({"outcome": "resolved"})).await.status(), 200);
+    helpline::helpers::remove(&app.server.as_ref().unwrap().state.store, "alice").await.unwrap();
+    let view = app.requester_view(&id, &token).await;
+    assert_eq!(view["status"], "waiting");
+    assert!(view["helper_name"].is_null());
+    let waiting = queue(&app, "bob", "?status=waiting").await;
+    assert_eq!(ids(&waiting), std::slice::from_ref(&id), "the closed one stays closed");
+    let events: Value =
+        app.helper_get("bob", &format!("/v1/helper/conversations/{id}/events")).await.json().await.unwrap();
+    let last = events["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "released");
+    assert_eq!(last["detail"]["reason"], "helper removed");
+    // The removed helper's token no longer works.
+    assert_eq!(app.helper_get("alice", "/v1/helper/me").await.status(), 401);
+}
 
 async fn queue(app: &TestApp, helper: &str, query: &str) -> Vec<Value> {
     let response = app.helper_get(helper, &format!("/v1/helper/queue{query}")).await;

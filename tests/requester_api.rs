@@ -73,7 +73,8 @@ async fn widget_settings_are_localised_and_honest(app: TestApp) {
     assert_eq!(settings["messages"]["helpline-dialog-title"], "Hilfe holen");
     assert_eq!(settings["availability"]["helpers_online"], 0);
     assert!(settings["availability"]["median_wait_seconds"].is_null());
-    assert_eq!(settings["channels"][0], "email", "nobody online: e-mail first");
+    assert_eq!(settings["channels"], json!(["chat"]), "no outbound mail: chat only");
+    assert!(settings["availability"]["summary"].as_str().unwrap().contains("niemand online"));
     assert_eq!(settings["other_teams"][0]["id"], "oversight");
     assert_eq!(settings["limits"]["first_message_chars"], 1000);
 
@@ -89,7 +90,6 @@ async fn widget_settings_are_localised_and_honest(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(settings["availability"]["helpers_online"], 1);
-    assert_eq!(settings["channels"][0], "chat");
     assert_eq!(settings["dir"], "rtl");
     assert_eq!(settings["lang"], "he");
 
@@ -134,7 +134,7 @@ async fn bad_first_messages_are_refused_and_nothing_is_stored(app: TestApp) {
         (json!({"site": "wiki", "text": "   \n  "}), 400, "empty_text"),
         (json!({"site": "nowiki", "text": "help"}), 400, "unknown_site"),
         (json!({"site": "wiki", "text": "help", "email": "not-an-address"}), 400, "invalid_email"),
-        (json!({"site": "wiki", "text": "help", "channel": "email"}), 400, "email_required"),
+        (json!({"site": "wiki", "text": "help", "channel": "email"}), 400, "channel_unavailable"),
         (json!({"site": "wiki", "text": "help", "topic": "cooking"}), 400, "unknown_topic"),
         (json!({"site": "wiki", "text": "help", "lang": "en\"; DROP"}), 400, "invalid_lang"),
         (json!({"site": "wiki", "text": "help", "channel": "pigeon"}), 400, "malformed_json"),
@@ -161,7 +161,7 @@ async fn bad_first_messages_are_refused_and_nothing_is_stored(app: TestApp) {
     assert_eq!((status, code.as_str()), (400, "malformed_json"));
     let (status, code) =
         error_code(raw("text=help", "application/x-www-form-urlencoded").await.unwrap()).await;
-    assert_eq!((status, code.as_str()), (400, "unsupported_media_type"));
+    assert_eq!((status, code.as_str()), (415, "unsupported_media_type"));
     let huge = json!({"site": "wiki", "text": "x".repeat(100_000)});
     let (status, code) = error_code(app.create(huge).await).await;
     assert_eq!((status, code.as_str()), (413, "payload_too_large"));
@@ -287,12 +287,15 @@ async fn personal_data_is_masked_for_helpers_only(app: TestApp) {
 }
 
 async fn email_is_sealed_and_never_shown(app: TestApp) {
-    let response = app
-        .create(json!({"site": "wiki", "text": "Please answer by mail", "channel": "email", "email": "reader@example.org"}))
-        .await;
+    let response =
+        app.create(json!({"site": "wiki", "text": "Please answer me", "email": "reader@example.org"})).await;
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["channel"], "email");
+    assert_eq!(body["channel"], "chat");
+    // Without outbound mail, answers by e-mail are refused rather than promised.
+    let by_mail =
+        app.create(json!({"site": "wiki", "text": "hi", "channel": "email", "email": "r@example.org"})).await;
+    assert_eq!(error_code(by_mail).await, (400, "channel_unavailable".to_string()));
     let id = body["id"].as_str().unwrap();
     let raw = reqwest::Client::new()
         .get(format!("{}/v1/helper/conversations/{id}", app.url))

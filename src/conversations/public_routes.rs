@@ -74,7 +74,6 @@ pub async fn create(
     if state.config.site(&input.site).is_some() {
         check_origin(&state, &input.site, origin.as_deref())?;
     }
-    state.limits.new_conversation(&network)?;
     let created = requester::create(&state, input, &network).await?;
     Ok((StatusCode::CREATED, AppJson(created)))
 }

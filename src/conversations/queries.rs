@@ -392,10 +392,11 @@ pub async fn count_waiting(conn: &mut AnyConnection) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE status = 'waiting'").fetch_one(conn).await
 }
 
-pub async fn set_read(conn: &mut AnyConnection, id: &str, role: Role, seq: i64) -> sqlx::Result<()> {
+/// Raises the read mark; returns whether it moved (never backwards, never past `last_seq`).
+pub async fn set_read(conn: &mut AnyConnection, id: &str, role: Role, seq: i64) -> sqlx::Result<bool> {
     let column = if role == Role::Requester { "requester_read_seq" } else { "helper_read_seq" };
     let sql =
         format!("UPDATE conversations SET {column} = $2 WHERE id = $1 AND {column} < $2 AND last_seq >= $2");
-    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(seq).execute(conn).await?;
-    Ok(())
+    let result = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(seq).execute(conn).await?;
+    Ok(result.rows_affected() > 0)
 }

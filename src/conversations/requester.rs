@@ -117,6 +117,12 @@ pub async fn create(
         ));
     }
     let channel = input.channel.unwrap_or(Channel::Chat);
+    if !state.channels().contains(&channel) {
+        return Err(AppError::bad_request(
+            "channel_unavailable",
+            format!("Answers by {} are not available on this server; use chat.", channel.as_str()),
+        ));
+    }
     let email = input.email.as_deref().filter(|e| !e.trim().is_empty()).map(text::email).transpose()?;
     if channel == Channel::Email && email.is_none() {
         return Err(AppError::bad_request(
@@ -127,6 +133,8 @@ pub async fn create(
     let username =
         input.username.as_deref().filter(|u| !u.trim().is_empty()).map(text::username).transpose()?;
 
+    // Counted only once the request is valid: a typo does not use up the hour's budget.
+    state.limits.new_conversation(network_hash)?;
     let screening = state.screener.screen(&text);
     let token = secrets::new_token();
     let now = now_ms();
@@ -167,7 +175,7 @@ pub async fn create(
         internal: false,
         text,
         masked_text: screening.masked,
-        client_key: Some(requester_client_key("initial")),
+        client_key: None,
         created_at: now,
     });
     if conversation.urgent {

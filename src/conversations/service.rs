@@ -97,6 +97,13 @@ pub struct Change {
 }
 
 impl Services {
+    /// The channels this server can honour. Answers by e-mail need outbound mail, which
+    /// this server does not have yet: offering it would promise an answer that never
+    /// comes, so only chat is offered and an e-mail request is refused.
+    pub fn channels(&self) -> Vec<super::model::Channel> {
+        vec![super::model::Channel::Chat]
+    }
+
     pub fn urgent_notice(&self, c: &Conversation) -> String {
         let contact = self.config.site(&c.site).map_or("", |s| s.emergency_contact.as_str());
         self.i18n.format(&c.lang, "helpline-system-urgent", &[contact])
@@ -118,14 +125,14 @@ impl Services {
     pub fn publish_status(&self, c: &Conversation, status: &StatusPublish) {
         self.hub.publish(
             &c.id,
-            ConversationEvent::Status(StatusChange {
+            ConversationEvent::Status(Arc::new(StatusChange {
                 status: c.status,
                 outcome: c.outcome,
                 urgent: c.urgent,
                 owner_name: status.owner_name.clone(),
                 queue: c.queue.clone(),
                 redirected_team: c.redirected_team.clone(),
-            }),
+            })),
         );
         if let (Some(kind), Some(item)) = (status.queue_event, &status.item) {
             self.hub.publish_queue(kind, item.clone());

@@ -12,13 +12,15 @@ use crate::error::AppError;
 pub struct AuthedHelper(pub Helper);
 
 pub fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+    bearer_from(&parts.headers)
+}
+
+/// The token of an `Authorization: Bearer …` header (the scheme is case-insensitive).
+pub fn bearer_from(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 impl FromRequestParts<AppState> for AuthedHelper {

@@ -39,7 +39,8 @@ impl Helper {
     }
     /// Whether this helper takes requests in `lang` (no languages listed: any).
     pub fn speaks(&self, lang: &str) -> bool {
-        self.languages.is_empty() || self.languages.iter().any(|l| l == lang)
+        let base = |code: &str| code.split('-').next().unwrap_or(code).to_ascii_lowercase();
+        self.languages.is_empty() || self.languages.iter().any(|l| base(l) == base(lang))
     }
 }
 
@@ -102,11 +103,42 @@ pub async fn add(
     find_by_name(store, name).await?.ok_or_else(|| HelperError::Unknown(name.to_string()))
 }
 
+/// Removes a helper. Conversations they owned and had not closed go back to their
+/// queues (status `waiting`, with an audit event), so no requester is left with nobody.
 pub async fn remove(store: &Store, name: &str) -> Result<(), HelperError> {
-    let result = sqlx::query("DELETE FROM helpers WHERE name = $1").bind(name).execute(&store.write).await?;
-    if result.rows_affected() == 0 {
-        return Err(HelperError::Unknown(name.to_string()));
+    let mut tx = store.write.begin().await?;
+    let id: String = sqlx::query_scalar("SELECT id FROM helpers WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| HelperError::Unknown(name.to_string()))?;
+    let owned: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM conversations WHERE owner_id = $1 AND status IN ('active', 'awaiting_requester')",
+    )
+    .bind(&id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let now = now_ms();
+    for conversation in &owned {
+        sqlx::query(
+            "UPDATE conversations SET owner_id = NULL, status = 'waiting', updated_at = $2 WHERE id = $1",
+        )
+        .bind(conversation)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO events (conversation_id, at, actor_role, actor_id, action, detail) \
+             VALUES ($1, $2, 'system', NULL, 'released', $3)",
+        )
+        .bind(conversation)
+        .bind(now)
+        .bind(serde_json::json!({ "reason": "helper removed", "helper": name }).to_string())
+        .execute(&mut *tx)
+        .await?;
     }
+    sqlx::query("DELETE FROM helpers WHERE id = $1").bind(&id).execute(&mut *tx).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -123,12 +123,7 @@ enum ServerFrame<'a> {
         (status = 401, body = crate::error::ErrorBody)),
     security(("helper_token" = [])))]
 pub async fn live(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let header_token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
-    let helper = match &header_token {
+    let helper = match crate::helpers::auth::bearer_from(&headers) {
         Some(token) => match helpers::find_by_token(&state.store, token).await {
             Ok(Some(h)) => Some(h),
             Ok(None) => return AppError::Unauthorized("invalid_token").into_response(),
@@ -156,9 +151,17 @@ pub async fn live(ws: WebSocketUpgrade, State(state): State<AppState>, headers: 
 
 async fn hello(state: &AppState, socket: &mut WebSocket) -> Option<Helper> {
     let first = tokio::time::timeout(protocol::HELLO_TIMEOUT, socket.recv()).await;
-    let Ok(Some(Ok(WsMessage::Text(text)))) = first else {
-        protocol::close(socket, close_code::TIMEOUT, "no hello frame").await;
-        return None;
+    let text = match first {
+        Ok(Some(Ok(WsMessage::Text(text)))) => text,
+        Ok(Some(Ok(_))) => {
+            protocol::close(socket, close_code::BAD_FRAME, "the first frame must be a JSON hello").await;
+            return None;
+        }
+        Ok(_) => return None,
+        Err(_) => {
+            protocol::close(socket, close_code::TIMEOUT, "no hello frame").await;
+            return None;
+        }
     };
     let Ok(ClientFrame::Hello { token }) = serde_json::from_str::<ClientFrame>(&text) else {
         protocol::close(
@@ -171,8 +174,13 @@ async fn hello(state: &AppState, socket: &mut WebSocket) -> Option<Helper> {
     };
     match helpers::find_by_token(&state.store, &token).await {
         Ok(Some(h)) => Some(h),
-        _ => {
+        Ok(None) => {
             protocol::close(socket, close_code::UNAUTHORIZED, "invalid token").await;
+            None
+        }
+        Err(error) => {
+            tracing::error!(%error, "checking a helper token");
+            protocol::close(socket, 1011, "internal error").await;
             None
         }
     }
@@ -189,6 +197,8 @@ enum Forwarded {
 struct Followed {
     last: i64,
     task: JoinHandle<()>,
+    /// When this helper's last typing notice for the conversation went out.
+    last_typing: Option<Instant>,
 }
 
 async fn session(state: &AppState, mut socket: WebSocket, helper: &Helper) {
@@ -198,7 +208,6 @@ async fn session(state: &AppState, mut socket: WebSocket, helper: &Helper) {
     let mut ping = tokio::time::interval(protocol::PING_EVERY);
     ping.tick().await;
     let mut last_heard = Instant::now();
-    let mut last_typing: Option<Instant> = None;
     if send_json(&mut socket, &ServerFrame::Ready { helper: &helper.name }).await.is_err() {
         return;
     }
@@ -230,7 +239,7 @@ async fn session(state: &AppState, mut socket: WebSocket, helper: &Helper) {
                         break;
                     }
                 };
-                handle_frame(state, &mut socket, helper, frame, &mut followed, &forward_tx, &mut last_typing).await
+                handle_frame(state, &mut socket, helper, frame, &mut followed, &forward_tx).await
             }
             event = queue_events.recv() => match event {
                 Ok(event) if helper.is_member(&event.item.queue) => {
@@ -271,7 +280,6 @@ async fn handle_frame(
     frame: ClientFrame,
     followed: &mut HashMap<String, Followed>,
     forward_tx: &mpsc::Sender<(String, Forwarded)>,
-    last_typing: &mut Option<Instant>,
 ) -> anyhow::Result<()> {
     match frame {
         ClientFrame::Hello { .. } => Ok(()),
@@ -313,7 +321,7 @@ async fn handle_frame(
             });
             let mut last = after.max(0);
             deliver_stored(state, socket, helper, &conversation, &mut last).await?;
-            followed.insert(conversation.clone(), Followed { last, task });
+            followed.insert(conversation.clone(), Followed { last, task, last_typing: None });
             send_status(state, socket, &c.id).await
         }
         ClientFrame::Close { conversation } => {
@@ -350,10 +358,10 @@ async fn handle_frame(
             }
         }
         ClientFrame::Typing { conversation } => {
-            if followed.contains_key(&conversation)
-                && last_typing.is_none_or(|t| t.elapsed() >= protocol::TYPING_INTERVAL)
+            if let Some(f) = followed.get_mut(&conversation)
+                && f.last_typing.is_none_or(|t| t.elapsed() >= protocol::TYPING_INTERVAL)
             {
-                *last_typing = Some(Instant::now());
+                f.last_typing = Some(Instant::now());
                 state.hub.publish(
                     &conversation,
                     ConversationEvent::Typing { role: Role::Helper, name: Some(helper.shown_name()) },
@@ -364,8 +372,9 @@ async fn handle_frame(
         ClientFrame::Read { conversation, seq } => {
             if followed.contains_key(&conversation) {
                 let mut conn = state.store.write.acquire().await?;
-                queries::set_read(&mut conn, &conversation, Role::Helper, seq).await?;
-                state.hub.publish(&conversation, ConversationEvent::Read { role: Role::Helper, seq });
+                if queries::set_read(&mut conn, &conversation, Role::Helper, seq).await? {
+                    state.hub.publish(&conversation, ConversationEvent::Read { role: Role::Helper, seq });
+                }
             }
             Ok(())
         }

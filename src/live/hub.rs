@@ -20,7 +20,8 @@ pub enum ConversationEvent {
         message: Arc<Message>,
         received: Instant,
     },
-    Status(StatusChange),
+    /// Boxed behind an `Arc`: it keeps the event, and so every channel slot, small.
+    Status(Arc<StatusChange>),
     Typing {
         role: Role,
         name: Option<String>,
@@ -68,7 +69,8 @@ pub struct Hub {
     queues: broadcast::Sender<Arc<QueueEvent>>,
 }
 
-const CONVERSATION_CAPACITY: usize = 64;
+/// Small: a socket that falls behind reads the gap from the store instead.
+const CONVERSATION_CAPACITY: usize = 16;
 const QUEUE_CAPACITY: usize = 1024;
 
 impl Default for Hub {

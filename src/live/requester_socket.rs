@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::hub::{ConversationEvent, StatusChange};
+use std::sync::Arc;
+
+use super::hub::{ConversationEvent, QueueEvent, StatusChange};
 use super::protocol::{self, Order, close_code, send_json};
 use crate::app::AppState;
 use crate::config::OtherTeam;
@@ -128,13 +130,13 @@ async fn session(state: &AppState, mut socket: WebSocket, id: &str, origin: Opti
     let Some((conversation, after, token_hash)) = handshake(state, &mut socket, id, origin).await else {
         return;
     };
+    // Subscribe first, then read: whatever commits in between arrives live (and is
+    // deduplicated by seq) or is in what we read.
     let mut subscription = state.hub.subscribe(id);
     let mut last = after;
-    if deliver_stored(state, &mut socket, id, &mut last).await.is_err()
-        || send_status(state, &mut socket, &conversation).await.is_err()
-    {
-        return;
-    }
+    let Ok(mut waiting) = deliver_stored(state, &mut socket, id, &mut last).await else { return };
+    // While waiting, queue events of the conversation's queue move its position.
+    let mut queue_events = waiting.then(|| state.hub.subscribe_queues());
     let mut ping = tokio::time::interval(protocol::PING_EVERY);
     ping.tick().await;
     let mut last_heard = Instant::now();
@@ -190,7 +192,7 @@ async fn session(state: &AppState, mut socket: WebSocket, id: &str, origin: Opti
                     }
                     ClientFrame::Read { seq } => {
                         if let Ok(mut conn) = state.store.write.acquire().await
-                            && queries::set_read(&mut conn, id, Role::Requester, seq).await.is_ok()
+                            && let Ok(true) = queries::set_read(&mut conn, id, Role::Requester, seq).await
                         {
                             state.hub.publish(id, ConversationEvent::Read { role: Role::Requester, seq });
                         }
@@ -219,9 +221,12 @@ async fn session(state: &AppState, mut socket: WebSocket, id: &str, origin: Opti
                                 None => Ok(()),
                             }
                         }
-                        Order::Gap => deliver_stored(state, &mut socket, id, &mut last).await,
+                        Order::Gap => deliver_stored(state, &mut socket, id, &mut last).await.map(|w| waiting = w),
                     },
-                    Ok(ConversationEvent::Status(change)) => send_change(state, &mut socket, &conversation.site, id, &change, last).await,
+                    Ok(ConversationEvent::Status(change)) => {
+                        waiting = change.status == Status::Waiting;
+                        send_change(state, &mut socket, &conversation.site, id, &change, last).await
+                    }
                     Ok(ConversationEvent::Typing { role, .. }) if role != Role::Requester => {
                         send_json(&mut socket, &ServerFrame::Typing { role }).await.map_err(anyhow::Error::from)
                     }
@@ -229,10 +234,22 @@ async fn session(state: &AppState, mut socket: WebSocket, id: &str, origin: Opti
                         send_json(&mut socket, &ServerFrame::Read { seq }).await.map_err(anyhow::Error::from)
                     }
                     Ok(_) => Ok(()),
-                    Err(RecvError::Lagged(_)) => deliver_stored(state, &mut socket, id, &mut last).await,
+                    // Fell behind: messages and the current status come from the store.
+                    Err(RecvError::Lagged(_)) => deliver_stored(state, &mut socket, id, &mut last).await.map(|w| waiting = w),
                     Err(RecvError::Closed) => return,
                 };
                 if sent.is_err() {
+                    return;
+                }
+                queue_events = if waiting { queue_events.or_else(|| Some(state.hub.subscribe_queues())) } else { None };
+            }
+            event = next_queue_event(&mut queue_events) => {
+                let moved = match event {
+                    Ok(event) => event.item.queue == conversation.queue && event.item.id != id,
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => false,
+                };
+                if moved && waiting && send_position(state, &mut socket, id, last).await.is_err() {
                     return;
                 }
             }
@@ -301,18 +318,57 @@ async fn handshake(
     Some((conversation, after.max(0), hash_token(&token)))
 }
 
+/// Sends the stored messages after `*last`, then the current status; returns whether
+/// the conversation is waiting.
 async fn deliver_stored(
     state: &AppState,
     socket: &mut WebSocket,
     id: &str,
     last: &mut i64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     for message in protocol::load_after(state, id, *last).await? {
         *last = message.seq;
         if let Some(view) = Message::for_requester(&message) {
             send_json(socket, &ServerFrame::Message(view)).await?;
         }
     }
+    let conversation = {
+        let mut conn = state.store.read.acquire().await?;
+        queries::find(&mut conn, id).await?.ok_or_else(|| anyhow::anyhow!("conversation vanished"))?
+    };
+    send_status(state, socket, &conversation).await?;
+    Ok(conversation.status == Status::Waiting)
+}
+
+async fn next_queue_event(
+    receiver: &mut Option<tokio::sync::broadcast::Receiver<Arc<QueueEvent>>>,
+) -> Result<Arc<QueueEvent>, RecvError> {
+    match receiver {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A fresh status frame when the queue moved around a waiting conversation.
+async fn send_position(state: &AppState, socket: &mut WebSocket, id: &str, last: i64) -> anyhow::Result<()> {
+    let mut conn = state.store.read.acquire().await?;
+    let Some(c) = queries::find(&mut conn, id).await? else { return Ok(()) };
+    if c.status != Status::Waiting {
+        return Ok(());
+    }
+    let queue_position = Some(queries::queue_position(&mut conn, &c).await?);
+    drop(conn);
+    let frame = ServerFrame::Status(StatusFrame {
+        status: c.status,
+        outcome: c.outcome,
+        urgent: c.urgent,
+        helper_name: None,
+        queue_position,
+        redirected_to: None,
+        last_seq: last,
+        read_seq: None,
+    });
+    send_json(socket, &frame).await?;
     Ok(())
 }
 

@@ -81,7 +81,7 @@ pub async fn widget_settings(
     };
     let lang = state.i18n.resolve(&requested).to_string();
     let base = requested.split('-').next().unwrap_or("en");
-    let helpers_online = state.presence.available_for(&site.queue, base);
+    let helpers_online = state.presence.available_for(&site.queue, &requested);
     let median_wait_seconds = state.waits.median_wait_seconds(&state.store, &site.queue).await?;
     let mut summary = if helpers_online > 0 {
         state.i18n.format(&lang, "helpline-availability-online", &[&helpers_online.to_string()])
@@ -95,11 +95,7 @@ pub async fn widget_settings(
         summary.push(' ');
         summary.push_str(&state.i18n.format(&lang, "helpline-availability-wait", &[&minutes.to_string()]));
     }
-    let channels = if helpers_online > 0 {
-        vec![Channel::Chat, Channel::Email]
-    } else {
-        vec![Channel::Email, Channel::Chat]
-    };
+    let channels = state.channels();
     Ok(AppJson(WidgetSettings {
         site: SiteSummary { id: site.id.clone(), name: site.name.clone(), language: site.language.clone() },
         dir: if RTL_LANGUAGES.contains(&base) { "rtl" } else { "ltr" },
