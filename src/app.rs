@@ -155,6 +155,11 @@ pub fn router(state: AppState) -> Router {
         .expose_headers([header::RETRY_AFTER])
         .max_age(Duration::from_secs(3600));
     routes
+        .route("/widget.js", axum::routing::get(crate::widget::loader))
+        .route("/widget/helpline.js", axum::routing::get(crate::widget::widget_js))
+        .route("/widget/helpline.css", axum::routing::get(crate::widget::widget_css))
+        .route("/demo", axum::routing::get(crate::widget::demo_page))
+        .route("/demo/demo.css", axum::routing::get(crate::widget::demo_css))
         .route(
             "/v1/openapi.json",
             axum::routing::get(move || {

@@ -42,6 +42,14 @@ enum Command {
     },
     /// Delete closed conversations past `retention_days` now (the server also does it hourly).
     Purge,
+    /// Print the MediaWiki gadget pages (1.39+) for a site, ready to paste.
+    Gadget {
+        #[arg(long)]
+        site: String,
+        /// The URL readers' browsers reach this server at (default: `public_url`).
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+    },
     /// Manage helpers.
     Helper {
         #[command(subcommand)]
@@ -97,7 +105,7 @@ fn init_tracing() {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let listen = match &cli.command {
         Command::Serve { listen } | Command::Demo { listen } => *listen,
-        Command::Helper { .. } | Command::Purge => None,
+        Command::Helper { .. } | Command::Purge | Command::Gadget { .. } => None,
     };
     let overrides = Overrides { config_file: cli.config.clone(), listen, data_dir: cli.data_dir.clone() };
     let mut config = Config::load(&overrides)?;
@@ -124,6 +132,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let token = demo_helper_token(&server.state.store).await?;
             let url = server.state.config.public_url.clone().unwrap_or_else(|| server.url());
             println!("Helpline demo listening on {url}");
+            println!("  demo wiki page:  {url}/demo");
             println!("  widget settings: {url}/v1/sites/demo/widget");
             println!("  API description: {url}/v1/openapi.json");
             println!("  helper queue:    curl -H 'Authorization: Bearer TOKEN' {url}/v1/helper/queue");
@@ -131,6 +140,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Helper {} API token:", demo::DEMO_HELPER);
             println!("{token}");
             server.run_until_signal().await
+        }
+        Command::Gadget { site, server } => {
+            if site == demo::DEMO_SITE {
+                demo::add_demo_site(&mut config, &[]);
+            }
+            let site = config
+                .site(&site)
+                .ok_or_else(|| anyhow::anyhow!("there is no site {site:?} in the configuration"))?;
+            let server = server.or_else(|| config.public_url.clone()).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "give --server URL (or set public_url): the address readers reach Helpline at"
+                )
+            })?;
+            let i18n = crate::i18n::I18n::load()?;
+            println!("Create or edit these pages on the wiki (as an interface administrator).");
+            println!("Add the two lines to MediaWiki:Gadgets-definition; replace the other pages whole.");
+            for (title, text) in crate::widget::gadget_pages(site, server.trim_end_matches('/'), &i18n) {
+                println!("\n===== {title} =====");
+                print!("{text}");
+                if !text.ends_with('\n') {
+                    println!();
+                }
+            }
+            Ok(())
         }
         Command::Purge => {
             let store = Store::connect(&config.database_url(), &config.sqlite_synchronous).await?;

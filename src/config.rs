@@ -76,6 +76,20 @@ pub struct SiteConfig {
     pub other_teams: Vec<OtherTeam>,
     /// Shown at once to a requester whose message suggests a threat of harm.
     pub emergency_contact: String,
+    /// The MediaWiki portlet the "Get help" link goes into (e.g. `p-tb`, `p-personal`).
+    #[serde(default = "default_portlet")]
+    pub portlet: String,
+    /// Also show the floating button where the portlet link is visible. (Where the
+    /// portlet is missing or folded into a closed menu, the button is always shown.)
+    #[serde(default)]
+    pub floating_button: bool,
+    /// Where "quick exit" goes: a neutral page. Default `about:blank`.
+    #[serde(default)]
+    pub quick_exit_url: Option<String>,
+}
+
+fn default_portlet() -> String {
+    "p-tb".into()
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
@@ -190,6 +204,11 @@ impl Config {
             }
             if !self.queues.iter().any(|q| q.id == site.queue) {
                 bail!("site {} sends to queue {}, which is not defined", site.id, site.queue);
+            }
+            if let Some(url) = &site.quick_exit_url
+                && !(url.starts_with("https://") || url.starts_with("http://") || url == "about:blank")
+            {
+                bail!("site {}: quick_exit_url must be an http(s) URL or about:blank", site.id);
             }
             if site.emergency_contact.trim().is_empty() {
                 bail!("site {} needs an emergency_contact", site.id);

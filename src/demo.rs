@@ -58,5 +58,8 @@ pub fn demo_site(allowed_origins: Vec<String>) -> SiteConfig {
             team("arbitration", "Arbitration committee", "Complaints about an administrator's conduct.", Some("https://example.org/wiki/Arbitration"), None),
         ],
         emergency_contact: "the emergency team at emergency@example.org — if you are in immediate danger, call your local emergency number (112 in Europe, 911 in North America)".into(),
+        portlet: "p-tb".into(),
+        floating_button: false,
+        quick_exit_url: None,
     }
 }

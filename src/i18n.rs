@@ -46,6 +46,13 @@ impl I18n {
         self.catalogues.get_key_value(base).map_or("en", |(k, _)| k.as_str())
     }
 
+    /// The languages with a catalogue, in order.
+    pub fn languages(&self) -> Vec<&str> {
+        let mut languages: Vec<&str> = self.catalogues.keys().map(String::as_str).collect();
+        languages.sort_unstable();
+        languages
+    }
+
     pub fn has_language(&self, lang: &str) -> bool {
         self.catalogues.contains_key(lang)
     }

@@ -19,3 +19,4 @@ pub mod screening;
 pub mod secrets;
 pub mod sites;
 pub mod store;
+pub mod widget;

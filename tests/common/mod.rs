@@ -124,6 +124,9 @@ pub fn test_config(dir: &std::path::Path) -> Config {
             topics: vec![Topic { id: "harassment".into(), label: "Harassment".into() }],
             other_teams: vec![team("oversight", "Oversight"), team("emergency", "Emergency team")],
             emergency_contact: "emergency@wiki.example".into(),
+            portlet: "p-tb".into(),
+            floating_button: false,
+            quick_exit_url: None,
         },
         SiteConfig {
             id: "other".into(),
@@ -135,6 +138,9 @@ pub fn test_config(dir: &std::path::Path) -> Config {
             topics: vec![],
             other_teams: vec![],
             emergency_contact: "notfall@other.example".into(),
+            portlet: "p-tb".into(),
+            floating_button: false,
+            quick_exit_url: None,
         },
     ];
     config

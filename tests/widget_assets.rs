@@ -1,0 +1,81 @@
+//! The widget as served: the loader wrapped with a site's settings, the embedded
+//! assets, the demo page, and the gadget texts.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Backend, TestApp};
+
+#[tokio::test]
+async fn loader_carries_the_site_settings_and_loads_nothing_else() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+        config.sites[0].portlet = "p-personal".into();
+        config.sites[0].floating_button = true;
+    })
+    .await
+    .unwrap();
+    let response = app.client.get(format!("{}/widget.js?site=wiki", app.url)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    let js = response.text().await.unwrap();
+    assert!(js.starts_with("/* Helpline loader"), "{}", &js[..80]);
+    assert!(
+        js.contains(r#""site":"wiki""#)
+            && js.contains(r#""portlet":"p-personal""#)
+            && js.contains(r#""floating":true"#)
+    );
+    assert!(js.contains(&format!(r#""server":"{}""#, app.url)));
+    assert!(js.contains("Hilfe holen") && js.contains("קבלת עזרה"), "labels in every language");
+    assert!(!js.contains("\"gadget\""), "script-tag mode loads the widget from the server");
+    let unknown = app.client.get(format!("{}/widget.js?site=nope", app.url)).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    let missing = app.client.get(format!("{}/widget.js", app.url)).send().await.unwrap();
+    assert_eq!(common::error_code(missing).await, (400, "invalid_query".to_string()));
+
+    for (path, kind, marker) in [
+        ("/widget/helpline.js", "text/javascript", "window.Helpline"),
+        ("/widget/helpline.css", "text/css", ".helpline-dialog"),
+    ] {
+        let response = app.client.get(format!("{}{path}", app.url)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with(kind));
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        assert!(response.text().await.unwrap().contains(marker), "{path}");
+    }
+    // Without a demo site, there is no demo page.
+    assert_eq!(app.client.get(format!("{}/demo", app.url)).send().await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn demo_page_embeds_the_loader_under_a_strict_policy() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+        helpline::demo::add_demo_site(config, &["http://127.0.0.1".into()]);
+    })
+    .await
+    .unwrap();
+    let response = app.client.get(format!("{}/demo", app.url)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"<script src="/widget.js?site=demo"></script>"#));
+    assert!(html.contains("Demo Wiki"));
+}
+
+#[test]
+fn gadget_texts_carry_the_whole_widget_and_contact_the_server_only_after_a_click() {
+    let i18n = helpline::i18n::I18n::load().unwrap();
+    let site = helpline::demo::demo_site(vec![]);
+    let pages = helpline::widget::gadget_pages(&site, "https://helpline.example.org", &i18n);
+    let page = |title: &str| pages.iter().find(|(t, _)| t == title).map(|(_, text)| text.clone()).unwrap();
+    let definition = page("MediaWiki:Gadgets-definition");
+    assert!(definition.contains(
+        "* helpline[ResourceLoader|default|dependencies=mediawiki.util|targets=desktop,mobile]|helpline.js"
+    ));
+    assert!(definition.contains("helpline-core[ResourceLoader|hidden|"));
+    let loader = page("MediaWiki:Gadget-helpline.js");
+    assert!(loader.contains(r#""gadget":"ext.gadget.helpline-core""#));
+    assert!(loader.contains(r#""server":"https://helpline.example.org""#));
+    assert_eq!(page("MediaWiki:Gadget-helpline-core.js"), helpline::widget::WIDGET_JS);
+    assert_eq!(page("MediaWiki:Gadget-helpline-core.css"), helpline::widget::WIDGET_CSS);
+}
