@@ -1,0 +1,75 @@
+// Starts the real helpline binary (`demo`) on a free loopback port with a fresh data
+// directory, and talks to its helper API — what a helper would do.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = process.env.HELPLINE_BIN || join(root, 'target', 'debug', 'helpline');
+
+export class Helpline {
+	constructor() {
+		this.dataDir = mkdtempSync(join(tmpdir(), 'helpline-e2e-'));
+		this.port = 0;
+	}
+
+	/** Starts `helpline demo`; resolves once it printed its URL and token. */
+	async start() {
+		const listen = `127.0.0.1:${this.port}`;
+		const env = { ...process.env, HELPLINE_LOG: 'warn' };
+		delete env.HELPLINE_DATABASE_URL; // the demo's own SQLite
+		this.child = spawn(BIN, ['demo', '--listen', listen, '--data-dir', this.dataDir], {
+			cwd: this.dataDir,
+			env,
+			stdio: ['ignore', 'pipe', 'inherit'],
+		});
+		const lines = createInterface({ input: this.child.stdout });
+		const exited = new Promise((_, reject) => this.child.once('exit', (code) => reject(new Error(`helpline exited with ${code}`))));
+		const ready = new Promise((resolve) => {
+			let previous = '';
+			lines.on('line', (line) => {
+				const m = /^Helpline demo listening on (http:\/\/\S+)/.exec(line);
+				if (m) this.url = m[1];
+				if (previous.startsWith('Helper DemoHelper API token')) {
+					this.token = line.trim();
+					resolve();
+				}
+				previous = line;
+			});
+		});
+		await Promise.race([ready, exited]);
+		this.port = Number(new URL(this.url).port); // a restart keeps the same address
+		return this;
+	}
+
+	/** kill -9, as a crash would. */
+	async kill() {
+		const gone = new Promise((resolve) => this.child.once('exit', resolve));
+		this.child.kill('SIGKILL');
+		await gone;
+	}
+
+	async stop() {
+		if (this.child && this.child.exitCode === null) await this.kill();
+		rmSync(this.dataDir, { recursive: true, force: true });
+	}
+
+	async helper(method, path, body) {
+		const response = await fetch(this.url + path, {
+			method,
+			headers: { Authorization: `Bearer ${this.token}`, 'Content-Type': 'application/json' },
+			body: body ? JSON.stringify(body) : undefined,
+		});
+		const json = await response.json().catch(() => ({}));
+		if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+		return json;
+	}
+
+	async waitingConversation() {
+		const queue = await this.helper('GET', '/v1/helper/queue?status=waiting');
+		return queue.conversations[0];
+	}
+}
