@@ -49,6 +49,10 @@ enum Command {
         /// The URL readers' browsers reach this server at (default: `public_url`).
         #[arg(long, value_name = "URL")]
         server: Option<String>,
+        /// Write each page to its own file in DIR (named by title, `:` as `_`) and list
+        /// "TITLE<TAB>FILE" lines, for scripts that install the pages.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
     },
     /// Manage helpers.
     Helper {
@@ -141,7 +145,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             server.run_until_signal().await
         }
-        Command::Gadget { site, server } => {
+        Command::Gadget { site, server, out_dir } => {
             if site == demo::DEMO_SITE {
                 demo::add_demo_site(&mut config, &[]);
             }
@@ -154,9 +158,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 )
             })?;
             let i18n = crate::i18n::I18n::load()?;
+            let pages = crate::widget::gadget_pages(site, server.trim_end_matches('/'), &i18n);
+            if let Some(dir) = out_dir {
+                std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                for (title, text) in pages {
+                    let path = dir.join(title.replace([':', '/'], "_"));
+                    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+                    println!("{title}\t{}", path.display());
+                }
+                return Ok(());
+            }
             println!("Create or edit these pages on the wiki (as an interface administrator).");
             println!("Add the two lines to MediaWiki:Gadgets-definition; replace the other pages whole.");
-            for (title, text) in crate::widget::gadget_pages(site, server.trim_end_matches('/'), &i18n) {
+            for (title, text) in pages {
                 println!("\n===== {title} =====");
                 print!("{text}");
                 if !text.ends_with('\n') {

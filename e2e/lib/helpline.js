@@ -1,7 +1,7 @@
 // Starts the real helpline binary (`demo`) on a free loopback port with a fresh data
 // directory, and talks to its helper API — what a helper would do.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,9 +11,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = process.env.HELPLINE_BIN || join(root, 'target', 'debug', 'helpline');
 
 export class Helpline {
-	constructor() {
+	/** `config`: extra helpline.toml text (e.g. a site for a test wiki). */
+	constructor(config = '') {
 		this.dataDir = mkdtempSync(join(tmpdir(), 'helpline-e2e-'));
 		this.port = 0;
+		this.config = join(this.dataDir, 'helpline.toml');
+		writeFileSync(this.config, config);
 	}
 
 	/** Starts `helpline demo`; resolves once it printed its URL and token. */
@@ -21,7 +24,7 @@ export class Helpline {
 		const listen = `127.0.0.1:${this.port}`;
 		const env = { ...process.env, HELPLINE_LOG: 'warn' };
 		delete env.HELPLINE_DATABASE_URL; // the demo's own SQLite
-		this.child = spawn(BIN, ['demo', '--listen', listen, '--data-dir', this.dataDir], {
+		this.child = spawn(BIN, ['demo', '--config', this.config, '--listen', listen, '--data-dir', this.dataDir], {
 			cwd: this.dataDir,
 			env,
 			stdio: ['ignore', 'pipe', 'inherit'],
@@ -55,6 +58,16 @@ export class Helpline {
 	async stop() {
 		if (this.child && this.child.exitCode === null) await this.kill();
 		rmSync(this.dataDir, { recursive: true, force: true });
+	}
+
+	/** Runs a CLI command with this server's config and data; resolves to its stdout. */
+	run(args) {
+		return new Promise((resolve, reject) => {
+			const child = spawn(BIN, ['--config', this.config, '--data-dir', this.dataDir, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+			let out = '';
+			child.stdout.on('data', (chunk) => { out += chunk; });
+			child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`helpline ${args.join(' ')} exited with ${code}`))));
+		});
 	}
 
 	async helper(method, path, body) {
