@@ -263,7 +263,11 @@ async fn apply(
     if let Some(kind) = queue_event {
         let status = status.get_or_insert_with(|| StatusPublish::snapshot(&conversation));
         status.queue_event = Some(kind);
-    } else if let Some(status) = &mut status {
+    } else if let Some(status) = &mut status
+        && status.matters_to_queue(&before)
+    {
+        // Turn-taking (active ⇄ awaiting_requester) is news for the conversation's own
+        // sockets only; telling every dashboard of each message would multiply the load.
         status.queue_event = Some(QueueEventKind::Updated);
     }
     if let Some(status) = &mut status {

@@ -59,6 +59,20 @@ impl StatusPublish {
         }
     }
 
+    /// Whether the change shows on a queue listing: waiting or not, closed or not,
+    /// owner, urgency, queue (not whose turn it is within a conversation).
+    pub fn matters_to_queue(&self, before: &StatusPublish) -> bool {
+        let phase = |s: Status| match s {
+            Status::Active | Status::AwaitingRequester => Status::Active,
+            other => other,
+        };
+        phase(self.status) != phase(before.status)
+            || self.outcome != before.outcome
+            || self.urgent != before.urgent
+            || self.owner_id != before.owner_id
+            || self.queue != before.queue
+    }
+
     /// `Some(after)` when anything visible changed.
     pub fn changed(&self, after: &Conversation) -> Option<Self> {
         let now = Self::snapshot(after);
