@@ -81,7 +81,7 @@ test('a reader asks for help, talks with a helper, and nothing is lost or double
 	await chat.getByText('I am looking at it now.').waitFor();
 
 	// Each message exactly once, in order, on the page and on the server.
-	const shown = await chat.locator('li .helpline-text').allTextContents();
+	const shown = await chat.locator('.helpline-msg .helpline-text').allTextContents();
 	const stored = (await view()).messages.filter((m) => m.author_role !== 'system').map((m) => m.text);
 	assert.deepEqual(shown.filter((t) => stored.includes(t)), stored);
 	assert.equal(new Set(shown).size, shown.length, `no message shown twice: ${JSON.stringify(shown)}`);

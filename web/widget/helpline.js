@@ -262,7 +262,7 @@
 			el('strong', { text: t('helpline-urgent-title') }), el('p', { text: s.emergency_contact })
 		]);
 		ui.outcome = el('p', { class: 'helpline-outcome', hidden: 'hidden' });
-		S.log = el('ol', { class: 'helpline-log', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-labelledby': 'helpline-chat-title', tabindex: '0' });
+		S.log = el('div', { class: 'helpline-log', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-labelledby': 'helpline-chat-title', tabindex: '0' });
 		ui.typing = el('p', { class: 'helpline-typing', 'aria-live': 'polite' });
 		ui.input = el('textarea', { id: 'helpline-input', rows: '3' });
 		ui.error = el('p', { class: 'helpline-error', role: 'alert', hidden: 'hidden' });
@@ -327,22 +327,22 @@
 	}
 
 	function refreshMarks() {
-		Array.prototype.forEach.call(S.log.querySelectorAll('li[data-role="requester"]'), function (item) {
+		Array.prototype.forEach.call(S.log.querySelectorAll('.helpline-msg[data-role="requester"]'), function (item) {
 			var mark = item.querySelector('.helpline-mark');
 			if (mark) { mark.textContent = markText(item); }
 		});
 	}
 
 	function findByClientId(clientId) {
-		return clientId ? S.log.querySelector('li[data-client-id="' + clientId.replace(/[^\w.:-]/g, '') + '"]') : null;
+		return clientId ? S.log.querySelector('.helpline-msg[data-client-id="' + clientId.replace(/[^\w.:-]/g, '') + '"]') : null;
 	}
 
 	/* Adds a stored message, or confirms the pending one with the same client id. */
 	function addMessage(m) {
-		if (m.seq && m.seq <= S.lastSeq && S.log.querySelector('li[data-seq="' + m.seq + '"]')) { return; }
+		if (m.seq && m.seq <= S.lastSeq && S.log.querySelector('.helpline-msg[data-seq="' + m.seq + '"]')) { return; }
 		var item = findByClientId(m.client_id);
 		if (!item) {
-			item = el('li', { class: 'helpline-msg helpline-' + m.author_role, 'data-role': m.author_role }, [
+			item = el('div', { class: 'helpline-msg helpline-' + m.author_role, 'data-role': m.author_role }, [
 				el('span', { class: 'helpline-author', text: authorLabel(m) }),
 				el('p', { class: 'helpline-text', text: m.text }),
 				el('span', { class: 'helpline-mark' })
@@ -519,7 +519,7 @@
 
 	function downloadTranscript() {
 		var lines = [t('helpline-transcript-header', S.settings.site.name), ''];
-		Array.prototype.forEach.call(S.log.querySelectorAll('li'), function (item) {
+		Array.prototype.forEach.call(S.log.querySelectorAll('.helpline-msg'), function (item) {
 			lines.push('[' + (item.getAttribute('data-at') || '') + '] ' + item.querySelector('.helpline-author').textContent + ': ' +
 				item.querySelector('.helpline-text').textContent);
 		});

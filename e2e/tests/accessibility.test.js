@@ -1,0 +1,79 @@
+// axe-core on the widget: no serious or critical violation in the dialog and the chat,
+// in English and in Hebrew (right to left).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { AxeBuilder } from '@axe-core/playwright';
+import { Helpline } from '../lib/helpline.js';
+import { launch } from '../lib/browser.js';
+
+let helpline;
+let browser;
+
+before(async () => {
+	helpline = await new Helpline().start();
+	browser = await launch();
+});
+
+after(async () => {
+	await browser?.close();
+	await helpline?.stop();
+});
+
+async function serious(page, include) {
+	const results = await new AxeBuilder({ page }).include(include).analyze();
+	return results.violations
+		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+		.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+for (const lang of ['en', 'he']) {
+	test(`dialog and chat have no serious accessibility violation (${lang})`, async () => {
+		const context = await browser.newContext();
+		const page = await context.newPage();
+		await page.goto(`${helpline.url}/demo`);
+		await page.evaluate((l) => { document.documentElement.lang = l; window.dispatchEvent(new Event('helpline:open')); }, lang);
+		const dialog = page.locator('dialog.helpline-dialog');
+		await dialog.waitFor();
+		assert.equal(await dialog.getAttribute('dir'), lang === 'he' ? 'rtl' : 'ltr');
+		await dialog.locator('textarea').fill('Someone is following me around the wiki. 0171 2345678');
+		await dialog.locator('.helpline-warning').waitFor();
+		assert.deepEqual(await serious(page, '.helpline-dialog'), []);
+
+		await dialog.locator('button[type="submit"]').click();
+		const chat = page.locator('aside.helpline-chat');
+		await chat.locator('.helpline-conn-live').waitFor();
+		const waiting = await helpline.waitingConversation();
+		await helpline.helper('POST', `/v1/helper/conversations/${waiting.id}/claim`);
+		await helpline.helper('POST', `/v1/helper/conversations/${waiting.id}/messages`, { client_id: `a-${lang}`, text: 'Hello' });
+		await chat.locator('.helpline-helper').waitFor();
+		assert.deepEqual(await serious(page, '.helpline-chat'), []);
+		await context.close();
+	});
+}
+
+test('keyboard only: open, write, send and reach the chat without a mouse', async () => {
+	const context = await browser.newContext();
+	const page = await context.newPage();
+	await page.goto(`${helpline.url}/demo`);
+	// Tab to the in-page "Get help" link and press Enter.
+	for (let i = 0; i < 20; i++) {
+		await page.keyboard.press('Tab');
+		if (await page.evaluate(() => document.activeElement?.getAttribute('href') === '#get-help')) break;
+	}
+	await page.keyboard.press('Enter');
+	await page.locator('dialog.helpline-dialog').waitFor();
+	await page.keyboard.type('Typed with the keyboard only.');
+	// Tab forward to Send (focus stays inside the modal dialog) and press it.
+	for (let i = 0; i < 20; i++) {
+		await page.keyboard.press('Tab');
+		if (await page.evaluate(() => document.activeElement?.getAttribute('type') === 'submit')) break;
+	}
+	await page.keyboard.press('Enter');
+	const input = page.locator('#helpline-input');
+	await input.waitFor();
+	assert.equal(await input.evaluate((el) => el === document.activeElement), true, 'focus moves to the chat');
+	await page.keyboard.type('And a message.');
+	await page.keyboard.press('Enter');
+	await page.locator('.helpline-requester', { hasText: 'And a message.' }).locator('text=Delivered').waitFor();
+	await context.close();
+});
