@@ -26,9 +26,9 @@ async function serious(page, include) {
 		.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
-for (const lang of ['en', 'he']) {
-	test(`dialog and chat have no serious accessibility violation (${lang})`, async () => {
-		const context = await browser.newContext();
+for (const [lang, colorScheme] of [['en', 'light'], ['he', 'light'], ['en', 'dark']]) {
+	test(`dialog and chat have no serious accessibility violation (${lang}, ${colorScheme})`, async () => {
+		const context = await browser.newContext({ colorScheme });
 		const page = await context.newPage();
 		await page.goto(`${helpline.url}/demo`);
 		await page.evaluate((l) => { document.documentElement.lang = l; window.dispatchEvent(new Event('helpline:open')); }, lang);
@@ -44,7 +44,7 @@ for (const lang of ['en', 'he']) {
 		await chat.locator('.helpline-conn-live').waitFor();
 		const waiting = await helpline.waitingConversation();
 		await helpline.helper('POST', `/v1/helper/conversations/${waiting.id}/claim`);
-		await helpline.helper('POST', `/v1/helper/conversations/${waiting.id}/messages`, { client_id: `a-${lang}`, text: 'Hello' });
+		await helpline.helper('POST', `/v1/helper/conversations/${waiting.id}/messages`, { client_id: `a-${lang}-${colorScheme}`, text: 'Hello' });
 		await chat.locator('.helpline-helper').waitFor();
 		assert.deepEqual(await serious(page, '.helpline-chat'), []);
 		await context.close();
