@@ -130,6 +130,39 @@ impl Api {
     }
 }
 
+/// The server's group-commit counters, from `/metrics`.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct CommitCounters {
+    /// Transactions of the message appender.
+    pub commits: f64,
+    /// Messages they stored.
+    pub messages: f64,
+}
+
+impl CommitCounters {
+    /// Commits and messages between two readings.
+    pub fn since(self, earlier: Self) -> Self {
+        Self { commits: self.commits - earlier.commits, messages: self.messages - earlier.messages }
+    }
+}
+
+impl Api {
+    pub async fn commit_counters(&self) -> anyhow::Result<CommitCounters> {
+        let text =
+            self.http.get(format!("{}/metrics", self.base)).send().await?.error_for_status()?.text().await?;
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .with_context(|| format!("no {name} in /metrics"))
+        };
+        Ok(CommitCounters {
+            commits: value("helpline_append_batch_size_count")?,
+            messages: value("helpline_append_batch_size_sum")?,
+        })
+    }
+}
+
 async fn connect(request: tokio_tungstenite::tungstenite::handshake::client::Request) -> anyhow::Result<Ws> {
     // No Nagle on the bench's side: only the server's own choices should show.
     let (ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true).await?;

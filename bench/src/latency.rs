@@ -9,6 +9,7 @@ use serde_json::json;
 use tokio::time::MissedTickBehavior;
 
 use crate::client::{self, Api, Frame, Ws, next_frame, send_json};
+use crate::cpu::{self, Usage};
 use crate::marker;
 use crate::server::{Server, ServerOptions};
 use crate::stats::{Latencies, Summary, Window};
@@ -40,6 +41,8 @@ pub struct Outcome {
     pub window_seconds: f64,
     /// Server RSS at the end, with every socket still open.
     pub server_rss_kib: u64,
+    /// CPU during the window.
+    pub cpu: Usage,
 }
 
 pub async fn run(options: &ServerOptions, settings: &Settings) -> anyhow::Result<Outcome> {
@@ -79,6 +82,10 @@ async fn measure(server: &Server, s: &Settings) -> anyhow::Result<Outcome> {
             tokio::spawn(requester(ws, i, first, s.interval, window, stop))
         })
         .collect();
+    tokio::time::sleep_until(window.from.into()).await;
+    let cpu_before = cpu::Sample::take(server.pid())?;
+    tokio::time::sleep_until(window.to.into()).await;
+    let cpu = cpu::Sample::take(server.pid())?.since(&cpu_before, window.seconds());
     let requesters = client::join_all(requester_tasks).await;
     let helpers = client::join_all(helper_tasks).await;
     requesters.warn("requester sockets");
@@ -107,6 +114,7 @@ async fn measure(server: &Server, s: &Settings) -> anyhow::Result<Outcome> {
         failed_sockets: requesters.failures.len() + helpers.failures.len(),
         window_seconds: window.seconds(),
         server_rss_kib: server.rss_kib()?,
+        cpu,
     })
 }
 

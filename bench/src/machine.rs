@@ -34,10 +34,7 @@ impl Machine {
 
     /// `2 CPUs (Intel(R) Xeon(R) Processor), 23.5 GiB RAM, Linux 6.1.0`
     pub fn describe(&self) -> String {
-        format!(
-            "{} CPUs ({}), {:.1} GiB RAM, Linux {}",
-            self.cpus, self.model, self.memory_gib, self.kernel
-        )
+        format!("{} CPUs ({}), {:.1} GiB RAM, Linux {}", self.cpus, self.model, self.memory_gib, self.kernel)
     }
 }
 
@@ -46,6 +43,12 @@ pub fn today() -> String {
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (y, m, d) = civil_from_days(i64::try_from(secs / 86_400).unwrap_or(0));
     format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// `HH:MM` (UTC) of a Unix time.
+pub fn time_of_day(unix_secs: u64) -> String {
+    let secs = unix_secs % 86_400;
+    format!("{:02}:{:02}", secs / 3600, secs % 3600 / 60)
 }
 
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's

@@ -10,6 +10,7 @@
 //! Results are printed and written to a marked section of `docs/PERFORMANCE.md`.
 
 mod client;
+mod cpu;
 mod idle;
 mod latency;
 mod machine;
@@ -19,7 +20,7 @@ mod report;
 mod server;
 mod stats;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -107,9 +108,10 @@ pub struct Settings {
     #[arg(long, global = true, default_value_t = 10_000, value_name = "N")]
     sockets: usize,
 
-    /// The Markdown file whose bench sections are written or replaced.
-    #[arg(long, global = true, value_name = "FILE", default_value = default_report())]
-    report: PathBuf,
+    /// The Markdown file whose bench sections are written or replaced [default:
+    /// docs/PERFORMANCE.md of this workspace].
+    #[arg(long, global = true, value_name = "FILE")]
+    report: Option<PathBuf>,
     /// Print the results only; leave the report file alone.
     #[arg(long, global = true)]
     no_report: bool,
@@ -130,12 +132,29 @@ impl Synchronous {
     }
 }
 
-fn default_report() -> &'static str {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/PERFORMANCE.md")
+/// `docs/PERFORMANCE.md` of the workspace this bench was built in.
+fn default_report() -> PathBuf {
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR"));
+    bench.parent().unwrap_or(bench).join("docs").join("PERFORMANCE.md")
 }
 
 fn seconds(value: f64, name: &str) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(value).with_context(|| format!("--{name} must be a non-negative number of seconds"))
+    Duration::try_from_secs_f64(value)
+        .with_context(|| format!("--{name} must be a non-negative number of seconds"))
+}
+
+impl Settings {
+    fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.conversations > 0, "--conversations must be at least 1");
+        anyhow::ensure!(self.interval > 0.0, "--interval must be more than 0 seconds");
+        anyhow::ensure!(self.convs_per_helper > 0, "--convs-per-helper must be at least 1");
+        anyhow::ensure!(
+            !self.concurrency.is_empty() && !self.concurrency.contains(&0),
+            "--concurrency must list numbers of at least 1"
+        );
+        anyhow::ensure!(self.sockets > 0, "--sockets must be at least 1");
+        Ok(())
+    }
 }
 
 #[tokio::main]
@@ -144,6 +163,7 @@ async fn main() -> anyhow::Result<()> {
     // Thousands of sockets need thousands of file descriptors; the server raises its own.
     rlimit::increase_nofile_limit(u64::MAX).context("raising the open-files limit")?;
     let settings = cli.settings;
+    settings.check()?;
     let options = ServerOptions {
         bin: server::binary(settings.server_bin.clone())?,
         synchronous: settings.synchronous,
@@ -181,8 +201,9 @@ async fn main() -> anyhow::Result<()> {
         };
         println!("\n{}", section.text);
         if !settings.no_report {
-            report::write_section(&settings.report, &section)?;
-            println!("(written to {})", settings.report.display());
+            let path = settings.report.clone().unwrap_or_else(default_report);
+            report::write_section(&path, &section)?;
+            println!("(written to {})", path.display());
         }
     }
     Ok(())

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::client::{self, Api, Frame, Ws, next_frame, send_json};
+use crate::client::{self, Api, CommitCounters, Frame, Ws, next_frame, send_json};
+use crate::cpu::{self, Usage};
 use crate::marker;
 use crate::server::{Server, ServerOptions};
 use crate::stats::{Latencies, Summary, Window};
@@ -37,6 +38,10 @@ pub struct Level {
     pub round_trip: Summary,
     pub error_frames: u64,
     pub failed_sockets: usize,
+    /// The server's message-appender transactions during the window.
+    pub commits: CommitCounters,
+    /// CPU during the window (they share the machine).
+    pub cpu: Usage,
 }
 
 pub async fn run(options: &ServerOptions, settings: &Settings) -> anyhow::Result<Vec<Level>> {
@@ -47,8 +52,12 @@ pub async fn run(options: &ServerOptions, settings: &Settings) -> anyhow::Result
         server.stop().await?;
         let level = level?;
         println!(
-            "pingpong: {concurrency} conversations: {:.0} delivered messages/s; delivery {}",
-            level.per_second, level.delivery
+            "pingpong: {concurrency} conversations: {:.0} delivered messages/s; delivery {}; \
+             server {:.0} commits/s; CPU {}",
+            level.per_second,
+            level.delivery,
+            level.commits.commits / settings.duration.as_secs_f64(),
+            level.cpu.describe()
         );
         levels.push(level);
     }
@@ -61,7 +70,6 @@ async fn measure(server: &Server, s: &Settings, concurrency: usize) -> anyhow::R
     let api = Api::new(server)?;
     let conversations = api.start_conversations(concurrency).await?;
     api.claim_all(&conversations).await?;
-    drop(api);
     let helpers = client::helper_sockets(server, &conversations, s.convs_per_helper).await?;
     let helper_sockets = helpers.len();
     let requesters = client::requester_sockets(server, &conversations).await?;
@@ -75,16 +83,17 @@ async fn measure(server: &Server, s: &Settings, concurrency: usize) -> anyhow::R
 
     let start = Instant::now() + Duration::from_millis(300);
     let window = Window::after(start, s.warmup, s.duration);
-    let helper_tasks = helpers
-        .into_iter()
-        .enumerate()
-        .map(|(i, ws)| tokio::spawn(helper(ws, i, window)))
-        .collect();
+    let helper_tasks =
+        helpers.into_iter().enumerate().map(|(i, ws)| tokio::spawn(helper(ws, i, window))).collect();
     let requester_tasks = requesters
         .into_iter()
         .enumerate()
         .map(|(i, ws)| tokio::spawn(requester(ws, i, start, window)))
         .collect();
+    tokio::time::sleep_until(window.from.into()).await;
+    let (commits_before, cpu_before) = (api.commit_counters().await?, cpu::Sample::take(server.pid())?);
+    tokio::time::sleep_until(window.to.into()).await;
+    let (commits_after, cpu_after) = (api.commit_counters().await?, cpu::Sample::take(server.pid())?);
     let requesters = client::join_all(requester_tasks).await;
     let helpers = client::join_all(helper_tasks).await;
     requesters.warn("requester sockets");
@@ -119,6 +128,8 @@ async fn measure(server: &Server, s: &Settings, concurrency: usize) -> anyhow::R
         round_trip: round_trip.summary(),
         error_frames,
         failed_sockets: requesters.failures.len() + helpers.failures.len(),
+        commits: commits_after.since(commits_before),
+        cpu: cpu_after.since(&cpu_before, window.seconds()),
     })
 }
 
@@ -132,7 +143,12 @@ struct RequesterStats {
 
 /// Sends a message at `start`, then another as soon as each answer arrives, until the
 /// window ends.
-async fn requester(mut ws: Ws, conversation: usize, start: Instant, window: Window) -> anyhow::Result<RequesterStats> {
+async fn requester(
+    mut ws: Ws,
+    conversation: usize,
+    start: Instant,
+    window: Window,
+) -> anyhow::Result<RequesterStats> {
     let mut stats = RequesterStats::default();
     tokio::time::sleep_until(start.into()).await;
     let mut n = 0;

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
+use crate::cpu::Usage;
 use crate::idle;
 use crate::latency;
 use crate::machine::{self, Machine};
@@ -25,6 +26,8 @@ pub struct Context {
     machine: Machine,
     command: String,
     synchronous: &'static str,
+    /// The source the server binary was presumably built from, and when it was built.
+    source: String,
 }
 
 impl Context {
@@ -34,6 +37,7 @@ impl Context {
             machine: Machine::read(),
             command: command_line(),
             synchronous: options.synchronous.as_str(),
+            source: source(&options.bin),
         }
     }
 
@@ -56,11 +60,45 @@ impl Context {
         let _ = writeln!(out, "- Command: `{}`", self.command);
         let _ = writeln!(
             out,
-            "- Server: `helpline demo` (release build), SQLite with `synchronous = {}`, a fresh data \
-             directory under {} per server, rate limits raised",
+            "- Server: `helpline demo` (release build {}), SQLite with `synchronous = {}`, a fresh \
+             data directory under {} per server, rate limits raised",
+            self.source,
             self.synchronous,
             std::env::temp_dir().display()
         );
+    }
+}
+
+/// `of 8f207bb + changes, built 16:45 UTC`: the workspace's commit (and whether `src/`
+/// differs from it) and the binary's build time, as far as they can be known.
+fn source(bin: &Path) -> String {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(workspace)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let commit = match (git(&["rev-parse", "--short", "HEAD"]), git(&["status", "--porcelain", "--", "src"]))
+    {
+        (Some(commit), Some(changes)) if !changes.is_empty() => {
+            format!("of {commit} + uncommitted changes to src/")
+        }
+        (Some(commit), _) => format!("of {commit}"),
+        (None, _) => "of an unknown commit".to_string(),
+    };
+    let built = std::fs::metadata(bin)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| machine::time_of_day(d.as_secs()));
+    match built {
+        Some(time) => format!("{commit}, built {time} UTC"),
+        None => commit,
     }
 }
 
@@ -68,7 +106,9 @@ impl Context {
 fn command_line() -> String {
     let args: Vec<String> = std::env::args().skip(1).map(|a| quote(&a)).collect();
     let program = if std::env::var_os("CARGO").is_some() {
-        let target = std::env::var("CARGO_TARGET_DIR").map(|dir| format!("CARGO_TARGET_DIR={dir} ")).unwrap_or_default();
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map(|dir| format!("CARGO_TARGET_DIR={dir} "))
+            .unwrap_or_default();
         format!("{target}cargo run --release -p helpline-bench --")
     } else {
         std::env::args().next().unwrap_or_else(|| "helpline-bench".into())
@@ -98,6 +138,10 @@ fn grouped(n: f64) -> String {
         out.push(c);
     }
     out
+}
+
+fn cpu_shares(usage: &Usage) -> String {
+    format!("{:.0} % / {:.0} % / {:.0} %", usage.server * 100.0, usage.bench * 100.0, usage.other * 100.0)
 }
 
 fn mib(kib: u64) -> String {
@@ -156,6 +200,12 @@ pub fn latency(context: &Context, s: &latency::Settings, o: &latency::Outcome) -
     );
     let _ = writeln!(t, "| Error frames / failed sockets | {} / {} | |", o.error_frames, o.failed_sockets);
     let _ = writeln!(t, "| Server RSS with all sockets open | {} | |", mib(o.server_rss_kib));
+    let _ = writeln!(
+        t,
+        "| CPU in the window: server / bench / other (100 % = one core of the {}) | {} | |",
+        context.machine.cpus,
+        cpu_shares(&o.cpu)
+    );
     Section { key: "latency", text: t }
 }
 
@@ -174,26 +224,35 @@ pub fn pingpong(context: &Context, s: &pingpong::Settings, levels: &[pingpong::L
     let _ = writeln!(
         t,
         "- Delivered: messages received by the other side in the window, both directions; \
-         delivery latency from the sender's client sending to the other client receiving\n"
+         delivery latency from the sender's client sending to the other client receiving; \
+         server commits from its `/metrics`, CPU of the server, of the bench and of everything \
+         else from `/proc` (100 % = one core of the {}), both at the window's start and end\n",
+        context.machine.cpus
     );
     t.push_str(
-        "| Conversations | Helper sockets | Delivered messages/s | Delivery p50 | Delivery p99 | \
-         Requester → helper p50 / p99 | Helper → requester p50 / p99 | Round trip p50 / p99 | Errors |\n\
-         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        "| Conversations | Helper sockets | Delivered | Delivered messages/s | Delivery p50 | Delivery p99 | \
+         Requester → helper p50 / p99 | Helper → requester p50 / p99 | Round trip p50 / p99 | \
+         Server commits/s (messages each) | CPU: server / bench / other | Errors |\n\
+         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for l in levels {
         let pair = |s: &Summary| format!("{} / {}", ms(s.p50), ms(s.p99));
+        let commits_per_second = l.commits.commits / s.duration.as_secs_f64();
+        let per_commit = l.commits.messages / l.commits.commits.max(1.0);
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({per_commit:.1}) | {} | {} |",
             l.concurrency,
             l.helper_sockets,
+            l.delivered,
             grouped(l.per_second),
             ms(l.delivery.p50),
             ms(l.delivery.p99),
             pair(&l.requester_to_helper),
             pair(&l.helper_to_requester),
             pair(&l.round_trip),
+            grouped(commits_per_second),
+            cpu_shares(&l.cpu),
             l.error_frames + l.failed_sockets as u64,
         );
     }
@@ -276,7 +335,9 @@ mod tests {
         let appended = replace_section(&format!("# Performance\n\n{other}\n"), &section);
         assert_eq!(
             appended,
-            format!("# Performance\n\n{other}\n\n<!-- bench:load-idle:start -->\nnew\n<!-- bench:load-idle:end -->\n")
+            format!(
+                "# Performance\n\n{other}\n\n<!-- bench:load-idle:start -->\nnew\n<!-- bench:load-idle:end -->\n"
+            )
         );
         let again = replace_section(&appended, &Section { key: "idle", text: "newer\n".into() });
         assert!(again.contains("newer") && !again.contains("new\n<!--") && again.contains(other), "{again}");

@@ -33,10 +33,11 @@ pub struct ServerOptions {
 /// same target directory), else `$CARGO_TARGET_DIR/release/helpline`, else
 /// `target/release/helpline`.
 pub fn binary(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    let candidates = explicit.into_iter().chain(
-        std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("helpline"))),
-    );
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    let candidates = explicit
+        .into_iter()
+        .chain(std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("helpline"))));
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
     let mut tried = Vec::new();
     for path in candidates.chain([target_dir.join("release").join("helpline")]) {
         if path.is_file() {
@@ -105,6 +106,10 @@ impl Server {
             .find_map(|line| line.strip_prefix("VmRSS:"))
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
             .context("no VmRSS in the server's /proc status")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid
     }
 
     /// Kills the server and removes its data directory.

@@ -1,47 +1,46 @@
-//! Latency histograms (microsecond resolution) and their summaries.
+//! Latency samples and their summaries (exact quantiles, microsecond resolution).
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
-
-/// Latencies from 1 µs to 5 minutes, 3 significant digits.
-pub struct Latencies(Histogram<u64>);
-
-impl Default for Latencies {
-    fn default() -> Self {
-        Self::new()
-    }
+/// Latencies recorded by one task, merged into one set per figure at the end. Samples
+/// are kept (4 bytes each) rather than bucketed: a run records at most a few million,
+/// and a thousand small vectors cost less than a thousand histograms.
+#[derive(Default)]
+pub struct Latencies {
+    micros: Vec<u32>,
 }
 
 impl Latencies {
-    const MAX_MICROS: u64 = 300_000_000;
-
     pub fn new() -> Self {
-        // The bounds are constants that hdrhistogram accepts.
-        Self(Histogram::new_with_bounds(1, Self::MAX_MICROS, 3).expect("valid histogram bounds"))
+        Self::default()
     }
 
     pub fn record(&mut self, latency: Duration) {
-        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        self.0.saturating_record(micros.clamp(1, Self::MAX_MICROS));
+        self.micros.push(u32::try_from(latency.as_micros()).unwrap_or(u32::MAX));
     }
 
     pub fn merge(&mut self, other: &Self) {
-        // Same bounds on both sides: adding cannot fail.
-        let _ = self.0.add(&other.0);
+        self.micros.extend_from_slice(&other.micros);
     }
 
     pub fn summary(&self) -> Summary {
-        let h = &self.0;
-        let at = |q: f64| Duration::from_micros(if h.is_empty() { 0 } else { h.value_at_quantile(q) });
+        let mut sorted = self.micros.clone();
+        sorted.sort_unstable();
+        // Nearest rank: the smallest sample with at least a fraction q of them at or below it.
+        let at = |q: f64| {
+            let rank = (q * sorted.len() as f64).ceil() as usize;
+            let micros = sorted.get(rank.saturating_sub(1)).copied().unwrap_or(0);
+            Duration::from_micros(u64::from(micros))
+        };
+        let total: u64 = sorted.iter().map(|&m| u64::from(m)).sum();
         Summary {
-            count: h.len(),
-            mean: Duration::from_secs_f64(if h.is_empty() { 0.0 } else { h.mean() / 1e6 }),
+            count: sorted.len() as u64,
+            mean: Duration::from_micros(total.checked_div(sorted.len() as u64).unwrap_or(0)),
             p50: at(0.50),
             p99: at(0.99),
             p999: at(0.999),
-            max: Duration::from_micros(h.max()),
+            max: at(1.0),
         }
     }
 }
