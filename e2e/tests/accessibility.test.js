@@ -77,3 +77,26 @@ test('keyboard only: open, write, send and reach the chat without a mouse', asyn
 	await page.locator('.helpline-requester', { hasText: 'And a message.' }).locator('text=Delivered').waitFor();
 	await context.close();
 });
+
+test('at 200 % zoom (1280 × 860 seen as 640 × 430) nothing overflows and every control is reachable', async () => {
+	const context = await browser.newContext({ viewport: { width: 640, height: 430 } });
+	const page = await context.newPage();
+	await page.goto(`${helpline.url}/demo`);
+	await page.evaluate(() => window.dispatchEvent(new Event('helpline:open')));
+	const dialog = page.locator('dialog.helpline-dialog');
+	await dialog.waitFor();
+	const fits = await dialog.evaluate((el) => el.getBoundingClientRect().right <= window.innerWidth && el.scrollWidth <= el.clientWidth);
+	assert.equal(fits, true, 'the dialog fits the width without horizontal scrolling');
+	const send = dialog.locator('button[type="submit"]');
+	await send.scrollIntoViewIfNeeded();
+	assert.equal(await send.isVisible(), true);
+	await dialog.locator('textarea').fill('At 200 % zoom.');
+	await send.click();
+	const chat = page.locator('aside.helpline-chat');
+	await chat.locator('.helpline-conn-live').waitFor();
+	const chatFits = await chat.evaluate((el) => el.getBoundingClientRect().width <= window.innerWidth);
+	assert.equal(chatFits, true);
+	await chat.locator('#helpline-input').scrollIntoViewIfNeeded();
+	assert.equal(await chat.locator('#helpline-input').isVisible(), true);
+	await context.close();
+});
