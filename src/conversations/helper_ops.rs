@@ -320,15 +320,6 @@ fn require_owner_or_unowned(c: &Conversation, helper: &Helper) -> AppResult<()> 
     }
 }
 
-fn close_fields(c: &mut Conversation, outcome: Outcome, now: i64) {
-    c.status = Status::Closed;
-    c.outcome = Some(outcome);
-    c.closed_at = Some(now);
-    if c.owner_id.is_some() {
-        c.last_owner_id = c.owner_id.take();
-    }
-}
-
 /// Sends the matter to one of the site's other teams; the requester gets its details.
 pub async fn redirect(
     state: &AppState,
@@ -350,7 +341,7 @@ pub async fn redirect(
     state
         .change_conversation(&c.id, Role::Helper, Some(&helper.id), |c, now| {
             require_owner_or_unowned(c, helper)?;
-            close_fields(c, Outcome::Redirected, now);
+            c.close(Outcome::Redirected, now);
             c.redirected_team = Some(team.id.clone());
             Ok(Change {
                 system_messages: vec![text],
@@ -382,7 +373,7 @@ pub async fn close(
     state
         .change_conversation(&c.id, Role::Helper, Some(&helper.id), |c, now| {
             require_owner_or_unowned(c, helper)?;
-            close_fields(c, outcome, now);
+            c.close(outcome, now);
             Ok(Change {
                 system_messages: vec![text],
                 action: "closed",

@@ -262,6 +262,18 @@ pub fn transition_for_message(
     }
 }
 
+impl Conversation {
+    /// Closes with an outcome; the owner is remembered as the last helper, for a reopen.
+    pub fn close(&mut self, outcome: Outcome, now: i64) {
+        self.status = Status::Closed;
+        self.outcome = Some(outcome);
+        self.closed_at = Some(now);
+        if self.owner_id.is_some() {
+            self.last_owner_id = self.owner_id.take();
+        }
+    }
+}
+
 impl Message {
     pub fn system(conversation_id: &str, seq: i64, text: String, at: i64) -> Self {
         Self {

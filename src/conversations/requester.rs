@@ -1,6 +1,5 @@
 //! What a requester can do: start a conversation, read it, write, and end it.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -295,24 +294,15 @@ pub async fn post(
 }
 
 pub async fn close(state: &AppState, c: &Conversation) -> AppResult<Conversation> {
-    let state2 = Arc::clone(&state.services);
+    let closed_text = state.i18n.format(&c.lang, "helpline-system-closed-by-requester", &[]);
     state
         .change_conversation(&c.id, Role::Requester, None, move |c, now| {
             if c.status == Status::Closed {
                 return Err(AppError::conflict("closed", "This conversation is already closed."));
             }
-            c.status = Status::Closed;
-            c.outcome = Some(Outcome::Withdrawn);
-            c.closed_at = Some(now);
-            if c.owner_id.is_some() {
-                c.last_owner_id = c.owner_id.take();
-            }
+            c.close(Outcome::Withdrawn, now);
             Ok(Change {
-                system_messages: vec![state2.i18n.format(
-                    &c.lang,
-                    "helpline-system-closed-by-requester",
-                    &[],
-                )],
+                system_messages: vec![closed_text],
                 action: "closed",
                 detail: serde_json::json!({ "outcome": "withdrawn" }),
                 queue_event: QueueEventKind::Closed,

@@ -169,7 +169,7 @@ pub async fn list(store: &Store) -> Result<Vec<Helper>, HelperError> {
 }
 
 pub async fn find_by_name(store: &Store, name: &str) -> Result<Option<Helper>, HelperError> {
-    let mut conn = store.write.acquire().await?;
+    let mut conn = store.read.acquire().await?;
     Ok(load(&mut conn, "name", name).await?)
 }
 
