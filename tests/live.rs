@@ -18,7 +18,21 @@ on_both_backends!(
     socket_origin_and_token_are_checked,
     helpers_get_queue_events_of_their_queues_only,
     presence_follows_sockets_and_the_away_switch,
+    a_waiting_requester_sees_the_queue_move,
 );
+
+async fn a_waiting_requester_sees_the_queue_move(app: TestApp) {
+    let (first, _, _) = app.start("first in line").await;
+    let (second, token, _) = app.start("second in line").await;
+    let mut requester = app.requester_socket(&second, &token, 0).await;
+    let status = next_of_type(&mut requester, "status").await;
+    assert_eq!(status["queue_position"], 2);
+    // A newer, calm request arrives behind: no update is needed for that.
+    app.start("third in line").await;
+    assert_eq!(app.claim("alice", &first).await.status(), 200);
+    let moved = next_of_type(&mut requester, "status").await;
+    assert_eq!((moved["status"].as_str(), moved["queue_position"].as_i64()), (Some("waiting"), Some(1)));
+}
 
 async fn requester_and_helper_talk_live(app: TestApp) {
     let (id, token, _) = app.start("Hello, is anyone there?").await;

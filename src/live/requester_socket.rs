@@ -137,6 +137,8 @@ async fn session(state: &AppState, mut socket: WebSocket, id: &str, origin: Opti
     let Ok(mut waiting) = deliver_stored(state, &mut socket, id, &mut last).await else { return };
     // While waiting, queue events of the conversation's queue move its position.
     let mut queue_events = waiting.then(|| state.hub.subscribe_queues());
+    let mut position_due: Option<tokio::time::Instant> = None;
+    let mut last_position = tokio::time::Instant::now();
     let mut ping = tokio::time::interval(protocol::PING_EVERY);
     ping.tick().await;
     let mut last_heard = Instant::now();
@@ -245,11 +247,19 @@ async fn session(state: &AppState, mut socket: WebSocket, id: &str, origin: Opti
             }
             event = next_queue_event(&mut queue_events) => {
                 let moved = match event {
-                    Ok(event) => event.item.queue == conversation.queue && event.item.id != id,
+                    Ok(event) => event.item.queue == conversation.queue && event.item.id != id && may_move_position(&event),
                     Err(RecvError::Lagged(_)) => true,
                     Err(RecvError::Closed) => false,
                 };
-                if moved && waiting && send_position(state, &mut socket, id, last).await.is_err() {
+                // Coalesced: at most one position update per interval, however busy the queue.
+                if moved && waiting && position_due.is_none() {
+                    position_due = Some(last_position + POSITION_INTERVAL);
+                }
+            }
+            () = sleep_until_due(position_due) => {
+                position_due = None;
+                last_position = tokio::time::Instant::now();
+                if waiting && send_position(state, &mut socket, id, last).await.is_err() {
                     return;
                 }
             }
@@ -338,6 +348,25 @@ async fn deliver_stored(
     };
     send_status(state, socket, &conversation).await?;
     Ok(conversation.status == Status::Waiting)
+}
+
+/// Waiting sockets hear every queue event of their queue; only some can change a
+/// position: one ahead leaving the waiting line, or an urgent one arriving.
+fn may_move_position(event: &QueueEvent) -> bool {
+    use super::hub::QueueEventKind::*;
+    match event.kind {
+        Claimed | Closed | Transferred | Left | Released | Reopened => true,
+        New | Updated => event.item.urgent,
+    }
+}
+
+const POSITION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn sleep_until_due(due: Option<tokio::time::Instant>) {
+    match due {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn next_queue_event(
