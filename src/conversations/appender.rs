@@ -93,10 +93,22 @@ async fn commit_batch(services: &Services, batch: &mut Vec<Job>) {
     let mut results: Vec<AppResult<Applied>> = Vec::with_capacity(batch.len());
     let committed: sqlx::Result<()> = async {
         let mut tx = services.store.write.begin().await?;
-        let mut pending = Pending::default();
+        // One read of every conversation of the batch and of every client key it
+        // carries; then the batch is applied in memory and written back at once.
+        let mut ids: Vec<&str> = batch.iter().map(|j| j.request.conversation_id.as_str()).collect();
+        ids.dedup();
+        let keys: Vec<&str> = batch.iter().filter_map(|j| j.request.client_key.as_deref()).collect();
+        let mut pending = Pending {
+            conversations: queries::lock_many(&mut tx, services.store.backend, &ids).await?,
+            client_keys: queries::stored_client_keys(&mut tx, &ids, &keys).await?,
+            ..Pending::default()
+        };
         for job in batch.iter() {
             results.push(apply(services, &mut tx, &job.request, &mut pending).await?);
         }
+        let changed: Vec<&Conversation> =
+            pending.changed.iter().filter_map(|id| pending.conversations.get(id)).collect();
+        queries::save_states(&mut tx, &changed, now_ms()).await?;
         queries::insert_messages(&mut tx, &pending.messages).await?;
         tx.commit().await
     }
@@ -138,7 +150,12 @@ fn publish(services: &Services, request: &AppendRequest, applied: &Applied) {
 /// the end, so a resend within the same batch is found here rather than in the table.
 #[derive(Default)]
 struct Pending {
+    /// The batch's conversations, as the batch has changed them so far.
+    conversations: std::collections::HashMap<String, Conversation>,
+    /// Ids of conversations to write back.
+    changed: std::collections::BTreeSet<String>,
     messages: Vec<Arc<Message>>,
+    /// `(conversation, client key)` → `seq`, stored or written by this batch.
     client_keys: std::collections::HashMap<(String, String), i64>,
 }
 
@@ -151,13 +168,11 @@ async fn apply(
     pending: &mut Pending,
 ) -> sqlx::Result<AppResult<Applied>> {
     let key = request.client_key.as_deref().unwrap_or("");
-    let Some((mut conversation, stored_seq)) =
-        queries::lock_with_client_key(conn, services.store.backend, &request.conversation_id, key).await?
-    else {
+    let Some(mut conversation) = pending.conversations.get(&request.conversation_id).cloned() else {
         return Ok(Err(AppError::NotFound("No such conversation.")));
     };
     let pending_key = (conversation.id.clone(), key.to_string());
-    let duplicate = stored_seq.or_else(|| pending.client_keys.get(&pending_key).copied());
+    let duplicate = pending.client_keys.get(&pending_key).copied();
     if let Some(seq) = duplicate.filter(|_| !key.is_empty()) {
         return Ok(Ok(Applied {
             appended: Appended { seq, duplicate: true },
@@ -254,7 +269,8 @@ async fn apply(
         conversation.last_seq += 1;
         messages.push(Arc::new(Message::system(&conversation.id, conversation.last_seq, text, now)));
     }
-    queries::save_state(conn, &conversation, now).await?;
+    pending.changed.insert(conversation.id.clone());
+    pending.conversations.insert(conversation.id.clone(), conversation.clone());
     if !key.is_empty() {
         pending.client_keys.insert(pending_key, messages[0].seq);
     }

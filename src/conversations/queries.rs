@@ -83,21 +83,99 @@ pub async fn lock(
     row.as_ref().map(conversation_from_row).transpose()
 }
 
-/// `lock`, plus the `seq` already stored under `client_key` (one round trip: this is
-/// the hot path of every message).
-pub async fn lock_with_client_key(
+fn placeholders(from: usize, count: usize) -> String {
+    (from..from + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Every conversation of `ids`, locked as `lock` does, by id.
+pub async fn lock_many(
     conn: &mut AnyConnection,
     backend: Backend,
-    id: &str,
-    client_key: &str,
-) -> sqlx::Result<Option<(Conversation, Option<i64>)>> {
-    let lock = if backend == Backend::Postgres { " FOR UPDATE OF c" } else { "" };
+    ids: &[&str],
+) -> sqlx::Result<std::collections::HashMap<String, Conversation>> {
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    if ids.is_empty() {
+        return Ok(found);
+    }
+    let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
     let sql = format!(
-        "SELECT {CONVERSATION_COLUMNS}, (SELECT m.seq FROM messages m WHERE m.conversation_id = c.id \
-         AND m.client_key = $2) AS stored_seq FROM conversations c WHERE c.id = $1{lock}"
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id IN ({}) ORDER BY id{lock}",
+        placeholders(1, ids.len())
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(client_key).fetch_optional(conn).await?;
-    row.map(|row| Ok((conversation_from_row(&row)?, row.try_get("stored_seq")?))).transpose()
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    for row in query.fetch_all(conn).await? {
+        let conversation = conversation_from_row(&row)?;
+        found.insert(conversation.id.clone(), conversation);
+    }
+    Ok(found)
+}
+
+/// The stored `seq` of each `(conversation, client key)` among these conversations and keys.
+pub async fn stored_client_keys(
+    conn: &mut AnyConnection,
+    ids: &[&str],
+    keys: &[&str],
+) -> sqlx::Result<std::collections::HashMap<(String, String), i64>> {
+    let mut found = std::collections::HashMap::new();
+    if ids.is_empty() || keys.is_empty() {
+        return Ok(found);
+    }
+    let sql = format!(
+        "SELECT conversation_id, client_key, seq FROM messages WHERE conversation_id IN ({}) AND client_key IN ({})",
+        placeholders(1, ids.len()),
+        placeholders(ids.len() + 1, keys.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for value in ids.iter().chain(keys) {
+        query = query.bind(*value);
+    }
+    for row in query.fetch_all(conn).await? {
+        found.insert((row.try_get("conversation_id")?, row.try_get("client_key")?), row.try_get("seq")?);
+    }
+    Ok(found)
+}
+
+/// `save_state` for many conversations in one statement per chunk
+/// (`UPDATE … FROM (VALUES …)`, which both backends understand).
+pub async fn save_states(
+    conn: &mut AnyConnection,
+    conversations: &[&Conversation],
+    now: i64,
+) -> sqlx::Result<()> {
+    const ROWS: usize = 200;
+    const COLUMNS: usize = 12;
+    for chunk in conversations.chunks(ROWS) {
+        let rows: Vec<String> =
+            (0..chunk.len()).map(|r| format!("({})", placeholders(r * COLUMNS + 2, COLUMNS))).collect();
+        let sql = format!(
+            "UPDATE conversations SET status = v.column2, outcome = v.column3, urgent = v.column4, \
+             owner_id = v.column5, last_owner_id = v.column6, redirected_team = v.column7, last_seq = v.column8, \
+             waiting_since = v.column9, first_reply_at = v.column10, closed_at = v.column11, queue = v.column12, \
+             updated_at = $1 FROM (VALUES {}) AS v WHERE conversations.id = v.column1",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        for c in chunk {
+            query = query
+                .bind(c.id.clone())
+                .bind(c.status.as_str())
+                .bind(c.outcome.map(Outcome::as_str))
+                .bind(i64::from(c.urgent))
+                .bind(c.owner_id.clone())
+                .bind(c.last_owner_id.clone())
+                .bind(c.redirected_team.clone())
+                .bind(c.last_seq)
+                .bind(c.waiting_since)
+                .bind(c.first_reply_at)
+                .bind(c.closed_at)
+                .bind(c.queue.clone());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 pub async fn insert(
