@@ -83,7 +83,13 @@ pub async fn lock(
     row.as_ref().map(conversation_from_row).transpose()
 }
 
-fn placeholders(from: usize, count: usize) -> String {
+/// `count` parameters numbered from `from`, for statements with many of them: `$N` for
+/// PostgreSQL; plain `?` for SQLite, which binds them in order (looking up `$N` names
+/// costs SQLite time in the number of parameters for each one).
+fn placeholders(conn: &AnyConnection, from: usize, count: usize) -> String {
+    if conn.backend_name() == "SQLite" {
+        return vec!["?"; count].join(", ");
+    }
     (from..from + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
@@ -100,7 +106,7 @@ pub async fn lock_many(
     let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
     let sql = format!(
         "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id IN ({}) ORDER BY id{lock}",
-        placeholders(1, ids.len())
+        placeholders(conn, 1, ids.len())
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for id in ids {
@@ -125,8 +131,8 @@ pub async fn stored_client_keys(
     }
     let sql = format!(
         "SELECT conversation_id, client_key, seq FROM messages WHERE conversation_id IN ({}) AND client_key IN ({})",
-        placeholders(1, ids.len()),
-        placeholders(ids.len() + 1, keys.len())
+        placeholders(conn, 1, ids.len()),
+        placeholders(conn, ids.len() + 1, keys.len())
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for value in ids.iter().chain(keys) {
@@ -149,12 +155,13 @@ pub async fn save_states(
     const COLUMNS: usize = 12;
     for chunk in conversations.chunks(ROWS) {
         let rows: Vec<String> =
-            (0..chunk.len()).map(|r| format!("({})", placeholders(r * COLUMNS + 2, COLUMNS))).collect();
+            (0..chunk.len()).map(|r| format!("({})", placeholders(conn, r * COLUMNS + 2, COLUMNS))).collect();
         let sql = format!(
             "UPDATE conversations SET status = v.column2, outcome = v.column3, urgent = v.column4, \
              owner_id = v.column5, last_owner_id = v.column6, redirected_team = v.column7, last_seq = v.column8, \
              waiting_since = v.column9, first_reply_at = v.column10, closed_at = v.column11, queue = v.column12, \
-             updated_at = $1 FROM (VALUES {}) AS v WHERE conversations.id = v.column1",
+             updated_at = {} FROM (VALUES {}) AS v WHERE conversations.id = v.column1",
+            placeholders(conn, 1, 1),
             rows.join(", ")
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
@@ -243,8 +250,8 @@ pub async fn insert_messages<M: Borrow<Message> + Sync>(
     conn: &mut AnyConnection,
     messages: &[M],
 ) -> sqlx::Result<()> {
-    // Placeholders are written as `$N` by hand: the `Any` query builder writes `?`,
-    // which PostgreSQL does not take.
+    // Placeholders are written by hand: the `Any` query builder writes `?` for every
+    // backend, which PostgreSQL does not take.
     const ROWS: usize = 100;
     const COLUMNS: usize = 10;
     for chunk in messages.chunks(ROWS) {
@@ -256,10 +263,8 @@ pub async fn insert_messages<M: Borrow<Message> + Sync>(
             if row > 0 {
                 sql.push_str(", ");
             }
-            let placeholders: Vec<String> =
-                (1..=COLUMNS).map(|c| format!("${}", row * COLUMNS + c)).collect();
             sql.push('(');
-            sql.push_str(&placeholders.join(", "));
+            sql.push_str(&placeholders(conn, row * COLUMNS + 1, COLUMNS));
             sql.push(')');
         }
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
