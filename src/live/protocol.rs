@@ -35,6 +35,23 @@ pub async fn close_after_read_error(socket: &mut WebSocket, error: axum::Error) 
     }
 }
 
+/// The text of the first frame (the hello), or `None` once the socket is closed with
+/// the reason: not text, nothing in time, or the peer left.
+pub async fn first_text_frame(socket: &mut WebSocket) -> Option<Utf8Bytes> {
+    match tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await {
+        Ok(Some(Ok(WsMessage::Text(text)))) => Some(text),
+        Ok(Some(Ok(_))) => {
+            close(socket, close_code::BAD_FRAME, "the first frame must be a JSON hello").await;
+            None
+        }
+        Ok(_) => None,
+        Err(_) => {
+            close(socket, close_code::TIMEOUT, "no hello frame").await;
+            None
+        }
+    }
+}
+
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 pub const PING_EVERY: Duration = Duration::from_secs(25);
 pub const SILENCE_LIMIT: Duration = Duration::from_secs(70);

@@ -287,19 +287,7 @@ async fn handshake(
     id: &str,
     origin: Option<&str>,
 ) -> Option<(Conversation, i64, String)> {
-    let first = tokio::time::timeout(protocol::HELLO_TIMEOUT, socket.recv()).await;
-    let text = match first {
-        Ok(Some(Ok(WsMessage::Text(text)))) => text,
-        Ok(Some(Ok(_))) => {
-            protocol::close(socket, close_code::BAD_FRAME, "the first frame must be a JSON hello").await;
-            return None;
-        }
-        Ok(_) => return None,
-        Err(_) => {
-            protocol::close(socket, close_code::TIMEOUT, "no hello frame").await;
-            return None;
-        }
-    };
+    let text = protocol::first_text_frame(socket).await?;
     let Ok(ClientFrame::Hello { token, after }) = serde_json::from_str::<ClientFrame>(&text) else {
         protocol::close(
             socket,
