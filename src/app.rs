@@ -59,6 +59,7 @@ impl AppState {
         let secret = config.load_or_create_secret()?;
         let store = Store::connect(&config.database_url(), &config.sqlite_synchronous).await?;
         let limits = Arc::new(RateLimits::new(&config.limits));
+        let mailer = config.mail.as_ref().map(crate::mail::Mailer::new).transpose()?.map(Arc::new);
         let services = Arc::new(Services {
             config: Arc::new(config),
             store,
@@ -69,6 +70,7 @@ impl AppState {
             secrets: Secrets::new(secret),
             metrics: Metrics::new(),
             waits: sites::WaitCache::default(),
+            mailer,
         });
         let appender = Appender::start(Arc::clone(&services));
         Ok(Self { services, appender, limits, shutdown: CancellationToken::new() })
@@ -196,6 +198,9 @@ impl Server {
         let app = router(state.clone());
         let shutdown = state.shutdown.clone();
         tokio::spawn(housekeeping(state.clone()));
+        if let Some(mailer) = &state.mailer {
+            tokio::spawn(crate::mail::run(Arc::clone(&state.services), Arc::clone(mailer), shutdown.clone()));
+        }
         // Chat frames are small: without TCP_NODELAY, Nagle's algorithm and delayed ACKs
         // hold some of them back for 40 ms.
         let listener = listener.tap_io(|tcp| {

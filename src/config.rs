@@ -33,6 +33,8 @@ pub struct Config {
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
     pub limits: Limits,
+    /// Outbound mail. Without it the server offers chat only.
+    pub mail: Option<MailConfig>,
     pub sites: Vec<SiteConfig>,
     pub queues: Vec<QueueConfig>,
 }
@@ -54,6 +56,37 @@ pub struct Limits {
     pub messages_per_minute_per_token: u32,
     /// Requests of any kind per requester network per minute.
     pub requests_per_minute_per_network: u32,
+}
+
+/// How answers reach requesters who chose e-mail.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MailConfig {
+    /// The relay that sends for us: `smtp://host:25` (plain, a relay on this machine),
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS), or `smtps://…:465`.
+    pub smtp_url: String,
+    /// Sender of every mail, e.g. `Helpline <help@example.org>`.
+    pub from: String,
+    /// How often the mailer looks for answers to send, in milliseconds.
+    #[serde(default = "default_mail_poll_ms")]
+    pub poll_ms: u64,
+    /// A mail that keeps failing is given up after this many attempts (the helper sees it).
+    #[serde(default = "default_mail_attempts")]
+    pub max_attempts: u32,
+    /// Wait before the first retry, in milliseconds; it doubles each time, up to an hour.
+    #[serde(default = "default_mail_retry_ms")]
+    pub retry_ms: u64,
+}
+
+fn default_mail_retry_ms() -> u64 {
+    30_000
+}
+
+fn default_mail_poll_ms() -> u64 {
+    2000
+}
+
+fn default_mail_attempts() -> u32 {
+    8
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -131,6 +164,7 @@ impl Default for Config {
             reopen_days: 14,
             trust_forwarded_for: false,
             limits: Limits::default(),
+            mail: None,
             sites: Vec::new(),
             queues: Vec::new(),
         }
@@ -228,6 +262,9 @@ impl Config {
                 "retention_days must be at least reopen_days, or a conversation could vanish while its requester may still come back"
             );
         }
+        if let Some(mail) = &self.mail {
+            crate::mail::check_config(mail)?;
+        }
         if self.limits.first_message_chars == 0 || self.limits.message_chars == 0 {
             bail!("message limits must be positive");
         }
@@ -310,6 +347,7 @@ mod tests {
         assert_eq!(config.site("dewiki").unwrap().queue, "global");
         assert_eq!(config.queue("global").unwrap().languages, ["de", "he", "fr"]);
         assert_eq!(config.limits.first_message_chars, 1000);
+        assert_eq!(config.mail.unwrap().max_attempts, 8);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod helpers;
 pub mod i18n;
 pub mod live;
+pub mod mail;
 pub mod ops;
 pub mod rate_limit;
 pub mod screening;

@@ -36,6 +36,9 @@ pub struct HelperView {
     pub username_temporary: bool,
     /// Whether the requester gave an e-mail address (never shown).
     pub has_email: bool,
+    /// On the e-mail channel: whether the answers went out, wait to, or failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail: Option<crate::mail::MailState>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirected_team: Option<String>,
     pub created_at: String,
@@ -113,6 +116,7 @@ pub async fn view(state: &AppState, helper: &Helper, c: &Conversation, after: i6
             .fetch_optional(&mut *conn)
             .await?
             .flatten();
+    let mail = crate::mail::MailState::of(&mut conn, &c.id).await?;
     Ok(HelperView {
         id: c.id.clone(),
         site: c.site.clone(),
@@ -127,6 +131,7 @@ pub async fn view(state: &AppState, helper: &Helper, c: &Conversation, after: i6
         username: c.username.clone(),
         username_temporary: c.username_temporary,
         has_email: has_email.is_some(),
+        mail,
         redirected_team: c.redirected_team.clone(),
         created_at: super::model::rfc3339(c.created_at),
         waiting_since: super::model::rfc3339(c.waiting_since),

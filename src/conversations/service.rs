@@ -29,6 +29,8 @@ pub struct Services {
     pub secrets: Secrets,
     pub metrics: Metrics,
     pub waits: crate::sites::WaitCache,
+    /// Outbound mail, when configured: it makes the e-mail channel available.
+    pub mailer: Option<Arc<crate::mail::Mailer>>,
 }
 
 /// The visible state of a conversation before and after a change, to tell sockets and
@@ -111,11 +113,12 @@ pub struct Change {
 }
 
 impl Services {
-    /// The channels this server can honour. Answers by e-mail need outbound mail, which
-    /// this server does not have yet: offering it would promise an answer that never
-    /// comes, so only chat is offered and an e-mail request is refused.
+    /// The channels this server can honour. Answers by e-mail need outbound mail:
+    /// without it, offering e-mail would promise an answer that never comes, so only chat
+    /// is offered and an e-mail request is refused.
     pub fn channels(&self) -> Vec<super::model::Channel> {
-        vec![super::model::Channel::Chat]
+        use super::model::Channel;
+        if self.mailer.is_some() { vec![Channel::Chat, Channel::Email] } else { vec![Channel::Chat] }
     }
 
     pub fn urgent_notice(&self, c: &Conversation) -> String {

@@ -20,6 +20,11 @@ pub struct SocketLabel {
     pub kind: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     messages: Family<RoleLabel, Counter>,
@@ -29,6 +34,7 @@ pub struct Metrics {
     append_batch: Histogram,
     waiting: Gauge,
     helpers_online: Gauge,
+    mails: Family<OutcomeLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -63,6 +69,8 @@ impl Metrics {
             "Helpers with a live socket on this node",
             helpers_online.clone(),
         );
+        let mails = Family::<OutcomeLabel, Counter>::default();
+        registry.register("mails", "Mails to requesters: sent, to retry, given up", mails.clone());
         Self {
             registry,
             messages,
@@ -72,7 +80,20 @@ impl Metrics {
             append_batch,
             waiting,
             helpers_online,
+            mails,
         }
+    }
+
+    pub fn mail_sent(&self) {
+        self.mails.get_or_create(&OutcomeLabel { outcome: "sent" }).inc();
+    }
+
+    pub fn mail_retried(&self) {
+        self.mails.get_or_create(&OutcomeLabel { outcome: "retry" }).inc();
+    }
+
+    pub fn mail_failed(&self) {
+        self.mails.get_or_create(&OutcomeLabel { outcome: "failed" }).inc();
     }
 
     pub fn message_stored(&self, role: Role) {

@@ -83,8 +83,13 @@ pub async fn widget_settings(
     let base = requested.split('-').next().unwrap_or("en");
     let helpers_online = state.presence.available_for(&site.queue, &requested);
     let median_wait_seconds = state.waits.median_wait_seconds(&state.store, &site.queue).await?;
+    let mut channels = state.channels();
     let mut summary = if helpers_online > 0 {
         state.i18n.format(&lang, "helpline-availability-online", &[&helpers_online.to_string()])
+    } else if channels.contains(&Channel::Email) {
+        // Nobody to chat with: an answer by e-mail is the better promise.
+        channels.sort_by_key(|c| *c != Channel::Email);
+        state.i18n.format(&lang, "helpline-availability-offline-email", &[])
     } else {
         state.i18n.format(&lang, "helpline-availability-offline", &[])
     };
@@ -95,7 +100,6 @@ pub async fn widget_settings(
         summary.push(' ');
         summary.push_str(&state.i18n.format(&lang, "helpline-availability-wait", &[&minutes.to_string()]));
     }
-    let channels = state.channels();
     Ok(AppJson(WidgetSettings {
         site: SiteSummary { id: site.id.clone(), name: site.name.clone(), language: site.language.clone() },
         dir: if RTL_LANGUAGES.contains(&base) { "rtl" } else { "ltr" },
@@ -103,6 +107,8 @@ pub async fn widget_settings(
             .i18n
             .messages(&lang)
             .into_iter()
+            // The texts of e-mails are for the mailer, not the dialog.
+            .filter(|(k, _)| !k.starts_with("helpline-mail-"))
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         lang,

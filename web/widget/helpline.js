@@ -98,6 +98,7 @@
 			case 'network': return t('helpline-error-network');
 			case 'rate_limited': return t('helpline-error-rate-limited', e.retryAfter || 30);
 			case 'invalid_email': return t('helpline-error-invalid-email');
+			case 'email_required': return t('helpline-error-email-required');
 			case 'empty_text': return t('helpline-error-empty-text');
 			case 'text_too_long': return t('helpline-error-text-too-long');
 			default: return t('helpline-error-generic');
@@ -156,8 +157,34 @@
 		var counter = el('p', { id: 'helpline-counter', class: 'helpline-counter', text: t('helpline-dialog-counter', 0, limit) });
 		var limitNotice = el('p', { class: 'helpline-visually-hidden', 'aria-live': 'polite' });
 		var personal = el('p', { class: 'helpline-warning', id: 'helpline-personal', role: 'status', hidden: 'hidden', text: t('helpline-dialog-personal-data') });
-		var wantsEmail = s.channels.indexOf('email') >= 0 && (!user || user.temporary);
-		var email = wantsEmail ? el('input', { id: 'helpline-email', type: 'email', name: 'email', autocomplete: 'email', 'aria-describedby': 'helpline-email-help' }) : null;
+		var offersEmail = s.channels.indexOf('email') >= 0;
+		// Logged-out (and temporary) users may leave an address for a chat too; anyone who
+		// chooses to be answered by e-mail must.
+		var optionalEmail = offersEmail && (!user || user.temporary);
+		var email = offersEmail ? el('input', { id: 'helpline-email', type: 'email', name: 'email', autocomplete: 'email', 'aria-describedby': 'helpline-email-help' }) : null;
+		var emailLabel = offersEmail ? el('label', { for: 'helpline-email' }) : null;
+		var emailField = offersEmail ? el('div', { class: 'helpline-field' }, [emailLabel, email,
+			el('p', { id: 'helpline-email-help', class: 'helpline-help', text: t('helpline-dialog-email-help') })]) : null;
+		var channelInputs = [];
+		var channelChoice = offersEmail && s.channels.length > 1 ? el('fieldset', { class: 'helpline-channels' },
+			[el('legend', { text: t('helpline-dialog-channel-legend') })].concat(s.channels.map(function (c, i) {
+				var input = el('input', { type: 'radio', name: 'channel', id: 'helpline-channel-' + c, value: c });
+				input.checked = i === 0;
+				input.addEventListener('change', channelChanged);
+				channelInputs.push(input);
+				return el('span', { class: 'helpline-check' }, [input, el('label', { for: input.id, text: t('helpline-dialog-channel-' + c) })]);
+			}))) : null;
+		function chosenChannel() {
+			var chosen = channelInputs.filter(function (i) { return i.checked; })[0];
+			return chosen ? chosen.value : s.channels[0];
+		}
+		function channelChanged() {
+			if (!emailField) { return; }
+			var byEmail = chosenChannel() === 'email';
+			emailField.hidden = !byEmail && !optionalEmail;
+			emailLabel.textContent = t(byEmail ? 'helpline-dialog-email-required-label' : 'helpline-dialog-email-label');
+			if (byEmail) { email.setAttribute('required', 'required'); } else { email.removeAttribute('required'); }
+		}
 		var noTrace = el('input', { id: 'helpline-notrace', type: 'checkbox', name: 'notrace', 'aria-describedby': 'helpline-notrace-help' });
 		var error = el('p', { class: 'helpline-error', role: 'alert', hidden: 'hidden' });
 		var send = el('button', { type: 'submit', class: 'helpline-primary', text: t('helpline-dialog-send') });
@@ -187,10 +214,8 @@
 				el('p', { id: 'helpline-privacy', class: 'helpline-privacy', text: t('helpline-dialog-privacy') }),
 				text, counter, limitNotice, personal
 			]),
-			email ? el('div', { class: 'helpline-field' }, [
-				el('label', { for: 'helpline-email', text: t('helpline-dialog-email-label') }), email,
-				el('p', { id: 'helpline-email-help', class: 'helpline-help', text: t('helpline-dialog-email-help') })
-			]) : null,
+			channelChoice,
+			emailField,
 			user ? el('p', { class: 'helpline-help', text: t('helpline-dialog-logged-in-as', user.name) }) : null,
 			el('div', { class: 'helpline-check' }, [noTrace, el('label', { for: 'helpline-notrace', text: t('helpline-dialog-notrace-label') }),
 				el('p', { id: 'helpline-notrace-help', class: 'helpline-help', text: t('helpline-dialog-notrace-help') })]),
@@ -211,12 +236,24 @@
 				text.focus();
 				return;
 			}
+			var channel = chosenChannel();
+			if (channel === 'email' && !email.value.trim()) {
+				error.textContent = errorText({ code: 'email_required' });
+				error.hidden = false;
+				email.focus();
+				return;
+			}
 			send.disabled = true;
 			send.textContent = t('helpline-dialog-sending');
-			var body = { site: S.cfg.site, lang: S.lang, topic: topic.value || 'other', text: text.value, channel: 'chat' };
-			if (email && email.value.trim()) { body.email = email.value.trim(); }
+			var body = { site: S.cfg.site, lang: S.lang, topic: topic.value || 'other', text: text.value, channel: channel };
+			if (email && !emailField.hidden && email.value.trim()) { body.email = email.value.trim(); }
 			if (user) { body.username = user.name; body.username_temporary = user.temporary; }
 			api('POST', '/v1/conversations', body).then(function (created) {
+				if (channel === 'email') {
+					// No chat: the answer comes by e-mail, and nothing is kept in this browser.
+					showEmailConfirmation(form, body.email, created.urgent);
+					return;
+				}
 				S.noTrace = noTrace.checked;
 				S.id = created.id;
 				S.token = created.token;
@@ -236,8 +273,24 @@
 		S.dialog = el('dialog', { class: 'helpline-dialog', 'aria-labelledby': 'helpline-title', dir: s.dir, lang: s.lang }, [form]);
 		S.dialog.addEventListener('close', function () { closeDialog(); });
 		d.body.appendChild(S.dialog);
+		channelChanged();
 		S.dialog.showModal();
 		text.focus();
+	}
+
+	/* What happens next, after a request to be answered by e-mail: said once, plainly. */
+	function showEmailConfirmation(form, address, urgent) {
+		var s = S.settings;
+		var close = el('button', { type: 'button', class: 'helpline-primary', text: t('helpline-email-confirm-close'), onclick: function () { closeDialog(); } });
+		var done = el('div', { class: 'helpline-form helpline-confirmation' }, [
+			el('div', { class: 'helpline-head' }, [el('h2', { id: 'helpline-title', tabindex: '-1', text: t('helpline-email-confirm-title') }), quickExitButton()]),
+			urgent ? el('div', { class: 'helpline-urgent', role: 'alert' }, [el('strong', { text: t('helpline-urgent-title') }), el('p', { text: s.emergency_contact })]) : null,
+			el('p', { text: t('helpline-email-confirm-text', address) }),
+			el('p', { text: t('helpline-email-confirm-next') }),
+			el('div', { class: 'helpline-actions' }, [close])
+		]);
+		form.parentNode.replaceChild(done, form);
+		done.querySelector('h2').focus();
 	}
 
 	function closeDialog(keepFocusInChat) {

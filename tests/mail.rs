@@ -1,0 +1,327 @@
+//! The e-mail channel, through a real SMTP server: aiosmtpd (`pip install aiosmtpd`, as
+//! `.ci/run` does) delivering into a Maildir that the tests read back.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Backend, PATIENCE, TestApp, error_code};
+use helpline::config::MailConfig;
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+const READER: &str = "reader@example.org";
+
+/// A real SMTP server on loopback that keeps every mail it accepts.
+struct Smtpd {
+    child: Child,
+    maildir: tempfile::TempDir,
+}
+
+impl Smtpd {
+    async fn start(port: u16) -> Self {
+        let maildir = tempfile::tempdir().unwrap();
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(maildir.path().join("mail"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 is needed for the mail tests");
+        let mut smtpd = Self { child, maildir };
+        let deadline = Instant::now() + PATIENCE;
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            if let Some(status) = smtpd.child.try_wait().unwrap() {
+                let output = smtpd.child.wait_with_output().await.unwrap();
+                panic!(
+                    "the SMTP server exited ({status}): is aiosmtpd installed (pip install aiosmtpd)? {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            assert!(Instant::now() < deadline, "the SMTP server did not start listening");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        smtpd
+    }
+
+    /// Every mail received so far, decoded.
+    async fn mails(&self) -> Vec<Value> {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/read_maildir.py");
+        let output = Command::new("python3").arg(script).arg(self.maildir.path().join("mail")).output().await.unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let mut mails: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+        mails.sort_by_key(|m| sequence_of(&m["message_id"]));
+        mails
+    }
+
+    /// Waits until at least `count` mails have arrived.
+    async fn wait_for(&self, count: usize) -> Vec<Value> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let mails = self.mails().await;
+            if mails.len() >= count {
+                return mails;
+            }
+            assert!(Instant::now() < deadline, "expected {count} mails, got {}: {mails:#?}", mails.len());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The number in a message id `<CONVERSATION.SEQ@domain>`: mails of a thread in order.
+fn sequence_of(message_id: &Value) -> i64 {
+    let id = message_id.as_str().unwrap_or_default();
+    id.split('@').next().and_then(|left| left.rsplit('.').next()).and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn spawn_with_mail(
+    backend: Backend,
+    port: u16,
+    adjust: impl FnOnce(&mut MailConfig),
+) -> Option<TestApp> {
+    let mut mail = MailConfig {
+        smtp_url: format!("smtp://127.0.0.1:{port}"),
+        from: "Helpline <help@helpline.test>".into(),
+        poll_ms: 50,
+        max_attempts: 8,
+        retry_ms: 100,
+    };
+    adjust(&mut mail);
+    TestApp::spawn_with(backend, |config| config.mail = Some(mail)).await
+}
+
+macro_rules! with_mail_on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name(super::Backend::Sqlite).await;
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    if common_pg_configured() {
+                        super::$name(super::Backend::Postgres).await;
+                    } else {
+                        eprintln!("skipped on PostgreSQL: HELPLINE_TEST_POSTGRES_URL is not set");
+                    }
+                }
+                fn common_pg_configured() -> bool {
+                    crate::common::postgres_url().is_some()
+                }
+            }
+        )*
+    };
+}
+
+with_mail_on_both_backends!(
+    an_email_request_is_confirmed_then_answered_by_mail,
+    answers_wait_while_the_relay_is_down_and_go_out_when_it_is_back,
+    a_mail_that_keeps_failing_is_shown_to_the_helper,
+);
+
+async fn email_request(app: &TestApp, text: &str) -> (String, String) {
+    let response = app
+        .create(json!({"site": "wiki", "lang": "en", "text": text, "channel": "email", "email": READER}))
+        .await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["channel"], "email");
+    (body["id"].as_str().unwrap().into(), body["token"].as_str().unwrap().into())
+}
+
+async fn helper_view(app: &TestApp, id: &str) -> Value {
+    let response = app.helper_get("alice", &format!("/v1/helper/conversations/{id}")).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn an_email_request_is_confirmed_then_answered_by_mail(backend: Backend) {
+    let port = free_port();
+    let smtpd = Smtpd::start(port).await;
+    let Some(app) = spawn_with_mail(backend, port, |_| {}).await else { return };
+
+    // With nobody online, the dialog offers e-mail first and says why.
+    let settings: Value = app
+        .client
+        .get(format!("{}/v1/sites/wiki/widget", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(settings["channels"], json!(["email", "chat"]));
+    assert!(settings["availability"]["summary"].as_str().unwrap().contains("By e-mail"), "{settings}");
+    assert!(settings["messages"].get("helpline-mail-subject").is_none(), "mail texts stay on the server");
+
+    let (id, _token) =
+        email_request(&app, "Someone follows my edits\nand insults me on every talk page.").await;
+    let mails = smtpd.wait_for(1).await;
+    let confirmation = &mails[0];
+    assert_eq!(confirmation["to"], READER);
+    assert_eq!(confirmation["from"], "Helpline <help@helpline.test>");
+    assert_eq!(confirmation["subject"], "Your request for help on Test Wiki");
+    assert_eq!(confirmation["message_id"], format!("<{id}.0@helpline.test>"));
+    let body = confirmation["body"].as_str().unwrap();
+    assert!(body.contains("We have received your request for help on Test Wiki"), "{body}");
+    assert!(body.contains("> Someone follows my edits\n> and insults me on every talk page."), "{body}");
+    assert!(body.contains("deleted 90 days after"), "{body}");
+
+    // The helper knows there is an address, never what it is.
+    let view = helper_view(&app, &id).await;
+    assert_eq!(view["has_email"], true);
+    assert_eq!(view["mail"], "sent");
+    assert!(!view.to_string().contains(READER), "{view}");
+
+    assert_eq!(app.claim("alice", &id).await.status(), 200);
+    let note =
+        app.helper_says("alice", &id, "n1", "Internal: check the history of the talk page", true).await;
+    assert_eq!(note.status(), 201);
+    let answer =
+        app.helper_says("alice", &id, "a1", "Hello, I am Alice. I have read your message.", false).await;
+    assert_eq!(answer.status(), 201);
+    let mails = smtpd.wait_for(2).await;
+    let reply = &mails[1];
+    let body = reply["body"].as_str().unwrap();
+    assert!(body.contains("alice wrote:\nHello, I am Alice. I have read your message."), "{body}");
+    assert!(body.contains("alice has joined the conversation."), "{body}");
+    assert!(!body.contains("Internal"), "an internal note reached the requester: {body}");
+    assert!(!body.contains("> Someone follows"), "the request is quoted once, in the confirmation");
+    assert_eq!(reply["in_reply_to"], format!("<{id}.0@helpline.test>"));
+
+    let close = app
+        .helper_post("alice", &format!("/v1/helper/conversations/{id}/close"), json!({"outcome": "resolved"}))
+        .await;
+    assert_eq!(close.status(), 200);
+    let mails = smtpd.wait_for(3).await;
+    assert!(mails[2]["body"].as_str().unwrap().contains("This conversation has been closed."), "{mails:#?}");
+    assert_eq!(mails.len(), 3, "one mail per answer, none for the note or the join alone");
+
+    // The address is stored sealed, not in clear.
+    let store = &app.server.as_ref().unwrap().state.store;
+    let sealed: Option<String> = sqlx::query_scalar("SELECT email_sealed FROM conversations WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&store.read)
+        .await
+        .unwrap();
+    assert!(!sealed.unwrap().contains("example.org"));
+}
+
+async fn mail_counter(app: &TestApp, outcome: &str) -> u64 {
+    let metrics = app.client.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
+    let prefix = format!("helpline_mails_total{{outcome=\"{outcome}\"}} ");
+    metrics.lines().find_map(|l| l.strip_prefix(&prefix)).map_or(0, |n| n.trim().parse().unwrap())
+}
+
+async fn wait_for_counter(app: &TestApp, outcome: &str, at_least: u64) {
+    let deadline = Instant::now() + PATIENCE;
+    while mail_counter(app, outcome).await < at_least {
+        assert!(Instant::now() < deadline, "no mail {outcome} counted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn answers_wait_while_the_relay_is_down_and_go_out_when_it_is_back(backend: Backend) {
+    let port = free_port();
+    let Some(app) = spawn_with_mail(backend, port, |_| {}).await else { return };
+    let (id, _) = email_request(&app, "Please help, nobody answers me").await;
+    wait_for_counter(&app, "retry", 1).await;
+    assert_eq!(helper_view(&app, &id).await["mail"], "pending");
+
+    let smtpd = Smtpd::start(port).await;
+    let mails = smtpd.wait_for(1).await;
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0]["body"].as_str().unwrap().contains("> Please help, nobody answers me"));
+    let deadline = Instant::now() + PATIENCE;
+    while helper_view(&app, &id).await["mail"] != "sent" {
+        assert!(Instant::now() < deadline, "the mail state never became sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn a_mail_that_keeps_failing_is_shown_to_the_helper(backend: Backend) {
+    let port = free_port();
+    let Some(app) = spawn_with_mail(backend, port, |mail| mail.max_attempts = 2).await else { return };
+    let (id, token) = email_request(&app, "Is anyone there?").await;
+    wait_for_counter(&app, "failed", 1).await;
+    let view = helper_view(&app, &id).await;
+    assert_eq!(view["mail"], "failed");
+    let events: Value =
+        app.helper_get("alice", &format!("/v1/helper/conversations/{id}/events")).await.json().await.unwrap();
+    let failed = events["events"].as_array().unwrap().iter().find(|e| e["action"] == "mail_failed").unwrap();
+    assert_eq!(failed["detail"]["code"], "connection");
+    assert!(!events.to_string().contains(READER));
+    // Nothing of the conversation was lost: the request is still there for the helper.
+    assert_eq!(app.requester_view(&id, &token).await["messages"][0]["text"], "Is anyone there?");
+    assert_eq!(mail_counter(&app, "retry").await, 1, "one retry, then given up");
+}
+
+#[tokio::test]
+async fn without_outbound_mail_only_chat_is_offered() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let settings: Value = app
+        .client
+        .get(format!("{}/v1/sites/wiki/widget", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(settings["channels"], json!(["chat"]));
+    let response = app
+        .create(json!({"site": "wiki", "lang": "en", "text": "hi", "channel": "email", "email": READER}))
+        .await;
+    assert_eq!(error_code(response).await, (400, "channel_unavailable".into()));
+}
+
+#[tokio::test]
+async fn an_email_request_needs_a_valid_address_and_stores_nothing_otherwise() {
+    let port = free_port();
+    let app = spawn_with_mail(Backend::Sqlite, port, |_| {}).await.unwrap();
+    for (email, code) in
+        [(None, "email_required"), (Some("   "), "email_required"), (Some("not-an-address"), "invalid_email")]
+    {
+        let response = app
+            .create(json!({"site": "wiki", "lang": "en", "text": "hi", "channel": "email", "email": email}))
+            .await;
+        assert_eq!(error_code(response).await, (400, code.into()), "{email:?}");
+    }
+    let queue: Value = app.helper_get("alice", "/v1/helper/queue").await.json().await.unwrap();
+    assert_eq!(queue["conversations"], json!([]), "nothing stored");
+}
+
+#[test]
+fn bad_mail_settings_fail_at_start() {
+    let good = MailConfig {
+        smtp_url: "smtp://127.0.0.1:25".into(),
+        from: "Helpline <help@example.org>".into(),
+        poll_ms: 1000,
+        max_attempts: 3,
+        retry_ms: 1000,
+    };
+    assert!(helpline::mail::check_config(&good).is_ok());
+    let bad_from = MailConfig { from: "not an address".into(), ..good.clone() };
+    assert!(helpline::mail::check_config(&bad_from).unwrap_err().to_string().contains("mail.from"));
+    let bad_url = MailConfig { smtp_url: "ftp://example.org".into(), ..good.clone() };
+    assert!(helpline::mail::check_config(&bad_url).unwrap_err().to_string().contains("mail.smtp_url"));
+    let zero = MailConfig { poll_ms: 0, ..good };
+    assert!(helpline::mail::check_config(&zero).is_err());
+}
