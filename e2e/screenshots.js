@@ -1,22 +1,28 @@
 // Takes the reviewers' screenshot set of the widget into docs/screenshots/:
-// dialog, chat, right-to-left, and phone width. Run: node screenshots.js
+// dialog, chat, right-to-left, phone width, and the e-mail confirmation (the server
+// here has outbound mail, to a local SMTP server, so the dialog offers both channels).
+// Run: node screenshots.js
 import { mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Helpline } from './lib/helpline.js';
 import { launch } from './lib/browser.js';
+import { Smtpd } from './lib/smtpd.js';
 
 const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'screenshots');
 mkdirSync(out, { recursive: true });
-const helpline = await new Helpline().start();
+const smtpd = await new Smtpd().start();
+const helpline = await new Helpline(smtpd.config()).start();
 const browser = await launch();
 try {
 	const desktop = await browser.newPage({ viewport: { width: 1280, height: 860 } });
 	await desktop.goto(`${helpline.url}/demo`);
 	await desktop.getByRole('button', { name: 'Get help' }).click();
 	await desktop.getByLabel('What is happening?').fill('Someone follows me from article to article, reverts everything I do and leaves insults on my talk page. I do not know what to do.');
+	await desktop.getByRole('radio', { name: 'Chat here now' }).check();
 	await desktop.screenshot({ path: join(out, 'widget-dialog.png') });
 	await desktop.getByRole('button', { name: 'Send' }).click();
+	await desktop.getByRole('complementary').waitFor();
 	const waiting = await helpline.waitingConversation();
 	await helpline.helper('POST', `/v1/helper/conversations/${waiting.id}/claim`);
 	await helpline.helper('POST', `/v1/helper/conversations/${waiting.id}/messages`, { client_id: 's1', text: 'Hello, I am here with you. Could you tell me the name of one of the articles?' });
@@ -39,8 +45,19 @@ try {
 	await phone.getByRole('button', { name: 'Get help' }).click();
 	await phone.getByRole('dialog').waitFor();
 	await phone.screenshot({ path: join(out, 'widget-phone-dialog.png') });
+
+	const mail = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+	await mail.goto(`${helpline.url}/demo`);
+	await mail.getByRole('button', { name: 'Get help' }).click();
+	await mail.getByRole('radio', { name: 'By e-mail' }).check();
+	await mail.getByLabel('What is happening?').fill('An editor I disagreed with now writes about me on other wikis.');
+	await mail.getByLabel('Your e-mail address, for this matter only').fill('reader@example.org');
+	await mail.getByRole('button', { name: 'Send' }).click();
+	await mail.getByRole('heading', { name: 'Your request has been sent' }).waitFor();
+	await mail.screenshot({ path: join(out, 'widget-email-confirmation.png') });
 } finally {
 	await browser.close();
 	await helpline.stop();
+	await smtpd.stop();
 }
 console.log(`screenshots written to ${out}`);

@@ -1,0 +1,98 @@
+// The e-mail channel: a reader nobody can chat with right now asks to be answered by
+// e-mail, sees plainly what happens next, gets no chat, keeps nothing in the browser —
+// and the confirmation and the helper's answer arrive at a real SMTP server.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { AxeBuilder } from '@axe-core/playwright';
+import { Helpline } from '../lib/helpline.js';
+import { Smtpd } from '../lib/smtpd.js';
+import { launch, helplineStorage } from '../lib/browser.js';
+
+let smtpd;
+let helpline;
+let browser;
+
+before(async () => {
+	smtpd = await new Smtpd().start();
+	helpline = await new Helpline(smtpd.config()).start();
+	browser = await launch();
+});
+
+after(async () => {
+	await browser?.close();
+	await helpline?.stop();
+	await smtpd?.stop();
+});
+
+async function serious(page, include) {
+	const results = await new AxeBuilder({ page }).include(include).analyze();
+	return results.violations
+		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+		.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+test('nobody online: the reader chooses e-mail, sees what happens next, and the answers arrive by mail', async () => {
+	const context = await browser.newContext();
+	const page = await context.newPage();
+	await page.goto(`${helpline.url}/demo`);
+	await page.getByRole('button', { name: 'Get help' }).click();
+	const dialog = page.getByRole('dialog', { name: 'Get help' });
+	await dialog.waitFor();
+	await dialog.getByText('Nobody is online right now. Choose "By e-mail"').waitFor();
+	const byEmail = dialog.getByRole('radio', { name: 'By e-mail' });
+	assert.equal(await byEmail.isChecked(), true, 'with nobody online, e-mail is offered first');
+
+	const text = dialog.getByLabel('What is happening?');
+	await text.fill('An editor keeps reverting me and calls me names on my talk page.');
+	await dialog.getByRole('button', { name: 'Send' }).click();
+	// No address: an inline error, the words kept, nothing sent.
+	await dialog.getByText('Please give an e-mail address').waitFor();
+	assert.equal(await text.inputValue(), 'An editor keeps reverting me and calls me names on my talk page.');
+	assert.equal((await helpline.helper('GET', '/v1/helper/queue')).conversations.length, 0);
+
+	await dialog.getByLabel('Your e-mail address, for this matter only').fill('reader@example.org');
+	await dialog.getByRole('button', { name: 'Send' }).click();
+	// The dialog is now named by what it says: the request has been sent.
+	const sent = page.getByRole('dialog', { name: 'Your request has been sent' });
+	const confirmation = sent.getByRole('heading', { name: 'Your request has been sent' });
+	await confirmation.waitFor();
+	assert.equal(await confirmation.evaluate((el) => el === document.activeElement), true, 'focus moves to what happens next');
+	await sent.getByText('answer you by e-mail at reader@example.org').waitFor();
+	assert.deepEqual(await serious(page, '.helpline-dialog'), []);
+	assert.equal(await page.locator('aside.helpline-chat').count(), 0, 'no chat on the e-mail channel');
+	assert.deepEqual(await helplineStorage(page), [], 'nothing kept in the browser');
+
+	const mails = await smtpd.waitFor(1);
+	assert.equal(mails[0].to, 'reader@example.org');
+	assert.match(mails[0].body, /> An editor keeps reverting me and calls me names on my talk page\./);
+
+	const waiting = await helpline.waitingConversation();
+	assert.equal(waiting.preview.includes('reader@example.org'), false);
+	await helpline.helper('POST', `/v1/helper/conversations/${waiting.id}/claim`);
+	await helpline.helper('POST', `/v1/helper/conversations/${waiting.id}/messages`, { client_id: 'mail-1', text: 'I have looked at the talk page. Here is what we can do.' });
+	const answered = await smtpd.waitFor(2);
+	assert.match(answered[1].body, /I have looked at the talk page\. Here is what we can do\./);
+
+	await sent.getByRole('button', { name: 'Close' }).click();
+	await sent.waitFor({ state: 'detached' });
+	await context.close();
+});
+
+test('the e-mail confirmation is accessible in Hebrew, right to left', async () => {
+	const context = await browser.newContext();
+	const page = await context.newPage();
+	await page.goto(`${helpline.url}/demo`);
+	await page.evaluate(() => { document.documentElement.lang = 'he'; window.dispatchEvent(new Event('helpline:open')); });
+	const dialog = page.locator('dialog.helpline-dialog');
+	await dialog.waitFor();
+	assert.equal(await dialog.getAttribute('dir'), 'rtl');
+	await dialog.locator('#helpline-channel-email').check();
+	await dialog.locator('textarea').fill('מישהו מטריד אותי בדף השיחה שלי.');
+	await dialog.locator('#helpline-email').fill('korea@example.org');
+	assert.deepEqual(await serious(page, '.helpline-dialog'), []);
+	await dialog.locator('button[type="submit"]').click();
+	await dialog.locator('.helpline-confirmation').waitFor();
+	await dialog.getByText('korea@example.org').waitFor();
+	assert.deepEqual(await serious(page, '.helpline-dialog'), []);
+	await context.close();
+});
