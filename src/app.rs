@@ -147,11 +147,12 @@ pub fn router(state: AppState) -> Router {
         .flat_map(|s| s.allowed_origins.iter())
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
-    // Browsers may call the requester API from the sites' pages; the helper API is not
-    // for other origins.
+    // Browsers may call the requester API from the sites' pages; the helper API and the
+    // console are not for other origins.
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |origin, parts| {
-            !parts.uri.path().starts_with("/v1/helper") && origins.contains(origin)
+            let path = parts.uri.path();
+            !path.starts_with("/v1/helper") && !path.starts_with("/console") && origins.contains(origin)
         }))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
@@ -163,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         .route("/widget/helpline.css", axum::routing::get(crate::widget::widget_css))
         .route("/demo", axum::routing::get(crate::widget::demo_page))
         .route("/demo/demo.css", axum::routing::get(crate::widget::demo_css))
+        .merge(crate::console::routes())
         .route(
             "/v1/openapi.json",
             axum::routing::get(move || {

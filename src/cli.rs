@@ -74,6 +74,8 @@ enum HelperCommand {
     },
     /// Print a new API token for the helper (last line of output).
     Token { name: String },
+    /// Print a one-time console sign-in link for the helper (last line of output).
+    Link { name: String },
     /// List helpers and their queues.
     List,
     /// Remove a helper; conversations they still owned go back to their queues.
@@ -131,6 +133,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 origins.push(format!("http://localhost:{}", addr.port()));
             }
             demo::add_demo_site(&mut config, &origins);
+            if config.public_url.as_deref().is_none_or(|u| u.starts_with("http://")) {
+                // The demo is served over plain HTTP: a Secure cookie would never come back.
+                config.console.secure_cookies = false;
+            }
             config.validate()?;
             let server = Server::start_on(config, listener).await?;
             let token = demo_helper_token(&server.state.store).await?;
@@ -143,6 +149,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("  metrics:         {url}/metrics");
             println!("Helper {} API token:", demo::DEMO_HELPER);
             println!("{token}");
+            let demo_helper = helpers::find_by_name(&server.state.store, demo::DEMO_HELPER)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("the demo helper is missing"))?;
+            let link = crate::console::session::new_link(
+                &server.state.store,
+                &demo_helper.id,
+                server.state.config.console.link_minutes,
+            )
+            .await?;
+            println!("Helper console sign-in (works once): {url}/console/signin/link?token={link}");
             server.run_until_signal().await
         }
         Command::Gadget { site, server, out_dir } => {
@@ -203,6 +219,14 @@ async fn demo_helper_token(store: &Store) -> anyhow::Result<String> {
     Ok(helpers::new_api_token(store, demo::DEMO_HELPER).await?)
 }
 
+async fn print_link(config: &Config, store: &Store, helper: &helpers::Helper) -> anyhow::Result<()> {
+    let minutes = config.console.link_minutes;
+    let token = crate::console::session::new_link(store, &helper.id, minutes).await?;
+    println!("Console sign-in link for {} (works once, for {minutes} minutes):", helper.name);
+    println!("{}/console/signin/link?token={token}", config.public_url());
+    Ok(())
+}
+
 async fn helper_command(config: &Config, store: &Store, command: HelperCommand) -> anyhow::Result<()> {
     match command {
         HelperCommand::Add { name, queues, languages } => {
@@ -219,6 +243,13 @@ async fn helper_command(config: &Config, store: &Store, command: HelperCommand) 
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let helper = helpers::add(store, &name, &queues, &languages).await?;
             println!("Added helper {} (queues: {})", helper.name, helper.queue_ids().join(", "));
+            print_link(config, store, &helper).await?;
+        }
+        HelperCommand::Link { name } => {
+            let helper = helpers::find_by_name(store, &name)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no helper named {name}"))?;
+            print_link(config, store, &helper).await?;
         }
         HelperCommand::Token { name } => {
             let token = helpers::new_api_token(store, &name).await?;

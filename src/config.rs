@@ -35,6 +35,7 @@ pub struct Config {
     pub limits: Limits,
     /// Outbound mail. Without it the server offers chat only.
     pub mail: Option<MailConfig>,
+    pub console: ConsoleConfig,
     pub sites: Vec<SiteConfig>,
     pub queues: Vec<QueueConfig>,
 }
@@ -56,6 +57,25 @@ pub struct Limits {
     pub messages_per_minute_per_token: u32,
     /// Requests of any kind per requester network per minute.
     pub requests_per_minute_per_network: u32,
+}
+
+/// The helper console's sign-in and sessions.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ConsoleConfig {
+    /// Mark the session cookie `Secure` (sent over HTTPS only). Turn off only for a local
+    /// demo on plain HTTP.
+    pub secure_cookies: bool,
+    /// A session ends this many hours after sign-in.
+    pub session_hours: u32,
+    /// A sign-in link works once, for this many minutes.
+    pub link_minutes: u32,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self { secure_cookies: true, session_hours: 12, link_minutes: 15 }
+    }
 }
 
 /// How answers reach requesters who chose e-mail.
@@ -165,6 +185,7 @@ impl Default for Config {
             trust_forwarded_for: false,
             limits: Limits::default(),
             mail: None,
+            console: ConsoleConfig::default(),
             sites: Vec::new(),
             queues: Vec::new(),
         }
@@ -262,6 +283,9 @@ impl Config {
                 "retention_days must be at least reopen_days, or a conversation could vanish while its requester may still come back"
             );
         }
+        if self.console.session_hours == 0 || self.console.link_minutes == 0 {
+            bail!("console.session_hours and console.link_minutes must be positive");
+        }
         if let Some(mail) = &self.mail {
             crate::mail::check_config(mail)?;
         }
@@ -275,6 +299,15 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("helpline.db").display()))
+    }
+
+    /// The address people reach this server at, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_string()
     }
 
     pub fn site(&self, id: &str) -> Option<&SiteConfig> {

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod conversations;
 pub mod demo;
 pub mod error;

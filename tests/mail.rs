@@ -59,7 +59,8 @@ impl Smtpd {
     /// Every mail received so far, decoded.
     async fn mails(&self) -> Vec<Value> {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/read_maildir.py");
-        let output = Command::new("python3").arg(script).arg(self.maildir.path().join("mail")).output().await.unwrap();
+        let output =
+            Command::new("python3").arg(script).arg(self.maildir.path().join("mail")).output().await.unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         let mut mails: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
         mails.sort_by_key(|m| sequence_of(&m["message_id"]));

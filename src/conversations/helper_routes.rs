@@ -50,7 +50,14 @@ pub async fn queue(
         None => helper.queue_ids(),
     };
     let lang = query.lang.as_deref().map(str::to_ascii_lowercase);
-    let filter = QueueFilter { queues: &queues, lang: lang.as_deref(), status: query.status, limit: 500 };
+    let filter = QueueFilter {
+        queues: &queues,
+        lang: lang.as_deref(),
+        status: query.status,
+        site: None,
+        owner_id: None,
+        limit: 500,
+    };
     let mut conn = state.store.read.acquire().await?;
     Ok(AppJson(QueueListing { conversations: queries::queue_listing(&mut conn, &filter).await? }))
 }

@@ -399,12 +399,18 @@ pub struct QueueItem {
     pub owner: Option<String>,
     /// The start of the request, personal data masked.
     pub preview: String,
+    /// `waiting_since` in Unix milliseconds, for pages that show "waiting 5 min".
+    #[serde(skip)]
+    pub waiting_since_ms: i64,
 }
 
 pub struct QueueFilter<'a> {
     pub queues: &'a [String],
     pub lang: Option<&'a str>,
     pub status: Option<Status>,
+    pub site: Option<&'a str>,
+    /// Only conversations this helper (by id) owns.
+    pub owner_id: Option<&'a str>,
     pub limit: i64,
 }
 
@@ -416,12 +422,13 @@ pub async fn queue_listing(
         return Ok(Vec::new());
     }
     // Queue ids are validated config ids; they are still bound, never spliced.
-    let placeholders: Vec<String> = (0..filter.queues.len()).map(|i| format!("${}", i + 4)).collect();
+    let placeholders: Vec<String> = (0..filter.queues.len()).map(|i| format!("${}", i + 6)).collect();
     let sql = format!(
         "SELECT c.id, c.site, c.queue, c.lang, c.topic, c.status, c.urgent, c.waiting_since, \
          h.name AS owner, c.preview FROM conversations c LEFT JOIN helpers h ON h.id = c.owner_id \
          WHERE c.queue IN ({}) AND ($1 = '' OR c.lang = $1) \
          AND (($2 = '' AND c.status <> 'closed') OR c.status = $2) \
+         AND ($4 = '' OR c.site = $4) AND ($5 = '' OR c.owner_id = $5) \
          ORDER BY CASE WHEN c.status = 'waiting' THEN 0 ELSE 1 END, c.urgent DESC, c.waiting_since, c.id \
          LIMIT $3",
         placeholders.join(", ")
@@ -429,7 +436,9 @@ pub async fn queue_listing(
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(filter.lang.unwrap_or(""))
         .bind(filter.status.map_or("", Status::as_str))
-        .bind(filter.limit);
+        .bind(filter.limit)
+        .bind(filter.site.unwrap_or(""))
+        .bind(filter.owner_id.unwrap_or(""));
     for queue in filter.queues {
         query = query.bind(queue);
     }
@@ -446,6 +455,7 @@ pub async fn queue_listing(
                 status: Status::parse(&status).unwrap_or(Status::Waiting),
                 urgent: row.try_get::<i64, _>("urgent")? != 0,
                 waiting_since: super::model::rfc3339(row.try_get("waiting_since")?),
+                waiting_since_ms: row.try_get("waiting_since")?,
                 owner: row.try_get("owner")?,
                 preview: row.try_get("preview")?,
             })

@@ -97,6 +97,7 @@ pub fn queue_item(c: &Conversation, owner: Option<String>) -> QueueItem {
         status: c.status,
         urgent: c.urgent,
         waiting_since: super::model::rfc3339(c.waiting_since),
+        waiting_since_ms: c.waiting_since,
         owner,
         preview: c.preview.clone(),
     }

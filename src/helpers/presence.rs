@@ -73,6 +73,20 @@ impl Presence {
         self.online.lock().unwrap_or_else(|e| e.into_inner()).get(helper_id).map(|e| e.helper.shown_name())
     }
 
+    /// Helpers online in any of `queues`: (name, away), by name.
+    pub fn online_in(&self, queues: &[String]) -> Vec<(String, bool)> {
+        let mut list: Vec<(String, bool)> = self
+            .online
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|e| queues.iter().any(|q| e.helper.is_member(q)))
+            .map(|e| (e.helper.name.clone(), e.helper.away))
+            .collect();
+        list.sort();
+        list
+    }
+
     pub fn online_count(&self) -> usize {
         self.online.lock().unwrap_or_else(|e| e.into_inner()).len()
     }

@@ -1,6 +1,7 @@
 //! The helper's live socket: queue events of their queues, and the events of the
 //! conversations they open on it. Authenticated by `Authorization: Bearer` at the
-//! upgrade, or (for browsers, which cannot set headers on sockets) by a first frame
+//! upgrade, by the console's session cookie on an upgrade from the console's own pages,
+//! or (for other browser clients, which cannot set headers on sockets) by a first frame
 //! `{"type":"hello","token":…}`. A helper is online while a socket of theirs is open.
 
 use std::collections::HashMap;
@@ -129,7 +130,19 @@ pub async fn live(ws: WebSocketUpgrade, State(state): State<AppState>, headers: 
             Ok(None) => return AppError::Unauthorized("invalid_token").into_response(),
             Err(e) => return AppError::from(e).into_response(),
         },
-        None => None,
+        // The console's pages: the session cookie, only from this server's own pages
+        // (browsers send cookies on cross-site WebSocket upgrades too).
+        None => match crate::console::session::cookie_value(&headers) {
+            Some(value)
+                if crate::console::session::same_origin(&headers, state.config.public_url.as_deref()) =>
+            {
+                match crate::console::session::find(&state.store, value).await {
+                    Ok(session) => session.map(|s| s.helper),
+                    Err(e) => return AppError::from(e).into_response(),
+                }
+            }
+            _ => None,
+        },
     };
     protocol::configure(ws, &state)
         .on_upgrade(move |mut socket| async move {

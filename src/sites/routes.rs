@@ -107,8 +107,8 @@ pub async fn widget_settings(
             .i18n
             .messages(&lang)
             .into_iter()
-            // The texts of e-mails are for the mailer, not the dialog.
-            .filter(|(k, _)| !k.starts_with("helpline-mail-"))
+            // The texts of e-mails and of the console are not the dialog's.
+            .filter(|(k, _)| !k.starts_with("helpline-mail-") && !k.starts_with("helpline-console-"))
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         lang,

@@ -1,0 +1,212 @@
+//! Console actions (POST): sign-in with a link, sign-out, presence, and the operations on
+//! a conversation. Every one checks the origin; every one but sign-in checks the session's
+//! CSRF token. A form answers with a redirect back (works without script); the console
+//! script asks for JSON instead (`Accept: application/json`).
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::header::{ACCEPT, SET_COOKIE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::Ui;
+use super::pages::{error_page, refused_page};
+use super::session::{self, ConsoleSession, MaybeSession};
+use crate::app::AppState;
+use crate::conversations::helper_ops::{self, CloseInput, HelperMessageInput, RedirectInput, TransferInput};
+use crate::conversations::model::Outcome;
+use crate::error::{AppError, AppResult};
+use crate::secrets::constant_time_eq;
+
+#[derive(Deserialize)]
+pub struct LinkForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// Uses the link up and starts a fresh session (a new random id, never one the browser
+/// brought along).
+pub async fn redeem_link(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LinkForm>,
+) -> Response {
+    if !session::same_origin(&headers, state.config.public_url.as_deref()) {
+        return error_page(&state, &headers, &cross_site(), None);
+    }
+    match session::redeem_link(&state.store, &state.config.console, &form.token).await {
+        Ok(Ok(cookie_value)) => (
+            StatusCode::SEE_OTHER,
+            [(SET_COOKIE, session::cookie(&state.config.console, &cookie_value))],
+            Redirect::to("/console"),
+        )
+            .into_response(),
+        Ok(Err(refused)) => {
+            refused_page(Ui::new(&state.i18n, &headers, None), &refused, state.config.console.link_minutes)
+        }
+        Err(e) => error_page(&state, &headers, &AppError::from(e), None),
+    }
+}
+
+fn cross_site() -> AppError {
+    AppError::Forbidden("This request came from another site.".into())
+}
+
+/// The session, if the request is same-origin and carries its CSRF token.
+fn checked(
+    state: &AppState,
+    headers: &HeaderMap,
+    session: Option<ConsoleSession>,
+    form_token: Option<&str>,
+) -> AppResult<ConsoleSession> {
+    if !session::same_origin(headers, state.config.public_url.as_deref()) {
+        return Err(cross_site());
+    }
+    let session = session.ok_or(AppError::Unauthorized("not_signed_in"))?;
+    let header_token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+    match form_token.filter(|t| !t.is_empty()).or(header_token) {
+        Some(token) if constant_time_eq(token, &session.csrf) => Ok(session),
+        _ => Err(AppError::Forbidden(
+            "The form is out of date (missing or wrong CSRF token). Reload the page.".into(),
+        )),
+    }
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers.get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"))
+}
+
+/// The answer to an action: JSON for the script, a redirect (or an error page) for a form.
+fn answer(state: &AppState, headers: &HeaderMap, result: AppResult<()>, back: &str) -> Response {
+    match (result, wants_json(headers)) {
+        (Ok(()), true) => axum::Json(serde_json::json!({ "ok": true })).into_response(),
+        (Ok(()), false) => Redirect::to(back).into_response(),
+        (Err(error), true) => error.into_response(),
+        (Err(AppError::Unauthorized(_)), false) => Redirect::to("/console/signin").into_response(),
+        (Err(error), false) => error_page(state, headers, &error, Some(back.to_string())),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+pub async fn signout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let result = async {
+        let session = checked(&state, &headers, session, form.csrf.as_deref())?;
+        session::end(&state.store, &session).await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => (
+            StatusCode::SEE_OTHER,
+            [(SET_COOKIE, session::removal_cookie(&state.config.console))],
+            Redirect::to("/console/signin"),
+        )
+            .into_response(),
+        Err(error) => answer(&state, &headers, Err(error), "/console"),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PresenceForm {
+    csrf: Option<String>,
+    status: String,
+}
+
+pub async fn presence(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    Form(form): Form<PresenceForm>,
+) -> Response {
+    let result = async {
+        let session = checked(&state, &headers, session, form.csrf.as_deref())?;
+        let away = match form.status.as_str() {
+            "away" => true,
+            "available" => false,
+            _ => return Err(AppError::bad_request("invalid_status", "Status is available or away.")),
+        };
+        crate::helpers::set_away(&state.store, &session.helper.id, away).await?;
+        state.presence.set_away(&session.helper.id, away);
+        Ok(())
+    }
+    .await;
+    answer(&state, &headers, result, "/console")
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    csrf: Option<String>,
+    text: Option<String>,
+    client_id: Option<String>,
+    to_helper: Option<String>,
+    to_queue: Option<String>,
+    team: Option<String>,
+    outcome: Option<String>,
+}
+
+pub async fn conversation_action(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let back = format!("/console/conversations/{id}");
+    let result = run_action(&state, &headers, session, &id, &action, form).await;
+    let back = if action == "release" && result.is_ok() { "/console".to_string() } else { back };
+    answer(&state, &headers, result, &back)
+}
+
+async fn run_action(
+    state: &AppState,
+    headers: &HeaderMap,
+    session: Option<ConsoleSession>,
+    id: &str,
+    action: &str,
+    form: ActionForm,
+) -> AppResult<()> {
+    let session = checked(state, headers, session, form.csrf.as_deref())?;
+    let helper = &session.helper;
+    let c = helper_ops::authorize(state, helper, id).await?;
+    let text = || form.text.clone().unwrap_or_default();
+    let client_id = || form.client_id.clone().unwrap_or_else(crate::secrets::new_id);
+    match action {
+        "claim" => helper_ops::claim(state, helper, &c).await.map(drop),
+        "release" => helper_ops::release(state, helper, &c).await.map(drop),
+        "reply" | "note" => {
+            let input =
+                HelperMessageInput { client_id: client_id(), text: text(), internal: action == "note" };
+            helper_ops::post(state, helper, &c, &input).await.map(drop)
+        }
+        "transfer" => {
+            let input = TransferInput {
+                to_helper: form.to_helper.clone().filter(|s| !s.is_empty()),
+                to_queue: form.to_queue.clone().filter(|s| !s.is_empty()),
+            };
+            helper_ops::transfer(state, helper, &c, &input).await.map(drop)
+        }
+        "redirect" => {
+            let input = RedirectInput { team: form.team.clone().unwrap_or_default() };
+            helper_ops::redirect(state, helper, &c, &input).await.map(drop)
+        }
+        "close" => {
+            let outcome = form
+                .outcome
+                .as_deref()
+                .and_then(Outcome::parse)
+                .ok_or_else(|| AppError::bad_request("invalid_outcome", "Choose an outcome."))?;
+            helper_ops::close(state, helper, &c, &CloseInput { outcome }).await.map(drop)
+        }
+        _ => Err(AppError::NotFound("No such action.")),
+    }
+}

@@ -1,0 +1,103 @@
+//! The helper console: server-rendered pages (askama templates in `templates/console/`)
+//! with a small script (`web/console/console.js`) for live updates. Same operations as
+//! the helper API (`conversations::helper_ops`), authenticated by a browser session
+//! instead of a bearer token. See docs/CONSOLE.md.
+
+mod actions;
+mod pages;
+pub mod session;
+
+use axum::Router;
+use axum::http::HeaderMap;
+use axum::http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+use crate::app::AppState;
+use crate::i18n::{I18n, RTL_LANGUAGES};
+
+const CONSOLE_JS: &str = include_str!("../../web/console/console.js");
+const CONSOLE_CSS: &str = include_str!("../../web/console/console.css");
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(pages::dashboard))
+        .route("/console/signin", get(pages::signin))
+        .route("/console/signin/link", get(pages::link).post(actions::redeem_link))
+        .route("/console/signout", post(actions::signout))
+        .route("/console/presence", post(actions::presence))
+        .route("/console/conversations/{id}", get(pages::conversation))
+        .route("/console/conversations/{id}/{action}", post(actions::conversation_action))
+        .route("/console/assets/console.js", get(|| asset("text/javascript; charset=utf-8", CONSOLE_JS)))
+        .route("/console/assets/console.css", get(|| asset("text/css; charset=utf-8", CONSOLE_CSS)))
+}
+
+async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    ([(CONTENT_TYPE, content_type), (CACHE_CONTROL, "no-cache")], body)
+}
+
+/// What every console page needs: texts in the helper's language, its direction, the
+/// CSRF token for forms, and who is signed in.
+pub struct Ui<'a> {
+    i18n: &'a I18n,
+    pub lang: String,
+    pub dir: &'static str,
+    pub csrf: String,
+    pub me: Option<String>,
+    pub away: bool,
+}
+
+impl<'a> Ui<'a> {
+    /// The language: `?uselang=`, else the first of the browser's languages that has a
+    /// catalogue, else English.
+    pub fn new(i18n: &'a I18n, headers: &HeaderMap, uselang: Option<&str>) -> Self {
+        let wanted = uselang
+            .map(str::to_string)
+            .into_iter()
+            .chain(
+                headers
+                    .get(ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .split(',')
+                    .map(|part| part.split(';').next().unwrap_or("").trim().to_ascii_lowercase()),
+            )
+            .find(|lang| !lang.is_empty() && i18n.has_language(lang.split('-').next().unwrap_or(lang)));
+        let lang =
+            wanted.map_or_else(|| "en".to_string(), |l| l.split('-').next().unwrap_or("en").to_string());
+        let dir = if RTL_LANGUAGES.contains(&lang.as_str()) { "rtl" } else { "ltr" };
+        Self { i18n, lang, dir, csrf: String::new(), me: None, away: false }
+    }
+
+    pub fn t(&self, key: &str) -> String {
+        self.i18n.format(&self.lang, key, &[])
+    }
+
+    pub fn t1(&self, key: &str, a: &str) -> String {
+        self.i18n.format(&self.lang, key, &[a])
+    }
+
+    pub fn t2(&self, key: &str, a: &str, b: &str) -> String {
+        self.i18n.format(&self.lang, key, &[a, b])
+    }
+
+    /// The few texts the console script shows, as JSON for a `data-` attribute.
+    pub fn script_texts(&self) -> String {
+        let texts: serde_json::Map<String, serde_json::Value> =
+            ["live", "reconnecting", "typing", "new-request"]
+                .iter()
+                .map(|k| ((*k).to_string(), self.t(&format!("helpline-console-{k}")).into()))
+                .collect();
+        serde_json::Value::Object(texts).to_string()
+    }
+
+    /// "5 min", "2 h", in the helper's language.
+    pub fn since(&self, then_ms: &i64) -> String {
+        let minutes = ((crate::store::now_ms() - *then_ms) / 60_000).max(0);
+        if minutes < 60 {
+            self.t1("helpline-console-minutes", &minutes.to_string())
+        } else {
+            self.t1("helpline-console-hours", &(minutes / 60).to_string())
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! Console pages (GET): sign-in, the queue dashboard, a conversation.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::Ui;
+use super::session::{self, ConsoleSession, LinkRefused, MaybeSession};
+use crate::app::AppState;
+use crate::config::OtherTeam;
+use crate::conversations::helper_ops::{self, HelperView};
+use crate::conversations::model::{HelperMessage, Role, Status};
+use crate::conversations::queries::{self, QueueFilter, QueueItem};
+use crate::error::AppError;
+use crate::mail::MailState;
+
+/// Renders a template, or a plain 500 if it cannot be (a bug, logged).
+pub fn render(template: &impl Template, status: StatusCode) -> Response {
+    match template.render() {
+        Ok(html) => (status, [("x-frame-options", "DENY"), ("referrer-policy", "no-referrer")], Html(html))
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "rendering a console page");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct LangQuery {
+    pub uselang: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/message.html")]
+pub struct MessagePage<'a> {
+    pub ui: Ui<'a>,
+    pub title: String,
+    pub text: String,
+    pub back: Option<String>,
+}
+
+/// An error as a page in the helper's language, with the way back.
+pub fn error_page(state: &AppState, headers: &HeaderMap, error: &AppError, back: Option<String>) -> Response {
+    if let AppError::Internal(e) = error {
+        tracing::error!(error = %e, "console request failed");
+    }
+    let ui = Ui::new(&state.i18n, headers, None);
+    let page =
+        MessagePage { title: ui.t("helpline-console-error-title"), text: error.public_message(), back, ui };
+    render(&page, error.status())
+}
+
+#[derive(Template)]
+#[template(path = "console/signin.html")]
+struct SigninPage<'a> {
+    ui: Ui<'a>,
+    link_minutes: String,
+}
+
+pub async fn signin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    if session.is_some() {
+        return Redirect::to("/console").into_response();
+    }
+    let ui = Ui::new(&state.i18n, &headers, q.uselang.as_deref());
+    render(&SigninPage { ui, link_minutes: state.config.console.link_minutes.to_string() }, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct LinkQuery {
+    #[serde(default)]
+    token: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/link.html")]
+struct LinkPage<'a> {
+    ui: Ui<'a>,
+    name: String,
+    token: String,
+}
+
+/// Shows "continue as NAME" with a button: the link is used up only by the POST, so a
+/// mail scanner or a browser preloading the link cannot spend it.
+pub async fn link(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<LinkQuery>) -> Response {
+    let ui = Ui::new(&state.i18n, &headers, None);
+    match session::peek_link(&state.store, &q.token).await {
+        Ok(Ok(helper)) => render(&LinkPage { ui, name: helper.name, token: q.token }, StatusCode::OK),
+        Ok(Err(refused)) => refused_page(ui, &refused, state.config.console.link_minutes),
+        Err(e) => error_page(&state, &headers, &AppError::from(e), None),
+    }
+}
+
+pub fn refused_page(ui: Ui<'_>, refused: &LinkRefused, link_minutes: u32) -> Response {
+    let key = match refused {
+        LinkRefused::Unknown => "helpline-console-link-unknown",
+        LinkRefused::Expired => "helpline-console-link-expired",
+        LinkRefused::Used => "helpline-console-link-used",
+    };
+    let page = MessagePage {
+        title: ui.t("helpline-console-link-refused-title"),
+        text: ui.t1(key, &link_minutes.to_string()),
+        back: Some("/console/signin".into()),
+        ui,
+    };
+    render(&page, StatusCode::BAD_REQUEST)
+}
+
+/// The signed-in helper's page context; `None` sends the browser to sign-in.
+pub fn signed_in<'a>(
+    state: &'a AppState,
+    headers: &HeaderMap,
+    session: Option<ConsoleSession>,
+    uselang: Option<&str>,
+) -> Option<(Ui<'a>, ConsoleSession)> {
+    let session = session?;
+    let mut ui = Ui::new(&state.i18n, headers, uselang);
+    ui.csrf.clone_from(&session.csrf);
+    ui.me = Some(session.helper.name.clone());
+    ui.away = session.helper.away;
+    Some((ui, session))
+}
+
+fn to_signin() -> Response {
+    Redirect::to("/console/signin").into_response()
+}
+
+#[derive(Deserialize, Default)]
+pub struct DashboardQuery {
+    pub uselang: Option<String>,
+    pub queue: Option<String>,
+    pub lang: Option<String>,
+    pub site: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/dashboard.html")]
+struct Dashboard<'a> {
+    ui: Ui<'a>,
+    waiting: Vec<QueueItem>,
+    others_open: Vec<QueueItem>,
+    mine: Vec<QueueItem>,
+    online: Vec<(String, bool)>,
+    queues: Vec<(String, String)>,
+    sites: Vec<(String, String)>,
+    languages: Vec<String>,
+    filter: DashboardQuery,
+}
+
+pub async fn dashboard(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    Query(q): Query<DashboardQuery>,
+) -> Response {
+    let Some((ui, session)) = signed_in(&state, &headers, session, q.uselang.as_deref()) else {
+        return to_signin();
+    };
+    let helper = &session.helper;
+    let member_queues = helper.queue_ids();
+    let queues: Vec<String> = match q.queue.as_deref().filter(|s| !s.is_empty()) {
+        Some(queue) if helper.is_member(queue) => vec![queue.to_string()],
+        Some(_) => Vec::new(),
+        None => member_queues.clone(),
+    };
+    let lang = q.lang.as_deref().filter(|s| !s.is_empty()).map(str::to_ascii_lowercase);
+    let site = q.site.as_deref().filter(|s| !s.is_empty());
+    let result = async {
+        let mut conn = state.store.read.acquire().await?;
+        let open = QueueFilter {
+            queues: &queues,
+            lang: lang.as_deref(),
+            status: None,
+            site,
+            owner_id: None,
+            limit: 500,
+        };
+        let all = queries::queue_listing(&mut conn, &open).await?;
+        let mine_filter = QueueFilter {
+            queues: &member_queues,
+            lang: None,
+            status: None,
+            site: None,
+            owner_id: Some(&helper.id),
+            limit: 500,
+        };
+        let mine = queries::queue_listing(&mut conn, &mine_filter).await?;
+        Ok::<_, sqlx::Error>((all, mine))
+    }
+    .await;
+    let (all, mine) = match result {
+        Ok(lists) => lists,
+        Err(e) => return error_page(&state, &headers, &AppError::from(e), None),
+    };
+    let (waiting, others_open): (Vec<_>, Vec<_>) = all.into_iter().partition(|c| c.status == Status::Waiting);
+    let others_open = others_open.into_iter().filter(|c| c.owner.as_deref() != Some(&helper.name)).collect();
+    let queues = member_queues
+        .iter()
+        .map(|id| (id.clone(), state.config.queue(id).map_or_else(|| id.clone(), |q| q.name.clone())))
+        .collect();
+    let sites = state
+        .config
+        .sites
+        .iter()
+        .filter(|s| helper.is_member(&s.queue))
+        .map(|s| (s.id.clone(), s.name.clone()))
+        .collect();
+    let mut languages: Vec<String> = state
+        .config
+        .queues
+        .iter()
+        .filter(|q| helper.is_member(&q.id))
+        .flat_map(|q| q.languages.clone())
+        .chain(state.config.sites.iter().filter(|s| helper.is_member(&s.queue)).map(|s| s.language.clone()))
+        .collect();
+    languages.sort();
+    languages.dedup();
+    let page = Dashboard {
+        online: state.presence.online_in(&member_queues),
+        ui,
+        waiting,
+        others_open,
+        mine,
+        queues,
+        sites,
+        languages,
+        filter: q,
+    };
+    render(&page, StatusCode::OK)
+}
+
+#[derive(Template)]
+#[template(path = "console/conversation.html")]
+struct ConversationPage<'a> {
+    ui: Ui<'a>,
+    c: HelperView,
+    site_name: String,
+    mine: bool,
+    owned_by_other: bool,
+    closed: bool,
+    client_id: String,
+    colleagues: Vec<String>,
+    other_queues: Vec<(String, String)>,
+    teams: Vec<OtherTeam>,
+}
+
+pub async fn conversation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let Some((ui, session)) = signed_in(&state, &headers, session, q.uselang.as_deref()) else {
+        return to_signin();
+    };
+    let helper = &session.helper;
+    let loaded = async {
+        let c = helper_ops::authorize(&state, helper, &id).await?;
+        let view = helper_ops::view(&state, helper, &c, 0).await?;
+        let colleagues = crate::helpers::list(&state.store)
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?
+            .into_iter()
+            .filter(|h| h.is_member(&c.queue) && h.id != helper.id)
+            .map(|h| h.name)
+            .collect::<Vec<_>>();
+        Ok::<_, AppError>((c, view, colleagues))
+    }
+    .await;
+    let (c, view, colleagues) = match loaded {
+        Ok(x) => x,
+        Err(e) => return error_page(&state, &headers, &e, Some("/console".into())),
+    };
+    let site = state.config.site(&c.site);
+    let page = ConversationPage {
+        site_name: site.map_or_else(|| c.site.clone(), |s| s.name.clone()),
+        mine: c.owner_id.as_deref() == Some(helper.id.as_str()),
+        owned_by_other: c.owner_id.as_deref().is_some_and(|o| o != helper.id),
+        closed: c.status == Status::Closed,
+        client_id: crate::secrets::new_id(),
+        colleagues,
+        other_queues: state
+            .config
+            .queues
+            .iter()
+            .filter(|q| q.id != c.queue)
+            .map(|q| (q.id.clone(), q.name.clone()))
+            .collect(),
+        teams: site.map(|s| s.other_teams.clone()).unwrap_or_default(),
+        c: view,
+        ui,
+    };
+    render(&page, StatusCode::OK)
+}
+
+impl ConversationPage<'_> {
+    /// How a message's author is labelled: internal notes say so in their label too, not
+    /// only in their colour.
+    fn label(&self, m: &HelperMessage) -> String {
+        let name = m.author_name.as_deref().unwrap_or("");
+        match (m.author_role, m.internal) {
+            (Role::Requester, _) => self.ui.t("helpline-console-requester"),
+            (Role::System, _) => self.ui.t("helpline-console-system"),
+            (Role::Helper, true) => self.ui.t1("helpline-console-note-by", name),
+            (Role::Helper, false) => name.to_string(),
+        }
+    }
+
+    fn status_label(&self) -> String {
+        self.ui.t(&format!("helpline-console-status-{}", self.c.status.as_str()))
+    }
+
+    fn mail_label(&self, state: &MailState) -> String {
+        self.ui.t(match state {
+            MailState::Sent => "helpline-console-mail-sent",
+            MailState::Pending => "helpline-console-mail-pending",
+            MailState::Failed => "helpline-console-mail-failed",
+        })
+    }
+}

@@ -1,0 +1,317 @@
+//! The helper console through its pages, as a browser would use them: sign-in links,
+//! sessions, CSRF, who may see and do what, a conversation handled end to end.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Backend, TestApp};
+use futures_util::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+macro_rules! console_on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    let app = super::spawn(super::Backend::Sqlite).await.unwrap();
+                    super::$name(app).await;
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    match super::spawn(super::Backend::Postgres).await {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("skipped on PostgreSQL: HELPLINE_TEST_POSTGRES_URL is not set"),
+                    }
+                }
+            }
+        )*
+    };
+}
+
+console_on_both_backends!(
+    a_link_signs_in_once_with_a_fresh_session,
+    expired_and_unknown_links_are_refused,
+    actions_without_the_csrf_token_or_from_another_site_change_nothing,
+    helpers_see_only_their_queues,
+    a_conversation_handled_from_the_console,
+    signing_out_ends_the_session,
+);
+
+async fn spawn(backend: Backend) -> Option<TestApp> {
+    // Plain HTTP in tests: a Secure cookie would not come back.
+    TestApp::spawn_with(backend, |config| config.console.secure_cookies = false).await
+}
+
+/// A browser: its own cookies, and redirects left for the test to see.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+async fn link_for(app: &TestApp, name: &str, minutes: u32) -> String {
+    let store = &app.server.as_ref().unwrap().state.store;
+    let helper = helpline::helpers::find_by_name(store, name).await.unwrap().unwrap();
+    helpline::console::session::new_link(store, &helper.id, minutes).await.unwrap()
+}
+
+async fn redeem(app: &TestApp, client: &reqwest::Client, token: &str) -> reqwest::Response {
+    client.post(format!("{}/console/signin/link", app.url)).form(&[("token", token)]).send().await.unwrap()
+}
+
+/// Signs `name` in; returns the browser and the page's CSRF token.
+async fn signed_in(app: &TestApp, name: &str) -> (reqwest::Client, String) {
+    let client = browser();
+    let token = link_for(app, name, 15).await;
+    let response = redeem(app, &client, &token).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let csrf = csrf_of(&page(app, &client, "/console").await.1);
+    (client, csrf)
+}
+
+async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> (StatusCode, String) {
+    let response = client.get(format!("{}{path}", app.url)).send().await.unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+fn csrf_of(html: &str) -> String {
+    let re = regex::Regex::new(r#"name="csrf" value="([^"]+)""#).unwrap();
+    re.captures(html).unwrap_or_else(|| panic!("no CSRF token in {html}"))[1].to_string()
+}
+
+fn session_cookie(response: &reqwest::Response) -> String {
+    let value = response.headers().get(SET_COOKIE).unwrap().to_str().unwrap().to_string();
+    assert!(
+        value.contains("HttpOnly") && value.contains("SameSite=Lax") && value.contains("Path=/"),
+        "{value}"
+    );
+    value.split(';').next().unwrap().trim_start_matches("helpline_console=").to_string()
+}
+
+async fn act(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    client.post(format!("{}{path}", app.url)).form(fields).send().await.unwrap()
+}
+
+async fn a_link_signs_in_once_with_a_fresh_session(app: TestApp) {
+    let client = browser();
+    let (status, _) = page(&app, &client, "/console").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "not signed in: sent to sign-in");
+
+    let token = link_for(&app, "alice", 15).await;
+    // Looking at the link (a mail scanner, a preview) does not use it up.
+    for _ in 0..2 {
+        let (status, html) = page(&app, &client, &format!("/console/signin/link?token={token}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("Continue as alice"), "{html}");
+    }
+    // A session id planted in the browser beforehand is not adopted.
+    let planted = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let response = planted
+        .post(format!("{}/console/signin/link", app.url))
+        .header(COOKIE, "helpline_console=planted-by-someone-else")
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/console");
+    let first = session_cookie(&response);
+    assert_ne!(first, "planted-by-someone-else");
+    let (status, html) = {
+        let r = planted
+            .get(format!("{}/console", app.url))
+            .header(COOKIE, format!("helpline_console={first}"))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Signed in as alice"), "{html}");
+
+    // Used once: refused the second time, and no session comes of it.
+    let again = redeem(&app, &client, &token).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert!(again.headers().get(SET_COOKIE).is_none());
+    assert!(again.text().await.unwrap().contains("already been used"));
+
+    // Every sign-in gets its own new session id.
+    let second = session_cookie(&redeem(&app, &client, &link_for(&app, "alice", 15).await).await);
+    assert_ne!(first, second);
+}
+
+async fn expired_and_unknown_links_are_refused(app: TestApp) {
+    let client = browser();
+    let expired = link_for(&app, "alice", 0).await;
+    let response = redeem(&app, &client, &expired).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get(SET_COOKIE).is_none());
+    assert!(response.text().await.unwrap().contains("expired"));
+    for bad in ["mlk_nope", "", "hlp_not-a-link", "<script>"] {
+        let response = redeem(&app, &client, bad).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert!(response.text().await.unwrap().contains("not known"), "{bad}");
+    }
+    let (status, _) = page(&app, &client, "/console").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "still not signed in");
+}
+
+async fn actions_without_the_csrf_token_or_from_another_site_change_nothing(app: TestApp) {
+    let (id, _, _) = app.start("help").await;
+    let (client, csrf) = signed_in(&app, "alice").await;
+    let claim = format!("/console/conversations/{id}/claim");
+    for fields in [vec![], vec![("csrf", "wrong")], vec![("csrf", "")]] {
+        let response = act(&app, &client, &claim, &fields).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{fields:?}");
+    }
+    let cross_site = client
+        .post(format!("{}{claim}", app.url))
+        .header(ORIGIN, "https://evil.example")
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    let presence = act(&app, &client, "/console/presence", &[("status", "away")]).await;
+    assert_eq!(presence.status(), StatusCode::FORBIDDEN);
+    let view: Value =
+        app.helper_get("bob", &format!("/v1/helper/conversations/{id}")).await.json().await.unwrap();
+    assert_eq!(view["status"], "waiting", "nothing changed");
+    assert!(view["owner"].is_null());
+
+    let response = act(&app, &client, &claim, &[("csrf", &csrf)]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let view: Value =
+        app.helper_get("bob", &format!("/v1/helper/conversations/{id}")).await.json().await.unwrap();
+    assert_eq!(view["owner"], "alice");
+}
+
+async fn helpers_see_only_their_queues(app: TestApp) {
+    let (id, _, _) = app.start("a request for the wiki queue").await;
+    let (carol, csrf) = signed_in(&app, "carol").await;
+    let (status, html) = page(&app, &carol, "/console").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains(&id) && !html.contains("a request for the wiki queue"), "{html}");
+    let (status, html) = page(&app, &carol, &format!("/console/conversations/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!html.contains("a request for the wiki queue"));
+    let response = act(&app, &carol, &format!("/console/conversations/{id}/claim"), &[("csrf", &csrf)]).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    // A filter naming a queue she is not in shows nothing rather than everything.
+    let (_, html) = page(&app, &carol, "/console?queue=wiki-queue").await;
+    assert!(!html.contains(&id));
+
+    let (alice, _) = signed_in(&app, "alice").await;
+    let (_, html) = page(&app, &alice, "/console").await;
+    assert!(html.contains(&id) && html.contains("a request for the wiki queue"), "{html}");
+}
+
+async fn a_conversation_handled_from_the_console(app: TestApp) {
+    let (id, token, _) = app.start("Someone writes to me at jane@example.org every day").await;
+    let (alice, csrf) = signed_in(&app, "alice").await;
+    let (bob, bob_csrf) = signed_in(&app, "bob").await;
+    let path = format!("/console/conversations/{id}");
+
+    let (_, html) = page(&app, &alice, &path).await;
+    assert!(html.contains("Take this conversation"));
+    assert!(!html.contains("jane@example.org"), "personal data is masked for helpers");
+    assert_eq!(
+        act(&app, &alice, &format!("{path}/claim"), &[("csrf", &csrf)]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    // Bob sees it is Alice's and cannot answer in her place.
+    let (_, html) = page(&app, &bob, &path).await;
+    assert!(
+        html.contains("Another helper has this conversation") && !html.contains("Take this conversation")
+    );
+    let refused = act(&app, &bob, &format!("{path}/reply"), &[("csrf", &bob_csrf), ("text", "me too")]).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+
+    let reply = [("csrf", csrf.as_str()), ("client_id", "r-1"), ("text", "I am here. Tell me more.")];
+    assert_eq!(act(&app, &alice, &format!("{path}/reply"), &reply).await.status(), StatusCode::SEE_OTHER);
+    // The same form sent twice (a double click) is stored once.
+    assert_eq!(act(&app, &alice, &format!("{path}/reply"), &reply).await.status(), StatusCode::SEE_OTHER);
+    let note = [("csrf", csrf.as_str()), ("client_id", "n-1"), ("text", "Check the user's block log")];
+    assert_eq!(act(&app, &alice, &format!("{path}/note"), &note).await.status(), StatusCode::SEE_OTHER);
+
+    let (_, html) = page(&app, &alice, &path).await;
+    assert!(
+        html.contains("Internal note by alice — not sent") && html.contains("Check the user&#39;s block log"),
+        "{html}"
+    );
+    let requester = app.requester_view(&id, &token).await;
+    let texts: Vec<&str> =
+        requester["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts.iter().filter(|t| **t == "I am here. Tell me more.").count(), 1, "{texts:?}");
+    assert!(!texts.iter().any(|t| t.contains("block log")), "a note reached the requester: {texts:?}");
+
+    // Hand-over to Bob, then Bob closes.
+    let hand_over = [("csrf", csrf.as_str()), ("to_helper", "bob")];
+    assert_eq!(
+        act(&app, &alice, &format!("{path}/transfer"), &hand_over).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, html) = page(&app, &bob, &path).await;
+    assert!(html.contains("With bob") && html.contains("Answer (the person sees this)"), "{html}");
+    let close = [("csrf", bob_csrf.as_str()), ("outcome", "resolved")];
+    assert_eq!(act(&app, &bob, &format!("{path}/close"), &close).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.requester_view(&id, &token).await["status"], "closed");
+    let bad = [("csrf", bob_csrf.as_str()), ("outcome", "vanished")];
+    let response = act(&app, &bob, &format!("{path}/close"), &bad).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.text().await.unwrap().contains("Choose an outcome"));
+}
+
+async fn signing_out_ends_the_session(app: TestApp) {
+    let client = browser();
+    let response = redeem(&app, &client, &link_for(&app, "alice", 15).await).await;
+    let cookie = session_cookie(&response);
+    let csrf = csrf_of(&page(&app, &client, "/console").await.1);
+    let out = act(&app, &client, "/console/signout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert!(out.headers()[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+    // The old cookie, replayed, is worth nothing.
+    let replay = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let response = replay
+        .get(format!("{}/console", app.url))
+        .header(COOKIE, format!("helpline_console={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/console/signin");
+}
+
+#[tokio::test]
+async fn the_console_socket_takes_the_session_only_from_the_console_itself() {
+    let app = spawn(Backend::Sqlite).await.unwrap();
+    let response = redeem(&app, &browser(), &link_for(&app, "alice", 15).await).await;
+    let cookie = session_cookie(&response);
+    let connect = |origin: &'static str| {
+        let mut request = app.ws_url("/v1/helper/live").into_client_request().unwrap();
+        request.headers_mut().insert(COOKIE, format!("helpline_console={cookie}").parse().unwrap());
+        request.headers_mut().insert(ORIGIN, origin.parse().unwrap());
+        request
+    };
+    let own_origin: &'static str = Box::leak(app.url.clone().into_boxed_str());
+    let (mut ws, _) = tokio_tungstenite::connect_async(connect(own_origin)).await.unwrap();
+    let ready = common::next_json(&mut ws).await;
+    assert_eq!(ready["type"], "ready");
+    assert_eq!(ready["helper"], "alice");
+    ws.close(None).await.unwrap();
+
+    // From another site's page the cookie counts for nothing: a hello is required.
+    let (mut ws, _) = tokio_tungstenite::connect_async(connect("https://evil.example")).await.unwrap();
+    ws.send(tokio_tungstenite::tungstenite::Message::text(r#"{"type":"ping"}"#)).await.unwrap();
+    let (code, _) = common::closed_with(&mut ws).await;
+    assert_ne!(code, 1000);
+    assert!(ws.next().await.is_none());
+}

@@ -1,0 +1,198 @@
+/* Helpline console: live updates for the server-rendered pages.
+ * The pages work without this script (every action is a form). With it: the dashboard
+ * and the conversation refresh themselves from the helper socket, forms submit without a
+ * page load, typing reaches the requester, and new requests can ring. */
+(function () {
+	'use strict';
+	var main = document.getElementById('main');
+	var page = main && main.getAttribute('data-page');
+	if (!page) { return; }
+	var texts = JSON.parse(document.body.getAttribute('data-texts') || '{}');
+	var csrf = (document.querySelector('input[name="csrf"]') || {}).value || '';
+	var conversation = main.getAttribute('data-conversation');
+	var connection = document.getElementById('connection');
+	var socket = null;
+	var retry = 1000;
+	var refreshTimer = null;
+	var refreshing = false;
+	var again = false;
+
+	function t(key) { return texts[key] || key; }
+
+	function showConnection(live) {
+		connection.hidden = false;
+		connection.textContent = live ? t('live') : t('reconnecting');
+		connection.className = 'conn ' + (live ? 'conn-live' : 'conn-lost');
+	}
+
+	/* Fetches this page again and swaps in its live parts: one rendering path, the
+	 * server's. The controls are swapped only when their state changed, so a reply being
+	 * typed is never lost. */
+	function refresh() {
+		if (refreshing) { again = true; return; }
+		refreshing = true;
+		fetch(location.href, { credentials: 'same-origin', headers: { Accept: 'text/html' } })
+			.then(function (r) { if (r.redirected && /signin/.test(r.url)) { location.href = r.url; } return r.text(); })
+			.then(function (html) {
+				var next = new DOMParser().parseFromString(html, 'text/html');
+				swap('live', next, true);
+				swap('controls', next, false);
+				var nextMain = next.getElementById('main');
+				if (nextMain) { main.setAttribute('data-last-seq', nextMain.getAttribute('data-last-seq') || '0'); }
+				markRead();
+			})
+			.catch(function () { /* the socket's reconnect will refresh again */ })
+			.then(function () {
+				refreshing = false;
+				if (again) { again = false; refresh(); }
+			});
+	}
+
+	function swap(id, next, always) {
+		var here = document.getElementById(id);
+		var there = next.getElementById(id);
+		if (!here || !there) { return; }
+		if (always || here.getAttribute('data-state') !== there.getAttribute('data-state')) {
+			here.replaceWith(document.adoptNode(there));
+			bindForms(document.getElementById(id));
+		}
+	}
+
+	function soon() {
+		clearTimeout(refreshTimer);
+		refreshTimer = setTimeout(refresh, 150);
+	}
+
+	function send(frame) {
+		if (socket && socket.readyState === 1) { socket.send(JSON.stringify(frame)); }
+	}
+
+	function markRead() {
+		if (!conversation) { return; }
+		var seq = Number(main.getAttribute('data-last-seq') || 0);
+		if (seq > 0) { send({ type: 'read', conversation: conversation, seq: seq }); }
+	}
+
+	var typingHide = null;
+	function onFrame(frame) {
+		switch (frame.type) {
+			case 'ready':
+				showConnection(true);
+				retry = 1000;
+				if (conversation) {
+					var after = Number(main.getAttribute('data-last-seq') || 0);
+					send({ type: 'open', conversation: conversation, after: after });
+				}
+				soon();
+				break;
+			case 'queue':
+				if (page === 'dashboard') { soon(); }
+				if (frame.event === 'new') { ring(frame.conversation); }
+				if (conversation && frame.conversation && frame.conversation.id === conversation) { soon(); }
+				break;
+			case 'resync':
+				soon();
+				break;
+			case 'message':
+			case 'status':
+			case 'gone':
+				if (frame.conversation === conversation) { soon(); }
+				break;
+			case 'typing':
+				if (frame.conversation === conversation) {
+					var typing = document.getElementById('typing');
+					if (typing) {
+						typing.textContent = t('typing');
+						clearTimeout(typingHide);
+						typingHide = setTimeout(function () { typing.textContent = ''; }, 4000);
+					}
+				}
+				break;
+		}
+	}
+
+	function connect() {
+		var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/helper/live';
+		socket = new WebSocket(url);
+		socket.onmessage = function (e) {
+			try { onFrame(JSON.parse(e.data)); } catch (err) { /* not for us */ }
+		};
+		socket.onclose = function () {
+			showConnection(false);
+			setTimeout(connect, retry);
+			retry = Math.min(retry * 2, 15000);
+		};
+	}
+
+	/* Forms: submitted in the background; errors shown inline; the page refreshes. */
+	function bindForms(root) {
+		Array.prototype.forEach.call((root || document).querySelectorAll('form[data-action]'), function (form) {
+			if (form.getAttribute('data-bound')) { return; }
+			form.setAttribute('data-bound', '1');
+			form.addEventListener('submit', function (e) {
+				e.preventDefault();
+				var body = new URLSearchParams(new FormData(form, e.submitter));
+				var error = document.getElementById('action-error');
+				fetch(form.action, {
+					method: 'POST', credentials: 'same-origin', body: body,
+					headers: { Accept: 'application/json', 'X-CSRF-Token': csrf }
+				}).then(function (r) {
+					return r.json().catch(function () { return {}; }).then(function (json) {
+						if (!r.ok) { throw new Error((json.error && json.error.message) || String(r.status)); }
+						if (error) { error.hidden = true; }
+						var text = form.querySelector('textarea');
+						if (text) { text.value = ''; }
+						var id = form.querySelector('input[name="client_id"]');
+						if (id) { id.value = id.value.charAt(0) + '-' + Math.random().toString(36).slice(2) + Date.now().toString(36); }
+						if (/\/release$/.test(form.action)) { location.href = '/console'; return; }
+						if (form.classList.contains('presence')) { location.reload(); return; }
+						refresh();
+					});
+				}).catch(function (err) {
+					if (error) { error.textContent = err.message; error.hidden = false; }
+				});
+			});
+		});
+		Array.prototype.forEach.call((root || document).querySelectorAll('textarea[data-typing]'), function (area) {
+			var last = 0;
+			area.addEventListener('input', function () {
+				var now = Date.now();
+				if (now - last > 2000) { last = now; send({ type: 'typing', conversation: conversation }); }
+			});
+			area.addEventListener('keydown', function (e) {
+				if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); area.form.requestSubmit(); }
+			});
+		});
+	}
+
+	/* Opt-in notifications and a short tone for new requests. */
+	var notify = document.getElementById('notify');
+	var ringing = false;
+	if (notify && 'Notification' in window) {
+		notify.hidden = false;
+		ringing = Notification.permission === 'granted';
+		notify.setAttribute('aria-pressed', String(ringing));
+		notify.addEventListener('click', function () {
+			Notification.requestPermission().then(function (p) {
+				ringing = p === 'granted';
+				notify.setAttribute('aria-pressed', String(ringing));
+			});
+		});
+	}
+	function ring(item) {
+		if (!ringing || !item) { return; }
+		try {
+			new Notification(t('new-request'), { body: item.preview || '', tag: 'helpline-' + item.id });
+			var audio = new (window.AudioContext || window.webkitAudioContext)();
+			var tone = audio.createOscillator();
+			tone.frequency.value = 660;
+			tone.connect(audio.destination);
+			tone.start();
+			tone.stop(audio.currentTime + 0.15);
+		} catch (e) { /* notifications are a courtesy */ }
+	}
+
+	bindForms(document);
+	connect();
+	if (conversation) { markRead(); }
+})();
