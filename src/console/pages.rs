@@ -16,10 +16,13 @@ use crate::conversations::queries::{self, QueueFilter, QueueItem};
 use crate::error::AppError;
 use crate::mail::MailState;
 
-/// Renders a template, or a plain 500 if it cannot be (a bug, logged).
+/// Renders a template, or a plain 500 if it cannot be (a bug, logged). Pages are never
+/// framed, and their addresses (which name conversations) never leave in a `Referer`;
+/// `same-origin` rather than `no-referrer`, because with the latter browsers send
+/// `Origin: null` on form posts, which the origin check must refuse.
 pub fn render(template: &impl Template, status: StatusCode) -> Response {
     match template.render() {
-        Ok(html) => (status, [("x-frame-options", "DENY"), ("referrer-policy", "no-referrer")], Html(html))
+        Ok(html) => (status, [("x-frame-options", "DENY"), ("referrer-policy", "same-origin")], Html(html))
             .into_response(),
         Err(error) => {
             tracing::error!(%error, "rendering a console page");

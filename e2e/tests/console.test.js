@@ -1,0 +1,101 @@
+// The helper console in a real browser: two helpers, each in their own browser context,
+// working the same queue live — and nothing internal ever reaching the requester.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { AxeBuilder } from '@axe-core/playwright';
+import { Helpline } from '../lib/helpline.js';
+import { launch } from '../lib/browser.js';
+
+let helpline;
+let browser;
+
+before(async () => {
+	helpline = await new Helpline().start();
+	await helpline.run(['helper', 'add', 'Second', '--queue', 'demo']);
+	browser = await launch();
+});
+
+after(async () => {
+	await browser?.close();
+	await helpline?.stop();
+});
+
+async function serious(page) {
+	const results = await new AxeBuilder({ page }).analyze();
+	return results.violations
+		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+		.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/** Signs a helper in through a one-time link, as from `helpline helper link NAME`. */
+async function signIn(name) {
+	const out = await helpline.run(['helper', 'link', name]);
+	const token = /token=(mlk_\S+)/.exec(out)[1];
+	const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+	const page = await context.newPage();
+	await page.goto(`${helpline.url}/console/signin/link?token=${token}`);
+	await page.getByRole('button', { name: `Continue as ${name}` }).click();
+	await page.getByText(`Signed in as ${name}`).waitFor();
+	return page;
+}
+
+async function ask(text) {
+	const response = await fetch(`${helpline.url}/v1/conversations`, {
+		method: 'POST',
+		headers: { 'Content-Type': 'application/json' },
+		body: JSON.stringify({ site: 'demo', lang: 'en', text }),
+	});
+	assert.equal(response.status, 201);
+	return response.json();
+}
+
+async function requesterTexts(created) {
+	const response = await fetch(`${helpline.url}/v1/conversations/${created.id}`, { headers: { Authorization: `Bearer ${created.token}` } });
+	return (await response.json()).messages.map((m) => m.text);
+}
+
+test('two helpers work one queue live; notes never reach the requester; hand-over moves it', async () => {
+	const first = await signIn('DemoHelper');
+	const second = await signIn('Second');
+	await first.getByText('Nobody is waiting.').waitFor();
+	await second.getByText('Nobody is waiting.').waitFor();
+	assert.deepEqual(await serious(first), [], 'dashboard');
+
+	// A new request appears on both dashboards without a reload.
+	const created = await ask('Someone keeps posting my real name on talk pages.');
+	await first.getByText('Someone keeps posting my real name').waitFor();
+	await second.getByText('Someone keeps posting my real name').waitFor();
+
+	// The first helper takes it; the second sees it taken and cannot answer.
+	await first.getByRole('link', { name: /^Open/ }).first().click();
+	await first.getByRole('button', { name: 'Take this conversation' }).click();
+	await first.getByLabel('Answer (the person sees this)').waitFor();
+	await second.getByRole('heading', { name: 'Open with other helpers' }).waitFor();
+	await second.locator('section', { has: second.getByRole('heading', { name: 'Open with other helpers' }) }).getByText('DemoHelper').waitFor();
+	await second.getByRole('link', { name: /^Open/ }).first().click();
+	await second.getByText('Another helper has this conversation').waitFor();
+	assert.equal(await second.getByLabel('Answer (the person sees this)').count(), 0);
+
+	// A note is for helpers only; the answer reaches the requester — and the second
+	// helper's open page shows both live.
+	await first.getByLabel('Internal note').fill('Probably the same person as last week; check the block log.');
+	await first.getByRole('button', { name: 'Add note' }).click();
+	await first.getByText('Internal note by DemoHelper — not sent').waitFor();
+	await first.getByLabel('Answer (the person sees this)').fill('Thank you for telling us. I am looking at the talk pages now.');
+	await first.getByRole('button', { name: 'Send', exact: true }).click();
+	await second.getByText('I am looking at the talk pages now.').waitFor();
+	await second.getByText('Probably the same person as last week').waitFor();
+	const texts = await requesterTexts(created);
+	assert.ok(texts.includes('Thank you for telling us. I am looking at the talk pages now.'), texts.join(' | '));
+	assert.ok(!texts.some((t) => t.includes('block log')), `a note reached the requester: ${texts.join(' | ')}`);
+	assert.deepEqual(await serious(first), [], 'conversation page');
+
+	// Hand-over: the second helper's page turns into the owner's, without a reload.
+	await first.getByLabel('Hand over to').selectOption('Second');
+	await first.getByRole('button', { name: 'Hand over', exact: true }).click();
+	await second.getByLabel('Answer (the person sees this)').waitFor();
+	await second.getByText('With Second').waitFor();
+	await first.getByText('Another helper has this conversation').waitFor();
+	await first.context().close();
+	await second.context().close();
+});
