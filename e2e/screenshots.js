@@ -55,6 +55,23 @@ try {
 	await mail.getByRole('button', { name: 'Send' }).click();
 	await mail.getByRole('heading', { name: 'Your request has been sent' }).waitFor();
 	await mail.screenshot({ path: join(out, 'widget-email-confirmation.png') });
+
+	// The helper console: the dashboard with requests waiting, and a conversation.
+	const linkOut = await helpline.run(['helper', 'link', 'DemoHelper']);
+	const token = /token=(mlk_\S+)/.exec(linkOut)[1];
+	const console_ = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+	await console_.goto(`${helpline.url}/console/signin/link?token=${token}`);
+	await console_.getByRole('button', { name: 'Continue as DemoHelper' }).click();
+	await console_.getByText('Signed in as DemoHelper').waitFor();
+	await console_.reload();
+	await console_.getByText('Someone follows me from article to article').waitFor();
+	await console_.screenshot({ path: join(out, 'console-dashboard.png') });
+	await console_.locator('section', { has: console_.getByRole('heading', { name: 'Your open conversations' }) }).getByRole('link', { name: /^Open/ }).first().click();
+	await console_.getByLabel('Internal note').fill('Same pattern as the report on the noticeboard last week.');
+	await console_.getByRole('button', { name: 'Add note' }).click();
+	await console_.getByText('Internal note by DemoHelper').waitFor();
+	await console_.getByLabel('Answer (the person sees this)').fill('Thank you. I have found the article; I will look at the edit history now.');
+	await console_.screenshot({ path: join(out, 'console-conversation.png'), fullPage: true });
 } finally {
 	await browser.close();
 	await helpline.stop();

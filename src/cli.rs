@@ -147,8 +147,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("  API description: {url}/v1/openapi.json");
             println!("  helper queue:    curl -H 'Authorization: Bearer TOKEN' {url}/v1/helper/queue");
             println!("  metrics:         {url}/metrics");
-            println!("Helper {} API token:", demo::DEMO_HELPER);
-            println!("{token}");
             let demo_helper = helpers::find_by_name(&server.state.store, demo::DEMO_HELPER)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("the demo helper is missing"))?;
@@ -158,7 +156,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 server.state.config.console.link_minutes,
             )
             .await?;
-            println!("Helper console sign-in (works once): {url}/console/signin/link?token={link}");
+            println!("  helper console:  {url}/console/signin/link?token={link}  (sign-in link, works once)");
+            // The token stays the last line: scripts read it, then may stop reading.
+            println!("Helper {} API token:", demo::DEMO_HELPER);
+            println!("{token}");
             server.run_until_signal().await
         }
         Command::Gadget { site, server, out_dir } => {

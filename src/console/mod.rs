@@ -91,6 +91,20 @@ impl<'a> Ui<'a> {
         serde_json::Value::Object(texts).to_string()
     }
 
+    /// The time of day of an RFC 3339 time, `HH:MM` UTC; the console script shows it in
+    /// the helper's own time zone.
+    pub fn clock(&self, rfc3339: &str) -> String {
+        rfc3339.get(11..16).unwrap_or(rfc3339).to_string()
+    }
+
+    /// The label a site gives a topic id (the id itself if the site does not know it).
+    pub fn topic(&self, config: &crate::config::Config, site: &str, topic: &str) -> String {
+        config
+            .site(site)
+            .and_then(|s| s.topics.iter().find(|t| t.id == topic))
+            .map_or_else(|| topic.to_string(), |t| t.label.clone())
+    }
+
     /// "5 min", "2 h", in the helper's language.
     pub fn since(&self, then_ms: &i64) -> String {
         let minutes = ((crate::store::now_ms() - *then_ms) / 60_000).max(0);

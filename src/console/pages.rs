@@ -147,6 +147,7 @@ pub struct DashboardQuery {
 #[template(path = "console/dashboard.html")]
 struct Dashboard<'a> {
     ui: Ui<'a>,
+    config: &'a crate::config::Config,
     waiting: Vec<QueueItem>,
     others_open: Vec<QueueItem>,
     mine: Vec<QueueItem>,
@@ -226,6 +227,7 @@ pub async fn dashboard(
     languages.sort();
     languages.dedup();
     let page = Dashboard {
+        config: &state.config,
         online: state.presence.online_in(&member_queues),
         ui,
         waiting,
@@ -243,6 +245,7 @@ pub async fn dashboard(
 #[template(path = "console/conversation.html")]
 struct ConversationPage<'a> {
     ui: Ui<'a>,
+    config: &'a crate::config::Config,
     c: HelperView,
     site_name: String,
     mine: bool,
@@ -284,6 +287,7 @@ pub async fn conversation(
     };
     let site = state.config.site(&c.site);
     let page = ConversationPage {
+        config: &state.config,
         site_name: site.map_or_else(|| c.site.clone(), |s| s.name.clone()),
         mine: c.owner_id.as_deref() == Some(helper.id.as_str()),
         owned_by_other: c.owner_id.as_deref().is_some_and(|o| o != helper.id),

@@ -55,6 +55,7 @@
 		if (always || here.getAttribute('data-state') !== there.getAttribute('data-state')) {
 			here.replaceWith(document.adoptNode(there));
 			bindForms(document.getElementById(id));
+			localTimes(document.getElementById(id));
 		}
 	}
 
@@ -192,7 +193,16 @@
 		} catch (e) { /* notifications are a courtesy */ }
 	}
 
+	/* Times in the helper's own zone and language. */
+	function localTimes(root) {
+		Array.prototype.forEach.call((root || document).querySelectorAll('.message time[datetime]'), function (el) {
+			var when = new Date(el.getAttribute('datetime'));
+			if (!isNaN(when)) { el.textContent = when.toLocaleTimeString(document.documentElement.lang, { hour: '2-digit', minute: '2-digit' }); }
+		});
+	}
+
 	bindForms(document);
+	localTimes(document);
 	connect();
 	if (conversation) { markRead(); }
 })();
