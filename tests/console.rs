@@ -39,6 +39,7 @@ console_on_both_backends!(
     helpers_see_only_their_queues,
     a_conversation_handled_from_the_console,
     signing_out_ends_the_session,
+    a_team_alias_keeps_the_helpers_name_from_the_requester,
 );
 
 async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -314,4 +315,52 @@ async fn the_console_socket_takes_the_session_only_from_the_console_itself() {
     let (code, _) = common::closed_with(&mut ws).await;
     assert_ne!(code, 1000);
     assert!(ws.next().await.is_none());
+}
+
+async fn a_team_alias_keeps_the_helpers_name_from_the_requester(app: TestApp) {
+    let (id, token, _) = app.start("someone is harassing me").await;
+    let (alice, csrf) = signed_in(&app, "alice").await;
+    let bad = act(&app, &alice, "/console/settings", &[("csrf", &csrf), ("shown_as", "nickname")]).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let saved = act(&app, &alice, "/console/settings", &[("csrf", &csrf), ("shown_as", "alias")]).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&app, &alice, "/console/settings").await;
+    assert!(html.contains("A team alias (#1)"), "{html}");
+
+    let path = format!("/console/conversations/{id}");
+    assert_eq!(
+        act(&app, &alice, &format!("{path}/claim"), &[("csrf", &csrf)]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let reply = [("csrf", csrf.as_str()), ("client_id", "r-1"), ("text", "Hello, I am here.")];
+    assert_eq!(act(&app, &alice, &format!("{path}/reply"), &reply).await.status(), StatusCode::SEE_OTHER);
+    let view = app.requester_view(&id, &token).await;
+    assert_eq!(view["helper_name"], "#1");
+    let messages = view["messages"].as_array().unwrap();
+    assert!(messages.iter().any(|m| m["text"] == "#1 has joined the conversation."), "{view}");
+    assert!(messages.iter().any(|m| m["author_name"] == "#1" && m["text"] == "Hello, I am here."), "{view}");
+    assert!(!view.to_string().contains("alice"), "the name reached the requester: {view}");
+
+    // Helpers and the audit trail still see who it was.
+    let events: Value =
+        app.helper_get("bob", &format!("/v1/helper/conversations/{id}/events")).await.json().await.unwrap();
+    assert!(
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "claimed" && e["actor"] == "alice"),
+        "{events}"
+    );
+    let (_, html) = page(&app, &alice, &path).await;
+    assert!(html.contains("With alice"));
+
+    // Back to the name; the alias number is kept for next time.
+    assert_eq!(
+        act(&app, &alice, "/console/settings", &[("csrf", &csrf), ("shown_as", "name")]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.requester_view(&id, &token).await["helper_name"], "alice");
+    act(&app, &alice, "/console/settings", &[("csrf", &csrf), ("shown_as", "alias")]).await;
+    assert_eq!(app.requester_view(&id, &token).await["helper_name"], "#1");
 }

@@ -144,6 +144,38 @@ pub async fn presence(
 }
 
 #[derive(Deserialize)]
+pub struct SettingsForm {
+    csrf: Option<String>,
+    shown_as: String,
+}
+
+/// How requesters see this helper: by name or by team alias. Messages already written
+/// keep the name they were written under.
+pub async fn settings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    Form(form): Form<SettingsForm>,
+) -> Response {
+    let result = async {
+        let session = checked(&state, &headers, session, form.csrf.as_deref())?;
+        let use_alias = match form.shown_as.as_str() {
+            "alias" => true,
+            "name" => false,
+            _ => return Err(AppError::bad_request("invalid_choice", "Choose name or alias.")),
+        };
+        crate::helpers::set_shown_as_alias(&state.store, &session.helper.id, use_alias).await?;
+        let mut conn = state.store.read.acquire().await?;
+        if let Some(helper) = crate::helpers::find_by_id(&mut conn, &session.helper.id).await? {
+            state.presence.refresh(&helper);
+        }
+        Ok(())
+    }
+    .await;
+    answer(&state, &headers, result, "/console/settings")
+}
+
+#[derive(Deserialize)]
 pub struct ActionForm {
     csrf: Option<String>,
     text: Option<String>,

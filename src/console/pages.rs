@@ -135,6 +135,29 @@ fn to_signin() -> Response {
     Redirect::to("/console/signin").into_response()
 }
 
+#[derive(Template)]
+#[template(path = "console/settings.html")]
+struct SettingsPage<'a> {
+    ui: Ui<'a>,
+    name: String,
+    use_alias: bool,
+    alias: Option<String>,
+}
+
+pub async fn settings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let Some((ui, session)) = signed_in(&state, &headers, session, q.uselang.as_deref()) else {
+        return to_signin();
+    };
+    let helper = session.helper;
+    let page = SettingsPage { ui, use_alias: helper.alias.is_some(), alias: helper.alias, name: helper.name };
+    render(&page, StatusCode::OK)
+}
+
 #[derive(Deserialize, Default)]
 pub struct DashboardQuery {
     pub uselang: Option<String>,

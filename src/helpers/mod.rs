@@ -17,6 +17,9 @@ pub struct Helper {
     pub languages: Vec<String>,
     pub away: bool,
     pub queues: Vec<Membership>,
+    /// The team alias (`#12`) requesters see instead of the name, when the helper chose it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -33,9 +36,9 @@ impl Helper {
     pub fn is_member(&self, queue: &str) -> bool {
         self.queues.iter().any(|m| m.queue == queue)
     }
-    /// The name requesters see. (A team alias is a later choice of the helper.)
+    /// The name requesters see: the team alias if the helper chose one, else their name.
     pub fn shown_name(&self) -> String {
-        self.name.clone()
+        self.alias.clone().unwrap_or_else(|| self.name.clone())
     }
     /// Whether this helper takes requests in `lang` (no languages listed: any).
     pub fn speaks(&self, lang: &str) -> bool {
@@ -200,9 +203,39 @@ pub async fn set_away(store: &Store, id: &str, away: bool) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Shows the helper to requesters by their team alias, or by their name again. The
+/// alias number is given once and kept.
+pub async fn set_shown_as_alias(store: &Store, id: &str, use_alias: bool) -> sqlx::Result<()> {
+    let mut tx = store.write.begin().await?;
+    let number: Option<i64> = sqlx::query_scalar("SELECT alias_number FROM helpers WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .flatten();
+    if use_alias && number.is_none() {
+        // The write pool serialises writers on SQLite; on PostgreSQL the unique index
+        // turns a race into an error and a retry by the helper.
+        let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(alias_number), 0) + 1 FROM helpers")
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE helpers SET alias_number = $2 WHERE id = $1")
+            .bind(id)
+            .bind(next)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("UPDATE helpers SET use_alias = $2 WHERE id = $1")
+        .bind(id)
+        .bind(i64::from(use_alias))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
 async fn load(conn: &mut AnyConnection, by: &str, value: &str) -> sqlx::Result<Option<Helper>> {
     let column = if by == "id" { "id" } else { "name" };
-    let sql = format!("SELECT id, name, languages, away FROM helpers WHERE {column} = $1");
+    let sql =
+        format!("SELECT id, name, languages, away, alias_number, use_alias FROM helpers WHERE {column} = $1");
     let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(value).fetch_optional(&mut *conn).await?
     else {
         return Ok(None);
@@ -222,5 +255,9 @@ async fn load(conn: &mut AnyConnection, by: &str, value: &str) -> sqlx::Result<O
         languages: languages.split(',').filter(|l| !l.is_empty()).map(str::to_string).collect(),
         away: row.try_get::<i64, _>("away")? != 0,
         queues,
+        alias: match (row.try_get::<i64, _>("use_alias")?, row.try_get::<Option<i64>, _>("alias_number")?) {
+            (1, Some(n)) => Some(format!("#{n}")),
+            _ => None,
+        },
     }))
 }

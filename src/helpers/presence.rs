@@ -35,6 +35,14 @@ impl Presence {
         }
     }
 
+    /// Takes a changed helper (e.g. a new shown name) into account if they are online.
+    pub fn refresh(&self, helper: &Helper) {
+        let mut map = self.online.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = map.get_mut(&helper.id) {
+            entry.helper = helper.clone();
+        }
+    }
+
     pub fn set_away(&self, helper_id: &str, away: bool) {
         let mut map = self.online.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(entry) = map.get_mut(helper_id) {
