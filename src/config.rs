@@ -139,6 +139,22 @@ pub struct SiteConfig {
     /// Where "quick exit" goes: a neutral page. Default `about:blank`.
     #[serde(default)]
     pub quick_exit_url: Option<String>,
+    /// Ready answers and guides (which noticeboard for what, the wiki's policies) that
+    /// helpers insert from the console. One `id` may exist in several languages.
+    #[serde(default)]
+    pub canned_replies: Vec<CannedReply>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CannedReply {
+    pub id: String,
+    pub lang: String,
+    pub title: String,
+    /// The text inserted into the answer (it may contain a link).
+    pub text: String,
+    /// A guide's page, shown to the helper beside the text.
+    #[serde(default)]
+    pub link: Option<String>,
 }
 
 fn default_portlet() -> String {
@@ -265,6 +281,19 @@ impl Config {
             {
                 bail!("site {}: quick_exit_url must be an http(s) URL or about:blank", site.id);
             }
+            for reply in &site.canned_replies {
+                if !valid_id(&reply.id) || reply.title.trim().is_empty() || reply.text.trim().is_empty() {
+                    bail!(
+                        "site {}: canned reply {:?} needs an id (a-z, 0-9, - and _), a title and a text",
+                        site.id,
+                        reply.id
+                    );
+                }
+                if site.canned_replies.iter().filter(|r| r.id == reply.id && r.lang == reply.lang).count() > 1
+                {
+                    bail!("site {}: canned reply {} is defined twice in {}", site.id, reply.id, reply.lang);
+                }
+            }
             if site.emergency_contact.trim().is_empty() {
                 bail!("site {} needs an emergency_contact", site.id);
             }
@@ -308,6 +337,31 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.listen))
             .trim_end_matches('/')
             .to_string()
+    }
+
+    /// A site's canned replies for a conversation in `lang`: each reply once, in `lang`
+    /// where it exists, else in the site's language, else in the first language given.
+    pub fn canned_replies(&self, site: &str, lang: &str) -> Vec<&CannedReply> {
+        let Some(site) = self.site(site) else { return Vec::new() };
+        let base = |l: &str| l.split('-').next().unwrap_or(l).to_ascii_lowercase();
+        let mut chosen: Vec<&CannedReply> = Vec::new();
+        for reply in &site.canned_replies {
+            let rank = |r: &CannedReply| {
+                if base(&r.lang) == base(lang) {
+                    0
+                } else if base(&r.lang) == base(&site.language) {
+                    1
+                } else {
+                    2
+                }
+            };
+            match chosen.iter_mut().find(|c| c.id == reply.id) {
+                Some(current) if rank(reply) < rank(current) => *current = reply,
+                Some(_) => {}
+                None => chosen.push(reply),
+            }
+        }
+        chosen
     }
 
     pub fn site(&self, id: &str) -> Option<&SiteConfig> {
@@ -396,6 +450,13 @@ mod tests {
         assert!(err.contains("queue nope"), "{err}");
         let err = from_toml(&site("q", "https://a.example/")).unwrap_err().to_string();
         assert!(err.contains("allowed origin"), "{err}");
+        let twice = format!(
+            "{}[[sites.canned_replies]]\nid = \"hi\"\nlang = \"en\"\ntitle = \"Hi\"\ntext = \"Hello\"\n\
+             [[sites.canned_replies]]\nid = \"hi\"\nlang = \"en\"\ntitle = \"Hi\"\ntext = \"Hello again\"\n",
+            site("q", "https://a.example")
+        );
+        let err = from_toml(&twice).unwrap_err().to_string();
+        assert!(err.contains("defined twice in en"), "{err}");
         let err = from_toml("sqlite_synchronous = \"sometimes\"").unwrap_err().to_string();
         assert!(err.contains("sqlite_synchronous"), "{err}");
         assert!(from_toml("listen = \"not an address\"").is_err());

@@ -1,7 +1,7 @@
 //! The demo: a site `demo` with its topics and other teams, a queue, and a helper
 //! `DemoHelper`, on the configured data directory (SQLite by default).
 
-use crate::config::{Config, OtherTeam, QueueConfig, SiteConfig, Topic};
+use crate::config::{CannedReply, Config, OtherTeam, QueueConfig, SiteConfig, Topic};
 
 pub const DEMO_SITE: &str = "demo";
 pub const DEMO_QUEUE: &str = "demo";
@@ -38,6 +38,13 @@ pub fn demo_site(allowed_origins: Vec<String>) -> SiteConfig {
             link: link.map(str::to_string),
             email: email.map(str::to_string),
         };
+    let reply = |id: &str, lang: &str, title: &str, text: &str, link: Option<&str>| CannedReply {
+        id: id.into(),
+        lang: lang.into(),
+        title: title.into(),
+        text: text.into(),
+        link: link.map(str::to_string),
+    };
     SiteConfig {
         id: DEMO_SITE.into(),
         name: "Demo Wiki".into(),
@@ -61,5 +68,12 @@ pub fn demo_site(allowed_origins: Vec<String>) -> SiteConfig {
         portlet: "p-tb".into(),
         floating_button: false,
         quick_exit_url: None,
+        canned_replies: vec![
+            reply("welcome", "en", "Welcome", "Hello, and thank you for writing to us. I am a volunteer from the help team and I have read what you wrote. You did the right thing by asking.", None),
+            reply("welcome", "de", "Begrüßung", "Hallo, danke, dass du uns geschrieben hast. Ich bin ehrenamtlich im Hilfeteam und habe gelesen, was du geschrieben hast. Es war richtig, um Hilfe zu bitten.", None),
+            reply("diffs", "en", "Ask for the edits", "Could you tell me the names of the pages where this happened, or paste links to the edits? Then I can look at them myself.", None),
+            reply("noticeboard", "en", "Guide: the incidents noticeboard", "Reports of ongoing harassment by an editor can be made at the incidents noticeboard: https://example.org/wiki/Noticeboard/Incidents — I can help you write the report, or make it for you.", Some("https://example.org/wiki/Noticeboard/Incidents")),
+            reply("civility", "en", "Guide: civility policy", "The wiki's civility policy says editors must not attack each other: https://example.org/wiki/Civility", Some("https://example.org/wiki/Civility")),
+        ],
     }
 }

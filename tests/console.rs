@@ -40,6 +40,7 @@ console_on_both_backends!(
     a_conversation_handled_from_the_console,
     signing_out_ends_the_session,
     a_team_alias_keeps_the_helpers_name_from_the_requester,
+    canned_replies_come_in_the_requesters_language,
 );
 
 async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -363,4 +364,23 @@ async fn a_team_alias_keeps_the_helpers_name_from_the_requester(app: TestApp) {
     assert_eq!(app.requester_view(&id, &token).await["helper_name"], "alice");
     act(&app, &alice, "/console/settings", &[("csrf", &csrf), ("shown_as", "alias")]).await;
     assert_eq!(app.requester_view(&id, &token).await["helper_name"], "#1");
+}
+
+async fn canned_replies_come_in_the_requesters_language(app: TestApp) {
+    let (alice, csrf) = signed_in(&app, "alice").await;
+    let mut pages = Vec::new();
+    for lang in ["en", "de"] {
+        let response = app.create(serde_json::json!({"site": "wiki", "lang": lang, "text": "help"})).await;
+        let id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+        let path = format!("/console/conversations/{id}");
+        let (_, before) = page(&app, &alice, &path).await;
+        assert!(!before.contains("Replies and guides"), "only the owner gets the answer tools");
+        act(&app, &alice, &format!("{path}/claim"), &[("csrf", &csrf)]).await;
+        pages.push(page(&app, &alice, &path).await.1);
+    }
+    let (en, de) = (&pages[0], &pages[1]);
+    assert!(en.contains("Hello from the help team.") && !en.contains("Hallo vom Hilfeteam."), "{en}");
+    assert!(de.contains("Hallo vom Hilfeteam.") && !de.contains("Hello from the help team."), "{de}");
+    // A reply that exists only in German is still offered in English, marked as such.
+    assert!(en.contains("Siehe die Richtlinie.") && en.contains("(de)"), "{en}");
 }

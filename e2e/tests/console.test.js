@@ -76,6 +76,13 @@ test('two helpers work one queue live; notes never reach the requester; hand-ove
 	await second.getByText('Another helper has this conversation').waitFor();
 	assert.equal(await second.getByLabel('Answer (the person sees this)').count(), 0);
 
+	// Canned replies: search, Enter inserts the first match into the answer, editable.
+	await first.getByLabel('Search replies').fill('noticeboard');
+	await first.getByLabel('Search replies').press('Enter');
+	assert.match(await first.getByLabel('Answer (the person sees this)').inputValue(), /incidents noticeboard/);
+	await first.keyboard.press('Alt+1');
+	assert.match(await first.getByLabel('Answer (the person sees this)').inputValue(), /incidents noticeboard.*incidents noticeboard/s, 'Alt+1 inserts the first visible one again');
+
 	// A note is for helpers only; the answer reaches the requester — and the second
 	// helper's open page shows both live.
 	await first.getByLabel('Internal note').fill('Probably the same person as last week; check the block log.');

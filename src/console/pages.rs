@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::Ui;
 use super::session::{self, ConsoleSession, LinkRefused, MaybeSession};
 use crate::app::AppState;
-use crate::config::OtherTeam;
+use crate::config::{CannedReply, OtherTeam};
 use crate::conversations::helper_ops::{self, HelperView};
 use crate::conversations::model::{HelperMessage, Role, Status};
 use crate::conversations::queries::{self, QueueFilter, QueueItem};
@@ -278,6 +278,7 @@ struct ConversationPage<'a> {
     colleagues: Vec<String>,
     other_queues: Vec<(String, String)>,
     teams: Vec<OtherTeam>,
+    replies: Vec<CannedReply>,
 }
 
 pub async fn conversation(
@@ -325,6 +326,7 @@ pub async fn conversation(
             .map(|q| (q.id.clone(), q.name.clone()))
             .collect(),
         teams: site.map(|s| s.other_teams.clone()).unwrap_or_default(),
+        replies: state.config.canned_replies(&c.site, &c.lang).into_iter().cloned().collect(),
         c: view,
         ui,
     };

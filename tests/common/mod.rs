@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use helpline::app::Server;
-use helpline::config::{Config, OtherTeam, QueueConfig, SiteConfig, Topic};
+use helpline::config::{CannedReply, Config, OtherTeam, QueueConfig, SiteConfig, Topic};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -100,6 +100,13 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         link: Some(format!("https://wiki.example/wiki/{id}")),
         email: None,
     };
+    let reply = |id: &str, lang: &str, title: &str, text: &str| CannedReply {
+        id: id.into(),
+        lang: lang.into(),
+        title: title.into(),
+        text: text.into(),
+        link: None,
+    };
     let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.to_path_buf(),
@@ -127,6 +134,11 @@ pub fn test_config(dir: &std::path::Path) -> Config {
             portlet: "p-tb".into(),
             floating_button: false,
             quick_exit_url: None,
+            canned_replies: vec![
+                reply("welcome", "en", "Welcome", "Hello from the help team."),
+                reply("welcome", "de", "Willkommen", "Hallo vom Hilfeteam."),
+                reply("policy", "de", "Richtlinie", "Siehe die Richtlinie."),
+            ],
         },
         SiteConfig {
             id: "other".into(),
@@ -141,6 +153,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
             portlet: "p-tb".into(),
             floating_button: false,
             quick_exit_url: None,
+            canned_replies: vec![],
         },
     ];
     config

@@ -201,6 +201,45 @@
 		});
 	}
 
+	/* Canned replies: search, click or Alt+1…9 to insert at the cursor, "/" to search. */
+	function visibleReplies() {
+		return Array.prototype.filter.call(document.querySelectorAll('#reply-list li'), function (li) { return !li.hidden; });
+	}
+	function insertReply(text) {
+		var area = document.getElementById('reply-text');
+		if (!area || !text) { return; }
+		var start = area.selectionStart, end = area.selectionEnd;
+		area.value = area.value.slice(0, start) + text + area.value.slice(end);
+		area.focus();
+		area.selectionStart = area.selectionEnd = start + text.length;
+	}
+	document.addEventListener('click', function (e) {
+		var button = e.target.closest && e.target.closest('button.insert');
+		if (button) { insertReply(button.getAttribute('data-insert')); }
+	});
+	document.addEventListener('input', function (e) {
+		if (e.target.id !== 'reply-search') { return; }
+		var words = e.target.value.toLowerCase().split(/\s+/).filter(Boolean);
+		Array.prototype.forEach.call(document.querySelectorAll('#reply-list li'), function (li) {
+			var hay = li.getAttribute('data-search') || '';
+			li.hidden = !words.every(function (w) { return hay.indexOf(w) >= 0; });
+		});
+	});
+	document.addEventListener('keydown', function (e) {
+		var inField = /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName);
+		if (e.key === '/' && !inField && document.getElementById('reply-search')) {
+			e.preventDefault();
+			document.getElementById('reply-search').focus();
+		} else if (e.key === 'Enter' && e.target.id === 'reply-search') {
+			e.preventDefault();
+			var first = visibleReplies()[0];
+			if (first) { insertReply(first.querySelector('button.insert').getAttribute('data-insert')); }
+		} else if (e.altKey && /^[1-9]$/.test(e.key)) {
+			var nth = visibleReplies()[Number(e.key) - 1];
+			if (nth) { e.preventDefault(); insertReply(nth.querySelector('button.insert').getAttribute('data-insert')); }
+		}
+	});
+
 	bindForms(document);
 	localTimes(document);
 	connect();
