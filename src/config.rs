@@ -36,6 +36,7 @@ pub struct Config {
     /// Outbound mail. Without it the server offers chat only.
     pub mail: Option<MailConfig>,
     pub console: ConsoleConfig,
+    pub routing: RoutingConfig,
     pub sites: Vec<SiteConfig>,
     pub queues: Vec<QueueConfig>,
 }
@@ -57,6 +58,21 @@ pub struct Limits {
     pub messages_per_minute_per_token: u32,
     /// Requests of any kind per requester network per minute.
     pub requests_per_minute_per_network: u32,
+}
+
+/// How requests find helpers.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RoutingConfig {
+    /// A claimed conversation whose owner has had no live socket (console or client) for
+    /// this many seconds goes back to the queue, with a note to the requester. 0: never.
+    pub owner_offline_seconds: u64,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        Self { owner_offline_seconds: 600 }
+    }
 }
 
 /// The helper console's sign-in and sessions.
@@ -202,6 +218,7 @@ impl Default for Config {
             limits: Limits::default(),
             mail: None,
             console: ConsoleConfig::default(),
+            routing: RoutingConfig::default(),
             sites: Vec::new(),
             queues: Vec::new(),
         }

@@ -41,6 +41,7 @@ console_on_both_backends!(
     signing_out_ends_the_session,
     a_team_alias_keeps_the_helpers_name_from_the_requester,
     canned_replies_come_in_the_requesters_language,
+    take_next_offers_urgent_then_oldest_in_the_helpers_languages,
 );
 
 async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -383,4 +384,40 @@ async fn canned_replies_come_in_the_requesters_language(app: TestApp) {
     assert!(de.contains("Hallo vom Hilfeteam.") && !de.contains("Hello from the help team."), "{de}");
     // A reply that exists only in German is still offered in English, marked as such.
     assert!(en.contains("Siehe die Richtlinie.") && en.contains("(de)"), "{en}");
+}
+
+async fn take_next_offers_urgent_then_oldest_in_the_helpers_languages(app: TestApp) {
+    let store = &app.server.as_ref().unwrap().state.store;
+    helpline::helpers::add(store, "dora", &["wiki-queue".to_string()], &["de".to_string()]).await.unwrap();
+    let create = |lang: &'static str, text: &'static str| {
+        let app = &app;
+        async move {
+            let response = app.create(serde_json::json!({"site": "wiki", "lang": lang, "text": text})).await;
+            response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+        }
+    };
+    let oldest_en = create("en", "first, in English").await;
+    let german = create("de", "zweitens, auf Deutsch").await;
+    let urgent_en = create("en", "I want to end my life").await;
+
+    let (dora, dora_csrf) = signed_in(&app, "dora").await;
+    let (_, html) = page(&app, &dora, "/console").await;
+    assert!(html.contains("Take the next request (one waits in your languages)"), "{html}");
+    let taken = act(&app, &dora, "/console/next", &[("csrf", &dora_csrf)]).await;
+    assert_eq!(taken.status(), StatusCode::SEE_OTHER);
+    assert_eq!(taken.headers()[LOCATION], format!("/console/conversations/{german}"), "only German for dora");
+    let none = act(&app, &dora, "/console/next", &[("csrf", &dora_csrf)]).await;
+    assert_eq!(none.status(), StatusCode::NOT_FOUND);
+    assert!(none.text().await.unwrap().contains("Nobody is waiting in your queues and languages."));
+
+    let (alice, csrf) = signed_in(&app, "alice").await;
+    let first = act(&app, &alice, "/console/next", &[("csrf", &csrf)]).await;
+    assert_eq!(first.headers()[LOCATION], format!("/console/conversations/{urgent_en}"), "urgent first");
+    let second = act(&app, &alice, "/console/next", &[("csrf", &csrf)]).await;
+    assert_eq!(second.headers()[LOCATION], format!("/console/conversations/{oldest_en}"), "then the oldest");
+    let view: Value =
+        app.helper_get("bob", &format!("/v1/helper/conversations/{oldest_en}")).await.json().await.unwrap();
+    assert_eq!(view["owner"], "alice");
+    let refused = act(&app, &alice, "/console/next", &[]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN, "CSRF applies here too");
 }

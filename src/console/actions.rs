@@ -143,6 +143,54 @@ pub async fn presence(
     answer(&state, &headers, result, "/console")
 }
 
+/// Fair routing from the helper's side: claims the request that has waited longest in
+/// the helper's queues and languages (urgent ones first), and opens it. If another helper
+/// takes it first, the next one is tried.
+pub async fn take_next(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let result = async {
+        let session = checked(&state, &headers, session, form.csrf.as_deref())?;
+        let helper = &session.helper;
+        for _ in 0..5 {
+            let Some(id) = next_for(&state, helper).await? else {
+                return Err(AppError::NotFound("Nobody is waiting in your queues and languages."));
+            };
+            let c = helper_ops::authorize(&state, helper, &id).await?;
+            match helper_ops::claim(&state, helper, &c).await {
+                Ok(_) => return Ok(id),
+                Err(AppError::Conflict { .. }) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Err(AppError::conflict("busy", "Other helpers took the waiting requests first. Try again."))
+    }
+    .await;
+    match result {
+        Ok(id) => answer(&state, &headers, Ok(()), &format!("/console/conversations/{id}")),
+        Err(error) => answer(&state, &headers, Err(error), "/console"),
+    }
+}
+
+/// The first waiting conversation (urgent first, then oldest) this helper can take.
+pub async fn next_for(state: &AppState, helper: &crate::helpers::Helper) -> AppResult<Option<String>> {
+    let queues = helper.queue_ids();
+    let filter = crate::conversations::queries::QueueFilter {
+        queues: &queues,
+        lang: None,
+        status: Some(crate::conversations::model::Status::Waiting),
+        site: None,
+        owner_id: None,
+        limit: 500,
+    };
+    let mut conn = state.store.read.acquire().await?;
+    let waiting = crate::conversations::queries::queue_listing(&mut conn, &filter).await?;
+    Ok(waiting.into_iter().find(|c| helper.speaks(&c.lang)).map(|c| c.id))
+}
+
 #[derive(Deserialize)]
 pub struct SettingsForm {
     csrf: Option<String>,

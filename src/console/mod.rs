@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/signin/link", get(pages::link).post(actions::redeem_link))
         .route("/console/signout", post(actions::signout))
         .route("/console/presence", post(actions::presence))
+        .route("/console/next", post(actions::take_next))
         .route("/console/settings", get(pages::settings).post(actions::settings))
         .route("/console/conversations/{id}", get(pages::conversation))
         .route("/console/conversations/{id}/{action}", post(actions::conversation_action))

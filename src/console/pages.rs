@@ -179,6 +179,8 @@ struct Dashboard<'a> {
     sites: Vec<(String, String)>,
     languages: Vec<String>,
     filter: DashboardQuery,
+    /// Waiting requests this helper can take (their queues and languages).
+    for_me: usize,
 }
 
 pub async fn dashboard(
@@ -249,7 +251,9 @@ pub async fn dashboard(
         .collect();
     languages.sort();
     languages.dedup();
+    let for_me = waiting.iter().filter(|c| helper.speaks(&c.lang)).count();
     let page = Dashboard {
+        for_me,
         config: &state.config,
         online: state.presence.online_in(&member_queues),
         ui,

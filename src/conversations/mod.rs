@@ -8,5 +8,6 @@ pub mod public_routes;
 pub mod queries;
 pub mod requester;
 pub mod retention;
+pub mod routing;
 pub mod service;
 pub mod text;

@@ -6,9 +6,18 @@ use std::sync::Mutex;
 
 use super::Helper;
 
-#[derive(Default)]
 pub struct Presence {
     online: Mutex<HashMap<String, Entry>>,
+    /// When each helper's last socket closed (Unix ms).
+    last_seen: Mutex<HashMap<String, i64>>,
+    /// Helpers not seen since this process started count as offline since its start.
+    started_ms: i64,
+}
+
+impl Default for Presence {
+    fn default() -> Self {
+        Self { online: Mutex::default(), last_seen: Mutex::default(), started_ms: crate::store::now_ms() }
+    }
 }
 
 struct Entry {
@@ -31,6 +40,10 @@ impl Presence {
             entry.sockets = entry.sockets.saturating_sub(1);
             if entry.sockets == 0 {
                 map.remove(helper_id);
+                self.last_seen
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(helper_id.to_string(), crate::store::now_ms());
             }
         }
     }
@@ -48,6 +61,15 @@ impl Presence {
         if let Some(entry) = map.get_mut(helper_id) {
             entry.helper.away = away;
         }
+    }
+
+    /// Since when the helper has been offline (Unix ms); `None` while online.
+    pub fn offline_since(&self, helper_id: &str) -> Option<i64> {
+        if self.is_online(helper_id) {
+            return None;
+        }
+        let seen = self.last_seen.lock().unwrap_or_else(|e| e.into_inner()).get(helper_id).copied();
+        Some(seen.unwrap_or(self.started_ms))
     }
 
     pub fn is_online(&self, helper_id: &str) -> bool {
