@@ -65,6 +65,7 @@ impl AppState {
             store,
             hub: Arc::new(Hub::new()),
             presence: Presence::default(),
+            viewers: crate::live::viewers::Viewers::default(),
             screener: Screener::load()?,
             i18n: I18n::load()?,
             secrets: Secrets::new(secret),

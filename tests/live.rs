@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 on_both_backends!(
+    helpers_see_who_else_follows_a_conversation,
     requester_and_helper_talk_live,
     resume_after_a_lost_connection_sees_each_message_once_in_order,
     bad_frames_close_the_socket_with_a_reason,
@@ -389,4 +390,34 @@ async fn rate_limits_answer_429_with_retry_after() {
     assert_eq!(error["code"], "rate_limited");
     assert!(error["retry_after"].as_u64().unwrap() >= 1);
     assert_eq!(app.requester_view(&id, &token).await["last_seq"], 4, "nothing stored past the limit");
+}
+
+async fn helpers_see_who_else_follows_a_conversation(app: TestApp) {
+    let (id, token, _) = app.start("two helpers look at this").await;
+    let mut requester = app.requester_socket(&id, &token, 0).await;
+    common::next_of_type(&mut requester, "status").await;
+    let mut alice = app.helper_socket("alice").await;
+    common::send(&mut alice, json!({"type": "open", "conversation": id})).await;
+    let seen = common::next_matching(&mut alice, |f| f["type"] == "viewers").await;
+    assert_eq!(seen["helpers"], json!(["alice"]));
+    let mut bob = app.helper_socket("bob").await;
+    common::send(&mut bob, json!({"type": "open", "conversation": id})).await;
+    let seen = common::next_matching(&mut alice, |f| f["type"] == "viewers").await;
+    assert_eq!(seen["helpers"], json!(["alice", "bob"]));
+    // Re-opening (e.g. to resume) does not count twice.
+    common::send(&mut bob, json!({"type": "open", "conversation": id, "after": 1})).await;
+    common::send(&mut bob, json!({"type": "close", "conversation": id})).await;
+    let seen = common::next_matching(&mut alice, |f| f["type"] == "viewers").await;
+    assert_eq!(seen["helpers"], json!(["alice"]), "bob closed it once and is gone");
+    drop(bob);
+
+    // The requester never hears who is looking.
+    common::send(&mut requester, json!({"type": "ping"})).await;
+    loop {
+        let frame = common::next_json(&mut requester).await;
+        assert_ne!(frame["type"], "viewers", "{frame}");
+        if frame["type"] == "pong" {
+            break;
+        }
+    }
 }

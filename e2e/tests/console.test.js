@@ -75,6 +75,9 @@ test('two helpers work one queue live; notes never reach the requester; hand-ove
 	await second.getByRole('link', { name: /^Open/ }).first().click();
 	await second.getByText('Another helper has this conversation').waitFor();
 	assert.equal(await second.getByLabel('Answer (the person sees this)').count(), 0);
+	// Each sees that the other is looking at it too.
+	await first.getByText('Also looking at this now: Second').waitFor();
+	await second.getByText('Also looking at this now: DemoHelper').waitFor();
 
 	// Canned replies: search, Enter inserts the first match into the answer, editable.
 	await first.getByLabel('Search replies').fill('noticeboard');

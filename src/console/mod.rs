@@ -86,7 +86,7 @@ impl<'a> Ui<'a> {
     /// The few texts the console script shows, as JSON for a `data-` attribute.
     pub fn script_texts(&self) -> String {
         let texts: serde_json::Map<String, serde_json::Value> =
-            ["live", "reconnecting", "typing", "new-request"]
+            ["live", "reconnecting", "typing", "new-request", "also-viewing"]
                 .iter()
                 .map(|k| ((*k).to_string(), self.t(&format!("helpline-console-{k}")).into()))
                 .collect();

@@ -283,6 +283,8 @@ struct ConversationPage<'a> {
     other_queues: Vec<(String, String)>,
     teams: Vec<OtherTeam>,
     replies: Vec<CannedReply>,
+    /// Other helpers with this conversation open now.
+    viewers: Vec<String>,
 }
 
 pub async fn conversation(
@@ -331,6 +333,7 @@ pub async fn conversation(
             .collect(),
         teams: site.map(|s| s.other_teams.clone()).unwrap_or_default(),
         replies: state.config.canned_replies(&c.site, &c.lang).into_iter().cloned().collect(),
+        viewers: state.viewers.of(&c.id).into_iter().filter(|name| *name != helper.name).collect(),
         c: view,
         ui,
     };

@@ -24,6 +24,7 @@ pub struct Services {
     pub store: Store,
     pub hub: Arc<Hub>,
     pub presence: Presence,
+    pub viewers: crate::live::viewers::Viewers,
     pub screener: Screener,
     pub i18n: I18n,
     pub secrets: Secrets,

@@ -103,6 +103,11 @@ enum ServerFrame<'a> {
         role: Role,
         seq: i64,
     },
+    /// The helpers following the conversation now (you included).
+    Viewers {
+        conversation: &'a str,
+        helpers: &'a [String],
+    },
     Ack {
         conversation: &'a str,
         client_id: &'a str,
@@ -269,8 +274,9 @@ async fn session(state: &AppState, mut socket: WebSocket, helper: &Helper) {
             break;
         }
     }
-    for (_, f) in followed {
+    for (id, f) in followed {
         f.task.abort();
+        state.viewers.closed(&state.hub, &id, &helper.name);
     }
 }
 
@@ -296,7 +302,8 @@ async fn handle_frame(
                 Ok(c) => c,
                 Err(e) => return Ok(send_error(socket, &e, Some(&conversation)).await?),
             };
-            if let Some(old) = followed.remove(&conversation) {
+            let reopened = followed.remove(&conversation);
+            if let Some(old) = &reopened {
                 old.task.abort();
             } else if followed.len() >= MAX_FOLLOWED {
                 let e = AppError::bad_request(
@@ -323,11 +330,15 @@ async fn handle_frame(
             let mut last = after.max(0);
             deliver_stored(state, socket, helper, &conversation, &mut last).await?;
             followed.insert(conversation.clone(), Followed { last, task, last_typing: None });
+            if reopened.is_none() {
+                state.viewers.opened(&state.hub, &conversation, &helper.name);
+            }
             send_status(state, socket, &c.id).await
         }
         ClientFrame::Close { conversation } => {
             if let Some(f) = followed.remove(&conversation) {
                 f.task.abort();
+                state.viewers.closed(&state.hub, &conversation, &helper.name);
             }
             Ok(())
         }
@@ -437,6 +448,7 @@ async fn forward(
             if !helper.is_member(&change.queue) {
                 if let Some(f) = followed.remove(id) {
                     f.task.abort();
+                    state.viewers.closed(&state.hub, id, &helper.name);
                 }
                 return Ok(send_json(socket, &ServerFrame::Gone { conversation: id }).await?);
             }
@@ -458,6 +470,10 @@ async fn forward(
         }
         Forwarded::Event(ConversationEvent::Read { role, seq }) => {
             send_json(socket, &ServerFrame::Read { conversation: id, role, seq }).await?;
+            Ok(())
+        }
+        Forwarded::Event(ConversationEvent::Viewers(helpers)) => {
+            send_json(socket, &ServerFrame::Viewers { conversation: id, helpers: &helpers }).await?;
             Ok(())
         }
     }

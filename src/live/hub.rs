@@ -30,6 +30,8 @@ pub enum ConversationEvent {
         role: Role,
         seq: i64,
     },
+    /// The helpers now following the conversation (for helper sockets only).
+    Viewers(Arc<Vec<String>>),
 }
 
 #[derive(Clone, Debug)]

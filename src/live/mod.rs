@@ -5,3 +5,4 @@ pub mod helper_socket;
 pub mod hub;
 pub mod protocol;
 pub mod requester_socket;
+pub mod viewers;

@@ -99,6 +99,14 @@
 			case 'gone':
 				if (frame.conversation === conversation) { soon(); }
 				break;
+			case 'viewers':
+				if (frame.conversation === conversation) {
+					var me = main.getAttribute('data-me');
+					var others = (frame.helpers || []).filter(function (name) { return name !== me; });
+					var viewers = document.getElementById('viewers');
+					if (viewers) { viewers.textContent = others.length ? t('also-viewing').replace('$1', others.join(', ')) : ''; }
+				}
+				break;
 			case 'typing':
 				if (frame.conversation === conversation) {
 					var typing = document.getElementById('typing');

@@ -1,0 +1,60 @@
+//! Who is looking at a conversation: helpers whose live socket follows it (the console's
+//! conversation page opens one). Told to the other helpers following it, so two helpers
+//! do not answer the same person at cross purposes; never to the requester.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::hub::{ConversationEvent, Hub};
+
+#[derive(Default)]
+pub struct Viewers {
+    /// conversation id → helper name → number of sockets following it.
+    by_conversation: Mutex<HashMap<String, HashMap<String, usize>>>,
+}
+
+impl Viewers {
+    pub fn opened(&self, hub: &Hub, conversation: &str, helper: &str) {
+        let names = {
+            let mut map = self.by_conversation.lock().unwrap_or_else(|e| e.into_inner());
+            let viewers = map.entry(conversation.to_string()).or_default();
+            *viewers.entry(helper.to_string()).or_default() += 1;
+            names(viewers)
+        };
+        hub.publish(conversation, ConversationEvent::Viewers(Arc::new(names)));
+    }
+
+    pub fn closed(&self, hub: &Hub, conversation: &str, helper: &str) {
+        let names = {
+            let mut map = self.by_conversation.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(viewers) = map.get_mut(conversation) else { return };
+            if let Some(count) = viewers.get_mut(helper) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    viewers.remove(helper);
+                }
+            }
+            let names = names(viewers);
+            if viewers.is_empty() {
+                map.remove(conversation);
+            }
+            names
+        };
+        hub.publish(conversation, ConversationEvent::Viewers(Arc::new(names)));
+    }
+
+    pub fn of(&self, conversation: &str) -> Vec<String> {
+        self.by_conversation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(conversation)
+            .map(names)
+            .unwrap_or_default()
+    }
+}
+
+fn names(viewers: &HashMap<String, usize>) -> Vec<String> {
+    let mut names: Vec<String> = viewers.keys().cloned().collect();
+    names.sort();
+    names
+}
