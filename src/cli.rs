@@ -71,6 +71,9 @@ enum HelperCommand {
         /// Languages the helper takes requests in (default: any).
         #[arg(long = "lang", value_name = "L")]
         languages: Vec<String>,
+        /// Coordinator of these queues (statistics, and later members and replies).
+        #[arg(long)]
+        coordinator: bool,
     },
     /// Print a new API token for the helper (last line of output).
     Token { name: String },
@@ -217,6 +220,8 @@ async fn demo_helper_token(store: &Store) -> anyhow::Result<String> {
         Ok(_) | Err(HelperError::Exists(_)) => {}
         Err(e) => return Err(e.into()),
     }
+    // The demo's one helper also coordinates, so the statistics can be seen.
+    helpers::set_role(store, demo::DEMO_HELPER, demo::DEMO_QUEUE, "coordinator").await?;
     Ok(helpers::new_api_token(store, demo::DEMO_HELPER).await?)
 }
 
@@ -230,7 +235,7 @@ async fn print_link(config: &Config, store: &Store, helper: &helpers::Helper) ->
 
 async fn helper_command(config: &Config, store: &Store, command: HelperCommand) -> anyhow::Result<()> {
     match command {
-        HelperCommand::Add { name, queues, languages } => {
+        HelperCommand::Add { name, queues, languages, coordinator } => {
             for queue in &queues {
                 if config.queue(queue).is_none() && queue != demo::DEMO_QUEUE {
                     anyhow::bail!("there is no queue {queue:?} in the configuration");
@@ -242,8 +247,16 @@ async fn helper_command(config: &Config, store: &Store, command: HelperCommand) 
                     crate::conversations::text::language(l).map_err(|e| anyhow::anyhow!(e.public_message()))
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let helper = helpers::add(store, &name, &queues, &languages).await?;
-            println!("Added helper {} (queues: {})", helper.name, helper.queue_ids().join(", "));
+            let mut helper = helpers::add(store, &name, &queues, &languages).await?;
+            if coordinator {
+                for queue in &queues {
+                    helpers::set_role(store, &name, queue, "coordinator").await?;
+                }
+                helper = helpers::find_by_name(store, &name).await?.unwrap_or(helper);
+            }
+            let roles: Vec<String> =
+                helper.queues.iter().map(|m| format!("{} ({})", m.queue, m.role)).collect();
+            println!("Added helper {} (queues: {})", helper.name, roles.join(", "));
             print_link(config, store, &helper).await?;
         }
         HelperCommand::Link { name } => {

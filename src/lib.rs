@@ -20,5 +20,6 @@ pub mod rate_limit;
 pub mod screening;
 pub mod secrets;
 pub mod sites;
+pub mod stats;
 pub mod store;
 pub mod widget;

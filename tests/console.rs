@@ -42,6 +42,7 @@ console_on_both_backends!(
     a_team_alias_keeps_the_helpers_name_from_the_requester,
     canned_replies_come_in_the_requesters_language,
     take_next_offers_urgent_then_oldest_in_the_helpers_languages,
+    statistics_are_for_coordinators_and_hold_aggregates_only,
 );
 
 async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -420,4 +421,65 @@ async fn take_next_offers_urgent_then_oldest_in_the_helpers_languages(app: TestA
     assert_eq!(view["owner"], "alice");
     let refused = act(&app, &alice, "/console/next", &[]).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN, "CSRF applies here too");
+}
+
+async fn statistics_are_for_coordinators_and_hold_aggregates_only(app: TestApp) {
+    let store = &app.server.as_ref().unwrap().state.store;
+    let (alice, csrf) = signed_in(&app, "alice").await;
+    let (status, _) = page(&app, &alice, "/console/stats").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "not a coordinator yet");
+    helpline::helpers::set_role(store, "alice", "wiki-queue", "coordinator").await.unwrap();
+    assert!(helpline::helpers::set_role(store, "alice", "other-queue", "coordinator").await.is_err());
+
+    let (answered, _, _) = app.start("secret words one").await;
+    let (redirected, _, _) = app.start("secret words two").await;
+    let (_waiting, _, _) = app.start("secret words three").await;
+    for id in [&answered, &redirected] {
+        let path = format!("/console/conversations/{id}");
+        act(&app, &alice, &format!("{path}/claim"), &[("csrf", &csrf)]).await;
+        let reply = [("csrf", csrf.as_str()), ("client_id", "r"), ("text", "hello")];
+        assert_eq!(act(&app, &alice, &format!("{path}/reply"), &reply).await.status(), StatusCode::SEE_OTHER);
+    }
+    let close = [("csrf", csrf.as_str()), ("outcome", "resolved")];
+    act(&app, &alice, &format!("/console/conversations/{answered}/close"), &close).await;
+    let redirect = [("csrf", csrf.as_str()), ("team", "oversight")];
+    act(&app, &alice, &format!("/console/conversations/{redirected}/redirect"), &redirect).await;
+    // Two conversations purged after retention earlier today still count.
+    let today = helpline::stats::day_of(helpline::store::now_ms());
+    sqlx::query(
+        "INSERT INTO daily_stats (day, site, queue, lang, outcome, conversations) VALUES ($1, 'wiki', 'wiki-queue', 'en', 'resolved', 2)",
+    )
+    .bind(&today)
+    .execute(&store.write)
+    .await
+    .unwrap();
+
+    let (status, html) = page(&app, &alice, "/console/stats?days=7").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("<svg class=\"chart\" id=\"per-day\"") && html.contains("id=\"outcomes\""),
+        "{html}"
+    );
+    assert!(html.contains("Redirected to another team"), "{html}");
+    assert!(!html.contains("secret words"), "no request text in statistics");
+
+    let csv = alice.get(format!("{}/console/stats.csv?days=7", app.url)).send().await.unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = csv.text().await.unwrap();
+    assert!(!csv.contains("secret words"));
+    let group =
+        csv.lines().find(|l| l.starts_with("group,wiki-queue,en,")).unwrap_or_else(|| panic!("{csv}"));
+    let cells: Vec<&str> = group.split(',').collect();
+    assert_eq!(cells[4], "5", "three live and two purged: {group}");
+    assert_eq!(cells[5], "1", "one waiting: {group}");
+    assert!(cells[6].parse::<i64>().is_ok() && cells[7].parse::<i64>().is_ok(), "two reply times: {group}");
+    assert!(csv.contains(&format!("day,,,{today},5,")), "{csv}");
+    assert_eq!(csv.lines().filter(|l| l.starts_with("day,")).count(), 7);
+
+    let (status, _) = page(&app, &alice, "/console/stats?queue=other-queue").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only queues she coordinates");
+    let (carol, _) = signed_in(&app, "carol").await;
+    let response = carol.get(format!("{}/console/stats.csv", app.url)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }

@@ -42,8 +42,12 @@ export class Smtpd {
 		return `[mail]\nsmtp_url = "smtp://127.0.0.1:${this.port}"\nfrom = "Helpline demo <help@helpline.test>"\npoll_ms = 100\n`;
 	}
 
+	/** The mails received so far, in the order they were sent: a Maildir has no order,
+	 * so they are sorted by the sequence in their Message-ID `<CONVERSATION.SEQ@domain>`. */
 	mails() {
-		return JSON.parse(execFileSync('python3', [reader, this.maildir], { encoding: 'utf8' }));
+		const seq = (m) => Number((/\.(\d+)@/.exec(m.message_id || '') || [0, 0])[1]);
+		const mails = JSON.parse(execFileSync('python3', [reader, this.maildir], { encoding: 'utf8' }));
+		return mails.sort((a, b) => seq(a) - seq(b));
 	}
 
 	/** Waits (polling the Maildir) until at least `count` mails arrived. */

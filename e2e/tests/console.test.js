@@ -109,3 +109,20 @@ test('two helpers work one queue live; notes never reach the requester; hand-ove
 	await first.context().close();
 	await second.context().close();
 });
+
+test('a coordinator sees the statistics, drawn on the server, and they are accessible', async () => {
+	const coordinator = await signIn('DemoHelper');
+	await coordinator.getByRole('link', { name: 'Statistics' }).click();
+	await coordinator.getByRole('heading', { name: 'Statistics' }).waitFor();
+	await coordinator.getByRole('img', { name: 'Conversations per day' }).waitFor();
+	assert.ok(await coordinator.locator('svg#per-day rect.bar').count() >= 7);
+	assert.deepEqual(await serious(coordinator), [], 'statistics page');
+	const csv = await coordinator.request.get(`${helpline.url}/console/stats.csv?days=7`);
+	assert.equal(csv.status(), 200);
+	assert.match(await csv.text(), /^section,queue,lang,day,conversations/);
+	await coordinator.context().close();
+
+	const helper = await signIn('Second');
+	assert.equal(await helper.getByRole('link', { name: 'Statistics' }).count(), 0, 'not a coordinator');
+	await helper.context().close();
+});

@@ -27,6 +27,8 @@ pub fn routes() -> Router<AppState> {
         .route("/console/signout", post(actions::signout))
         .route("/console/presence", post(actions::presence))
         .route("/console/next", post(actions::take_next))
+        .route("/console/stats", get(pages::stats))
+        .route("/console/stats.csv", get(pages::stats_csv))
         .route("/console/settings", get(pages::settings).post(actions::settings))
         .route("/console/conversations/{id}", get(pages::conversation))
         .route("/console/conversations/{id}/{action}", post(actions::conversation_action))
@@ -47,6 +49,8 @@ pub struct Ui<'a> {
     pub csrf: String,
     pub me: Option<String>,
     pub away: bool,
+    /// Coordinates at least one queue (sees the statistics link).
+    pub coordinator: bool,
 }
 
 impl<'a> Ui<'a> {
@@ -68,7 +72,7 @@ impl<'a> Ui<'a> {
         let lang =
             wanted.map_or_else(|| "en".to_string(), |l| l.split('-').next().unwrap_or("en").to_string());
         let dir = if RTL_LANGUAGES.contains(&lang.as_str()) { "rtl" } else { "ltr" };
-        Self { i18n, lang, dir, csrf: String::new(), me: None, away: false }
+        Self { i18n, lang, dir, csrf: String::new(), me: None, away: false, coordinator: false }
     }
 
     pub fn t(&self, key: &str) -> String {
@@ -105,6 +109,15 @@ impl<'a> Ui<'a> {
             .site(site)
             .and_then(|s| s.topics.iter().find(|t| t.id == topic))
             .map_or_else(|| topic.to_string(), |t| t.label.clone())
+    }
+
+    /// A duration in seconds, e.g. "45 s", "3 min", "2 h".
+    pub fn duration(&self, seconds: &i64) -> String {
+        match *seconds {
+            s if s < 60 => self.t1("helpline-console-seconds", &s.to_string()),
+            s if s < 3600 => self.t1("helpline-console-minutes", &(s / 60).to_string()),
+            s => self.t1("helpline-console-hours", &(s / 3600).to_string()),
+        }
     }
 
     /// "5 min", "2 h", in the helper's language.

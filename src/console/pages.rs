@@ -128,6 +128,7 @@ pub fn signed_in<'a>(
     ui.csrf.clone_from(&session.csrf);
     ui.me = Some(session.helper.name.clone());
     ui.away = session.helper.away;
+    ui.coordinator = !session.helper.coordinated_queues().is_empty();
     Some((ui, session))
 }
 
@@ -363,5 +364,121 @@ impl ConversationPage<'_> {
             MailState::Pending => "helpline-console-mail-pending",
             MailState::Failed => "helpline-console-mail-failed",
         })
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct StatsQuery {
+    pub uselang: Option<String>,
+    pub queue: Option<String>,
+    pub days: Option<u32>,
+}
+
+#[derive(Template)]
+#[template(path = "console/stats.html")]
+struct StatsPage<'a> {
+    ui: Ui<'a>,
+    queues: Vec<(String, String)>,
+    queue: Option<String>,
+    report: crate::stats::Report,
+    total: i64,
+    outcomes: Vec<(String, i64)>,
+    per_day_chart: String,
+    outcomes_chart: String,
+    csv_link: String,
+}
+
+/// The queues a coordinator asked about: one they coordinate, or all of them. Helpers who
+/// coordinate nothing get a 403.
+fn coordinated(helper: &crate::helpers::Helper, wanted: Option<&str>) -> Result<Vec<String>, AppError> {
+    let mine = helper.coordinated_queues();
+    if mine.is_empty() {
+        return Err(AppError::Forbidden("Statistics are for the coordinators of a queue.".into()));
+    }
+    match wanted.filter(|q| !q.is_empty()) {
+        Some(q) if mine.iter().any(|m| m == q) => Ok(vec![q.to_string()]),
+        Some(_) => Err(AppError::Forbidden("You do not coordinate that queue.".into())),
+        None => Ok(mine),
+    }
+}
+
+pub async fn stats(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    Query(q): Query<StatsQuery>,
+) -> Response {
+    let Some((ui, session)) = signed_in(&state, &headers, session, q.uselang.as_deref()) else {
+        return to_signin();
+    };
+    let queues = match coordinated(&session.helper, q.queue.as_deref()) {
+        Ok(queues) => queues,
+        Err(e) => return error_page(&state, &headers, &e, Some("/console".into())),
+    };
+    let days = q.days.unwrap_or(30);
+    let report = match crate::stats::report(&state.store, &queues, days).await {
+        Ok(report) => report,
+        Err(e) => return error_page(&state, &headers, &AppError::from(e), Some("/console".into())),
+    };
+    let outcomes: Vec<(String, i64)> = report
+        .outcomes
+        .iter()
+        .map(|(outcome, n)| (ui.t(&format!("helpline-console-outcome-{outcome}")), *n))
+        .collect();
+    let per_day_chart =
+        crate::stats::svg::columns("per-day", &ui.t("helpline-console-stats-per-day"), &report.per_day);
+    let outcomes_chart =
+        crate::stats::svg::bars("outcomes", &ui.t("helpline-console-stats-outcomes"), &outcomes);
+    let queue = q.queue.filter(|s| !s.is_empty());
+    let csv_link = format!(
+        "/console/stats.csv?days={}{}",
+        report.days,
+        queue.as_deref().map(|q| format!("&queue={q}")).unwrap_or_default()
+    );
+    let page = StatsPage {
+        queues: session
+            .helper
+            .coordinated_queues()
+            .into_iter()
+            .map(|id| {
+                let name = state.config.queue(&id).map_or_else(|| id.clone(), |q| q.name.clone());
+                (id, name)
+            })
+            .collect(),
+        queue,
+        total: report.per_day.iter().map(|(_, n)| n).sum(),
+        outcomes,
+        per_day_chart,
+        outcomes_chart,
+        csv_link,
+        report,
+        ui,
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// The same figures as CSV, for a coordinator's spreadsheet.
+pub async fn stats_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    Query(q): Query<StatsQuery>,
+) -> Response {
+    let Some(session) = session else { return to_signin() };
+    let result = async {
+        let queues = coordinated(&session.helper, q.queue.as_deref())?;
+        Ok::<_, AppError>(crate::stats::report(&state.store, &queues, q.days.unwrap_or(30)).await?)
+    }
+    .await;
+    match result {
+        Ok(report) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"helpline-stats.csv\""),
+            ],
+            crate::stats::csv(&report),
+        )
+            .into_response(),
+        Err(e) => error_page(&state, &headers, &e, Some("/console".into())),
     }
 }

@@ -36,6 +36,10 @@ impl Helper {
     pub fn is_member(&self, queue: &str) -> bool {
         self.queues.iter().any(|m| m.queue == queue)
     }
+    /// Queues this helper coordinates.
+    pub fn coordinated_queues(&self) -> Vec<String> {
+        self.queues.iter().filter(|m| m.role == "coordinator").map(|m| m.queue.clone()).collect()
+    }
     /// The name requesters see: the team alias if the helper chose one, else their name.
     pub fn shown_name(&self) -> String {
         self.alias.clone().unwrap_or_else(|| self.name.clone())
@@ -104,6 +108,24 @@ pub async fn add(
     }
     tx.commit().await?;
     find_by_name(store, name).await?.ok_or_else(|| HelperError::Unknown(name.to_string()))
+}
+
+/// Makes a helper `coordinator` or plain `helper` of a queue they belong to.
+pub async fn set_role(store: &Store, name: &str, queue: &str, role: &str) -> Result<(), HelperError> {
+    if !matches!(role, "helper" | "coordinator") {
+        return Err(HelperError::Invalid("a role is helper or coordinator".into()));
+    }
+    let helper = find_by_name(store, name).await?.ok_or_else(|| HelperError::Unknown(name.to_string()))?;
+    let changed = sqlx::query("UPDATE helper_queues SET role = $3 WHERE helper_id = $1 AND queue = $2")
+        .bind(&helper.id)
+        .bind(queue)
+        .bind(role)
+        .execute(&store.write)
+        .await?;
+    if changed.rows_affected() == 0 {
+        return Err(HelperError::Invalid(format!("{name} is not a member of queue {queue}")));
+    }
+    Ok(())
 }
 
 /// Removes a helper. Conversations they owned and had not closed go back to their
