@@ -58,6 +58,7 @@ impl AppState {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let secret = config.load_or_create_secret()?;
         let store = Store::connect(&config.database_url(), &config.sqlite_synchronous).await?;
+        let block_horizon = crate::blocks::BlockHorizon::load(&store).await?;
         let limits = Arc::new(RateLimits::new(&config.limits));
         let mailer = config.mail.as_ref().map(crate::mail::Mailer::new).transpose()?.map(Arc::new);
         let services = Arc::new(Services {
@@ -66,6 +67,7 @@ impl AppState {
             hub: Arc::new(Hub::new()),
             presence: Presence::default(),
             viewers: crate::live::viewers::Viewers::default(),
+            block_horizon,
             screener: Screener::load()?,
             i18n: I18n::load()?,
             secrets: Secrets::new(secret),

@@ -29,6 +29,9 @@ pub enum AppError {
     Unauthorized(&'static str),
     #[error("{0}")]
     Forbidden(String),
+    /// A helper blocked this requester (by token, or by network for the day).
+    #[error("You cannot write here right now.")]
+    Blocked,
     #[error("{0}")]
     NotFound(&'static str),
     #[error("{message}")]
@@ -54,7 +57,7 @@ impl AppError {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::Blocked => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -68,6 +71,7 @@ impl AppError {
             Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
             Self::Unauthorized(code) => code,
             Self::Forbidden(_) => "forbidden",
+            Self::Blocked => "blocked",
             Self::NotFound(_) => "not_found",
             Self::RateLimited { .. } => "rate_limited",
             Self::PayloadTooLarge => "payload_too_large",

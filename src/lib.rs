@@ -5,6 +5,7 @@
 //! events flow store → hub → sockets. See docs/ARCHITECTURE.md.
 
 pub mod app;
+pub mod blocks;
 pub mod cli;
 pub mod config;
 pub mod console;

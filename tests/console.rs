@@ -43,6 +43,7 @@ console_on_both_backends!(
     canned_replies_come_in_the_requesters_language,
     take_next_offers_urgent_then_oldest_in_the_helpers_languages,
     statistics_are_for_coordinators_and_hold_aggregates_only,
+    a_block_stops_the_requester_until_lifted,
 );
 
 async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -482,4 +483,46 @@ async fn statistics_are_for_coordinators_and_hold_aggregates_only(app: TestApp) 
     let (carol, _) = signed_in(&app, "carol").await;
     let response = carol.get(format!("{}/console/stats.csv", app.url)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+async fn a_block_stops_the_requester_until_lifted(app: TestApp) {
+    let (id, token, _) = app.start("abusive nonsense").await;
+    let (alice, csrf) = signed_in(&app, "alice").await;
+    let path = format!("/console/conversations/{id}");
+    act(&app, &alice, &format!("{path}/claim"), &[("csrf", &csrf)]).await;
+    let odd = act(&app, &alice, &format!("{path}/block"), &[("csrf", &csrf), ("hours", "5")]).await;
+    assert_eq!(odd.status(), StatusCode::BAD_REQUEST, "only the offered durations");
+    let blocked = act(&app, &alice, &format!("{path}/block"), &[("csrf", &csrf), ("hours", "24")]).await;
+    assert_eq!(blocked.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&app, &alice, &path).await;
+    assert!(html.contains("Blocked until"), "{html}");
+
+    let before = app.requester_view(&id, &token).await["messages"].as_array().unwrap().len();
+    let refused =
+        app.requester_post(&id, &token, serde_json::json!({"client_id": "c1", "text": "more abuse"})).await;
+    assert_eq!(common::error_code(refused).await, (403, "blocked".to_string()));
+    assert_eq!(
+        app.requester_view(&id, &token).await["messages"].as_array().unwrap().len(),
+        before,
+        "nothing stored"
+    );
+    let again = app.create(serde_json::json!({"site": "wiki", "lang": "en", "text": "new request"})).await;
+    assert_eq!(common::error_code(again).await, (403, "blocked".to_string()), "same network, same day");
+
+    assert_eq!(
+        act(&app, &alice, &format!("{path}/unblock"), &[("csrf", &csrf)]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let allowed =
+        app.requester_post(&id, &token, serde_json::json!({"client_id": "c2", "text": "sorry"})).await;
+    assert_eq!(allowed.status(), 201);
+    assert_eq!(
+        app.create(serde_json::json!({"site": "wiki", "lang": "en", "text": "new"})).await.status(),
+        201
+    );
+    let events: Value =
+        app.helper_get("bob", &format!("/v1/helper/conversations/{id}/events")).await.json().await.unwrap();
+    let actions: Vec<&str> =
+        events["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"blocked") && actions.contains(&"unblocked"), "{actions:?}");
 }

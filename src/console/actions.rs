@@ -232,6 +232,7 @@ pub struct ActionForm {
     to_queue: Option<String>,
     team: Option<String>,
     outcome: Option<String>,
+    hours: Option<String>,
 }
 
 pub async fn conversation_action(
@@ -279,6 +280,11 @@ async fn run_action(
             let input = RedirectInput { team: form.team.clone().unwrap_or_default() };
             helper_ops::redirect(state, helper, &c, &input).await.map(drop)
         }
+        "block" => {
+            let hours = form.hours.as_deref().and_then(|h| h.parse().ok()).unwrap_or(0);
+            crate::blocks::block(state, helper, &c, hours).await
+        }
+        "unblock" => crate::blocks::lift(state, helper, &c).await,
         "close" => {
             let outcome = form
                 .outcome

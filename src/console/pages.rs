@@ -286,6 +286,8 @@ struct ConversationPage<'a> {
     replies: Vec<CannedReply>,
     /// Other helpers with this conversation open now.
     viewers: Vec<String>,
+    /// When the block on this requester ends (RFC 3339), if one is in force.
+    blocked_until: Option<String>,
 }
 
 pub async fn conversation(
@@ -302,6 +304,7 @@ pub async fn conversation(
     let loaded = async {
         let c = helper_ops::authorize(&state, helper, &id).await?;
         let view = helper_ops::view(&state, helper, &c, 0).await?;
+        let blocked_until = crate::blocks::blocked_until(&state.store, &c).await?;
         let colleagues = crate::helpers::list(&state.store)
             .await
             .map_err(|e| AppError::Internal(e.into()))?
@@ -309,10 +312,10 @@ pub async fn conversation(
             .filter(|h| h.is_member(&c.queue) && h.id != helper.id)
             .map(|h| h.name)
             .collect::<Vec<_>>();
-        Ok::<_, AppError>((c, view, colleagues))
+        Ok::<_, AppError>((c, view, colleagues, blocked_until))
     }
     .await;
-    let (c, view, colleagues) = match loaded {
+    let (c, view, colleagues, blocked_until) = match loaded {
         Ok(x) => x,
         Err(e) => return error_page(&state, &headers, &e, Some("/console".into())),
     };
@@ -335,6 +338,7 @@ pub async fn conversation(
         teams: site.map(|s| s.other_teams.clone()).unwrap_or_default(),
         replies: state.config.canned_replies(&c.site, &c.lang).into_iter().cloned().collect(),
         viewers: state.viewers.of(&c.id).into_iter().filter(|name| *name != helper.name).collect(),
+        blocked_until: blocked_until.map(crate::conversations::model::rfc3339),
         c: view,
         ui,
     };

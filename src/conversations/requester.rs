@@ -132,6 +132,7 @@ pub async fn create(
     let username =
         input.username.as_deref().filter(|u| !u.trim().is_empty()).map(text::username).transpose()?;
 
+    crate::blocks::check(state, network_hash).await?;
     // Counted only once the request is valid: a typo does not use up the hour's budget.
     state.limits.new_conversation(network_hash)?;
     let screening = state.screener.screen(&text);
@@ -277,6 +278,7 @@ pub async fn post(
 ) -> AppResult<Appended> {
     let client_id = text::client_id(client_id)?;
     let text = text::message_text(raw_text, state.config.limits.message_chars)?;
+    crate::blocks::check(state, &c.token_hash).await?;
     let screening = state.screener.screen(&text);
     state
         .appender

@@ -25,6 +25,7 @@ pub struct Services {
     pub hub: Arc<Hub>,
     pub presence: Presence,
     pub viewers: crate::live::viewers::Viewers,
+    pub block_horizon: crate::blocks::BlockHorizon,
     pub screener: Screener,
     pub i18n: I18n,
     pub secrets: Secrets,

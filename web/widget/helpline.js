@@ -99,6 +99,7 @@
 			case 'rate_limited': return t('helpline-error-rate-limited', e.retryAfter || 30);
 			case 'invalid_email': return t('helpline-error-invalid-email');
 			case 'email_required': return t('helpline-error-email-required');
+			case 'blocked': return t('helpline-error-blocked');
 			case 'empty_text': return t('helpline-error-empty-text');
 			case 'text_too_long': return t('helpline-error-text-too-long');
 			default: return t('helpline-error-generic');
