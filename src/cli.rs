@@ -55,6 +55,12 @@ enum Command {
         out_dir: Option<PathBuf>,
     },
     /// Manage helpers.
+    /// Fill the database with many invented conversations on the demo site (for
+    /// benchmarks and trying the console at scale; never on a database people use).
+    Seed {
+        #[arg(long, default_value_t = 1_000_000)]
+        conversations: u64,
+    },
     Helper {
         #[command(subcommand)]
         command: HelperCommand,
@@ -114,7 +120,7 @@ fn init_tracing() {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let listen = match &cli.command {
         Command::Serve { listen } | Command::Demo { listen } => *listen,
-        Command::Helper { .. } | Command::Purge | Command::Gadget { .. } => None,
+        Command::Helper { .. } | Command::Purge | Command::Gadget { .. } | Command::Seed { .. } => None,
     };
     let overrides = Overrides { config_file: cli.config.clone(), listen, data_dir: cli.data_dir.clone() };
     let mut config = Config::load(&overrides)?;
@@ -204,6 +210,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let purged = crate::conversations::retention::purge_expired(&store, config.retention_days).await;
             store.close().await;
             println!("Purged {} closed conversations older than {} days", purged?, config.retention_days);
+            Ok(())
+        }
+        Command::Seed { conversations } => {
+            let store = Store::connect(&config.database_url(), &config.sqlite_synchronous).await?;
+            demo_helper_token(&store).await?;
+            let helper = helpers::find_by_name(&store, demo::DEMO_HELPER)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("the demo helper is missing"))?;
+            let topics = ["harassment", "conflict", "understanding", "other"];
+            let seeded = crate::seed::seed(
+                &store,
+                demo::DEMO_SITE,
+                demo::DEMO_QUEUE,
+                &topics,
+                &helper.id,
+                &helper.name,
+                conversations,
+            )
+            .await?;
+            store.close().await;
+            println!(
+                "Seeded {} conversations ({} messages) in {:.1} s",
+                seeded.conversations, seeded.messages, seeded.seconds
+            );
             Ok(())
         }
         Command::Helper { command } => {

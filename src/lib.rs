@@ -20,6 +20,7 @@ pub mod ops;
 pub mod rate_limit;
 pub mod screening;
 pub mod secrets;
+pub mod seed;
 pub mod sites;
 pub mod stats;
 pub mod store;

@@ -86,7 +86,7 @@ pub async fn lock(
 /// `count` parameters numbered from `from`, for statements with many of them: `$N` for
 /// PostgreSQL; plain `?` for SQLite, which binds them in order (looking up `$N` names
 /// costs SQLite time in the number of parameters for each one).
-fn placeholders(conn: &AnyConnection, from: usize, count: usize) -> String {
+pub(crate) fn placeholders(conn: &AnyConnection, from: usize, count: usize) -> String {
     if conn.backend_name() == "SQLite" {
         return vec!["?"; count].join(", ");
     }
@@ -421,26 +421,40 @@ pub async fn queue_listing(
     if filter.queues.is_empty() {
         return Ok(Vec::new());
     }
-    // Queue ids are validated config ids; they are still bound, never spliced.
-    let placeholders: Vec<String> = (0..filter.queues.len()).map(|i| format!("${}", i + 6)).collect();
-    let sql = format!(
+    // Only the predicates a filter needs, so that the indexes on (queue, status, …) and
+    // (owner_id) serve every listing; values are always bound, never spliced.
+    let mut values: Vec<String> = Vec::new();
+    let mut next = |value: &str| {
+        values.push(value.to_string());
+        format!("${}", values.len())
+    };
+    let queues: Vec<String> = filter.queues.iter().map(|q| next(q)).collect();
+    let mut sql = format!(
         "SELECT c.id, c.site, c.queue, c.lang, c.topic, c.status, c.urgent, c.waiting_since, \
          h.name AS owner, c.preview FROM conversations c LEFT JOIN helpers h ON h.id = c.owner_id \
-         WHERE c.queue IN ({}) AND ($1 = '' OR c.lang = $1) \
-         AND (($2 = '' AND c.status <> 'closed') OR c.status = $2) \
-         AND ($4 = '' OR c.site = $4) AND ($5 = '' OR c.owner_id = $5) \
-         ORDER BY CASE WHEN c.status = 'waiting' THEN 0 ELSE 1 END, c.urgent DESC, c.waiting_since, c.id \
-         LIMIT $3",
-        placeholders.join(", ")
+         WHERE c.queue IN ({})",
+        queues.join(", ")
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(filter.lang.unwrap_or(""))
-        .bind(filter.status.map_or("", Status::as_str))
-        .bind(filter.limit)
-        .bind(filter.site.unwrap_or(""))
-        .bind(filter.owner_id.unwrap_or(""));
-    for queue in filter.queues {
-        query = query.bind(queue);
+    match filter.status {
+        Some(status) => sql.push_str(&format!(" AND c.status = {}", next(status.as_str()))),
+        None => sql.push_str(" AND c.status IN ('waiting', 'active', 'awaiting_requester')"),
+    }
+    if let Some(lang) = filter.lang {
+        sql.push_str(&format!(" AND c.lang = {}", next(lang)));
+    }
+    if let Some(site) = filter.site {
+        sql.push_str(&format!(" AND c.site = {}", next(site)));
+    }
+    if let Some(owner) = filter.owner_id {
+        sql.push_str(&format!(" AND c.owner_id = {}", next(owner)));
+    }
+    sql.push_str(&format!(
+        " ORDER BY CASE WHEN c.status = 'waiting' THEN 0 ELSE 1 END, c.urgent DESC, c.waiting_since, c.id LIMIT {}",
+        filter.limit.max(0)
+    ));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for value in values {
+        query = query.bind(value);
     }
     let rows = query.fetch_all(conn).await?;
     rows.iter()
