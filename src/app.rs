@@ -68,6 +68,7 @@ impl AppState {
             presence: Presence::default(),
             viewers: crate::live::viewers::Viewers::default(),
             block_horizon,
+            reports: crate::stats::ReportCache::default(),
             screener: Screener::load()?,
             i18n: I18n::load()?,
             secrets: Secrets::new(secret),
@@ -112,6 +113,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(public_routes::read))
         .routes(routes!(public_routes::post_message))
         .routes(routes!(public_routes::close))
+        .routes(routes!(public_routes::thanks))
         .routes(routes!(requester_socket::live));
     let helper = OpenApiRouter::new()
         .routes(routes!(helpers::routes::me))

@@ -24,4 +24,5 @@ pub mod seed;
 pub mod sites;
 pub mod stats;
 pub mod store;
+pub mod thanks;
 pub mod widget;

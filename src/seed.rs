@@ -57,7 +57,8 @@ fn row(i: u64, site_topics: &[&'static str], owner: &str, owner_name: &str, now:
     let id = secrets::new_id();
     let lang = pick(&[("en", 80), ("de", 10), ("he", 10)]);
     let topic = site_topics[usize::try_from(i).unwrap_or(0) % site_topics.len()];
-    let preview = format!("Seeded request {i}: someone keeps reverting my edits and leaves insults on my talk page.");
+    let preview =
+        format!("Seeded request {i}: someone keeps reverting my edits and leaves insults on my talk page.");
     let random_ms = |range: i64| i64::from(rand::random::<u32>()) % range.max(1);
     let (status, outcome, created_at, first_reply_at, closed_at, owned) = if i < WAITING {
         ("waiting", None, now - random_ms(2 * 3_600_000), None, None, false)
@@ -74,7 +75,14 @@ fn row(i: u64, site_topics: &[&'static str], owner: &str, owner_name: &str, now:
             ("withdrawn", 5),
             ("moved_to_talk_page", 5),
         ]);
-        ("closed", Some(outcome), created, Some(replied), Some(replied + 300_000 + random_ms(3_600_000)), false)
+        (
+            "closed",
+            Some(outcome),
+            created,
+            Some(replied),
+            Some(replied + 300_000 + random_ms(3_600_000)),
+            false,
+        )
     };
     let mut messages = vec![Message {
         conversation_id: id.clone(),

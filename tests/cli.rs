@@ -119,3 +119,39 @@ fn helper_commands_report_mistakes_clearly() {
     let missing_config = run(&["--config", "/nonexistent.toml", "helper", "list"]);
     assert!(String::from_utf8_lossy(&missing_config.stderr).contains("does not exist"));
 }
+
+#[test]
+fn seed_and_sign_in_links_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["--data-dir"])
+            .arg(dir.path())
+            .args(args)
+            .env_remove("HELPLINE_DATABASE_URL")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let seeded = run(&["seed", "--conversations", "400"]);
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let out = String::from_utf8_lossy(&seeded.stdout);
+    assert!(out.starts_with("Seeded 400 conversations ("), "{out}");
+    // The demo helper exists now and coordinates the demo queue.
+    let listed = run(&["helper", "list"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("DemoHelper\tqueues: demo (coordinator)"));
+
+    let link = run(&["helper", "link", "DemoHelper"]);
+    let out = String::from_utf8_lossy(&link.stdout);
+    let last = out.lines().last().unwrap();
+    assert!(last.starts_with("http://127.0.0.1:8080/console/signin/link?token=mlk_"), "{out}");
+    let nobody = run(&["helper", "link", "Nobody"]);
+    assert!(!nobody.status.success());
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("no helper named Nobody"));
+    let added = run(&["helper", "add", "Cora", "--queue", "demo", "--coordinator"]);
+    let out = String::from_utf8_lossy(&added.stdout);
+    assert!(
+        out.contains("Added helper Cora (queues: demo (coordinator))") && out.contains("token=mlk_"),
+        "{out}"
+    );
+}

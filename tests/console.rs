@@ -44,6 +44,7 @@ console_on_both_backends!(
     take_next_offers_urgent_then_oldest_in_the_helpers_languages,
     statistics_are_for_coordinators_and_hold_aggregates_only,
     a_block_stops_the_requester_until_lifted,
+    thanks_reach_their_helper_once_and_coordinators_as_an_average,
 );
 
 async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -525,4 +526,60 @@ async fn a_block_stops_the_requester_until_lifted(app: TestApp) {
     let actions: Vec<&str> =
         events["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(actions.contains(&"blocked") && actions.contains(&"unblocked"), "{actions:?}");
+}
+
+async fn thanks_reach_their_helper_once_and_coordinators_as_an_average(app: TestApp) {
+    let (id, token, _) = app.start("thank you in advance").await;
+    let (alice, csrf) = signed_in(&app, "alice").await;
+    let path = format!("/console/conversations/{id}");
+    act(&app, &alice, &format!("{path}/claim"), &[("csrf", &csrf)]).await;
+    let thanks = |body: Value| {
+        let app = &app;
+        let (id, token) = (id.clone(), token.clone());
+        async move {
+            app.client
+                .post(format!("{}/v1/conversations/{id}/thanks", app.url))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let early = thanks(serde_json::json!({"rating": 5})).await;
+    assert_eq!(common::error_code(early).await, (409, "not_closed".to_string()));
+    act(&app, &alice, &format!("{path}/close"), &[("csrf", &csrf), ("outcome", "resolved")]).await;
+
+    for (body, code) in [
+        (serde_json::json!({"rating": 6}), "invalid_rating"),
+        (serde_json::json!({"rating": 0}), "invalid_rating"),
+        (serde_json::json!({}), "empty_thanks"),
+        (serde_json::json!({"text": "   "}), "empty_thanks"),
+        (serde_json::json!({"text": "x".repeat(501)}), "text_too_long"),
+    ] {
+        assert_eq!(common::error_code(thanks(body.clone()).await).await, (400, code.to_string()), "{body}");
+    }
+    let stored =
+        thanks(serde_json::json!({"rating": 4, "text": "Thank you! Write to me at me@example.org"})).await;
+    assert_eq!(stored.status(), 201);
+    let twice = thanks(serde_json::json!({"rating": 1})).await;
+    assert_eq!(common::error_code(twice).await, (409, "already_thanked".to_string()), "once only");
+
+    let (_, html) = page(&app, &alice, "/console").await;
+    assert!(html.contains("Thanks you received") && html.contains("Rated 4 of 5"), "{html}");
+    assert!(
+        html.contains("Thank you! Write to me at") && !html.contains("me@example.org"),
+        "masked for helpers"
+    );
+    let (bob, _) = signed_in(&app, "bob").await;
+    assert!(
+        !page(&app, &bob, "/console").await.1.contains("Thanks you received"),
+        "only their helper sees them"
+    );
+
+    let store = &app.server.as_ref().unwrap().state.store;
+    helpline::helpers::set_role(store, "bob", "wiki-queue", "coordinator").await.unwrap();
+    let (_, stats) = page(&app, &bob, "/console/stats").await;
+    assert!(stats.contains("thanks, average rating 4.0 of 5"), "{stats}");
+    assert!(!stats.contains("Thank you! Write"), "coordinators see the aggregate only");
 }

@@ -10,6 +10,7 @@
 //! Results are printed and written to a marked section of `docs/PERFORMANCE.md`.
 
 mod client;
+mod console;
 mod cpu;
 mod idle;
 mod latency;
@@ -45,7 +46,9 @@ enum Scenario {
     Pingpong,
     /// Server memory per idle requester socket.
     Idle,
-    /// The three scenarios in sequence, each on a fresh server.
+    /// The helper console's pages and live updates on a database seeded with many conversations.
+    Console,
+    /// The four scenarios in sequence, each on a fresh server.
     All,
 }
 
@@ -55,6 +58,7 @@ enum Run {
     Latency,
     Pingpong,
     Idle,
+    Console,
 }
 
 impl Scenario {
@@ -63,7 +67,8 @@ impl Scenario {
             Self::Latency => &[Run::Latency],
             Self::Pingpong => &[Run::Pingpong],
             Self::Idle => &[Run::Idle],
-            Self::All => &[Run::Latency, Run::Pingpong, Run::Idle],
+            Self::Console => &[Run::Console],
+            Self::All => &[Run::Latency, Run::Pingpong, Run::Idle, Run::Console],
         }
     }
 }
@@ -107,6 +112,16 @@ pub struct Settings {
     /// idle: requester sockets opened.
     #[arg(long, global = true, default_value_t = 10_000, value_name = "N")]
     sockets: usize,
+
+    /// console: conversations seeded into the database first.
+    #[arg(long, global = true, default_value_t = 1_000_000, value_name = "N")]
+    seed_conversations: u64,
+    /// console: requests timed per page.
+    #[arg(long, global = true, default_value_t = 200, value_name = "N")]
+    page_requests: usize,
+    /// console: new requests timed from creation to the dashboard.
+    #[arg(long, global = true, default_value_t = 100, value_name = "N")]
+    live_updates: usize,
 
     /// The Markdown file whose bench sections are written or replaced [default:
     /// docs/PERFORMANCE.md of this workspace].
@@ -197,6 +212,15 @@ async fn main() -> anyhow::Result<()> {
             Run::Idle => {
                 let outcome = idle::run(&options, settings.sockets).await?;
                 report::idle(&context, settings.sockets, &outcome)
+            }
+            Run::Console => {
+                let settings = console::Settings {
+                    conversations: settings.seed_conversations,
+                    requests: settings.page_requests,
+                    updates: settings.live_updates,
+                };
+                let outcome = console::run(&options, &settings).await?;
+                report::console(&context, &settings, &outcome)
             }
         };
         println!("\n{}", section.text);

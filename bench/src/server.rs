@@ -57,12 +57,53 @@ pub struct Server {
     pid: u32,
     addr: String,
     pub helper_token: String,
+    /// The one-time console sign-in link the demo printed.
+    pub console_link: Option<String>,
     data_dir: PathBuf,
+}
+
+/// What `helpline seed` reported.
+pub struct Seeded {
+    pub conversations: u64,
+    pub messages: u64,
+    pub seconds: f64,
+    pub database_bytes: u64,
 }
 
 impl Server {
     pub async fn start(options: &ServerOptions) -> anyhow::Result<Self> {
+        Self::start_in(options, fresh_data_dir()?).await
+    }
+
+    /// Seeds a fresh data directory with `conversations` (`helpline seed`), then serves it.
+    pub async fn start_seeded(options: &ServerOptions, conversations: u64) -> anyhow::Result<(Self, Seeded)> {
         let data_dir = fresh_data_dir()?;
+        let output = Command::new(&options.bin)
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(["seed", "--conversations", &conversations.to_string()])
+            .env("HELPLINE_SQLITE_SYNCHRONOUS", "normal")
+            .output()
+            .await
+            .context("running helpline seed")?;
+        if !output.status.success() {
+            bail!("helpline seed failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        // "Seeded N conversations (M messages) in S s"
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let number =
+            |i: usize| words.get(i).map(|w| w.trim_matches(|c: char| !c.is_ascii_digit() && c != '.'));
+        let seeded = Seeded {
+            conversations: number(1).and_then(|n| n.parse().ok()).context("seed output")?,
+            messages: number(3).and_then(|n| n.parse().ok()).context("seed output")?,
+            seconds: number(6).and_then(|n| n.parse().ok()).context("seed output")?,
+            database_bytes: std::fs::metadata(data_dir.join("helpline.db")).map(|m| m.len()).unwrap_or(0),
+        };
+        Ok((Self::start_in(options, data_dir).await?, seeded))
+    }
+
+    async fn start_in(options: &ServerOptions, data_dir: PathBuf) -> anyhow::Result<Self> {
         let mut child = Command::new(&options.bin)
             .arg("demo")
             .args(["--listen", "127.0.0.1:0"])
@@ -79,12 +120,12 @@ impl Server {
         let pid = child.id().context("the server exited at once")?;
         let stdout = child.stdout.take().context("no stdout pipe")?;
         let mut lines = BufReader::new(stdout).lines();
-        let (addr, helper_token) = tokio::time::timeout(START_TIMEOUT, read_banner(&mut lines))
+        let (addr, helper_token, console_link) = tokio::time::timeout(START_TIMEOUT, read_banner(&mut lines))
             .await
             .context("the server did not print its address and token in time")??;
         // The server may still print; keep its pipe open and drained.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Self { child, pid, addr, helper_token, data_dir })
+        Ok(Self { child, pid, addr, helper_token, console_link, data_dir })
     }
 
     /// `http://127.0.0.1:PORT`
@@ -127,15 +168,20 @@ impl Drop for Server {
 }
 
 /// The demo prints its address first and the helper's token last.
-async fn read_banner(lines: &mut Lines<BufReader<ChildStdout>>) -> anyhow::Result<(String, String)> {
+async fn read_banner(
+    lines: &mut Lines<BufReader<ChildStdout>>,
+) -> anyhow::Result<(String, String, Option<String>)> {
     let mut addr = None;
+    let mut console_link = None;
     while let Some(line) = lines.next_line().await? {
         if let Some(rest) = line.strip_prefix(LISTENING) {
             addr = Some(rest.trim().to_string());
+        } else if let Some(rest) = line.trim_start().strip_prefix("helper console:") {
+            console_link = rest.split_whitespace().next().map(str::to_string);
         } else if line.trim() == TOKEN_HEADING {
             let token = lines.next_line().await?.context("no token after its heading")?;
             let addr = addr.context("the server printed no address")?;
-            return Ok((addr, token.trim().to_string()));
+            return Ok((addr, token.trim().to_string(), console_link));
         }
     }
     bail!("the server exited before printing its helper token")

@@ -109,6 +109,28 @@ test('quick exit leaves no trace in storage', async () => {
 	await context.close();
 });
 
+test('when it is over, the reader may leave a thank-you and a rating — once, and only if they want', async () => {
+	const context = await browser.newContext();
+	const page = await context.newPage();
+	await page.goto(`${helpline.url}/demo`);
+	await page.getByRole('button', { name: 'Get help' }).click();
+	const dialog = page.getByRole('dialog', { name: 'Get help' });
+	await dialog.getByLabel('What is happening?').fill('Someone reverted all my edits today.');
+	await dialog.getByRole('button', { name: 'Send' }).click();
+	const chat = page.getByRole('complementary');
+	await chat.locator('.helpline-conn-live').waitFor();
+	const waiting = await helpline.waitingConversation();
+	await helpline.helper('POST', `/v1/helper/conversations/${waiting.id}/claim`);
+	await helpline.helper('POST', `/v1/helper/conversations/${waiting.id}/close`, { outcome: 'resolved' });
+	const thanks = chat.getByRole('group', { name: /How much did this help/ });
+	await thanks.waitFor();
+	await thanks.getByLabel('5').check();
+	await chat.getByLabel('A few words for your helper (optional)').fill('Thank you, it is calm now.');
+	await chat.locator('form.helpline-thanks').getByRole('button', { name: 'Send' }).click();
+	await chat.getByText('Thank you. Your helper will see this.').waitFor();
+	await context.close();
+});
+
 test('Hebrew renders right to left', async () => {
 	const context = await browser.newContext({ locale: 'he' });
 	const page = await context.newPage();

@@ -182,6 +182,7 @@ struct Dashboard<'a> {
     filter: DashboardQuery,
     /// Waiting requests this helper can take (their queues and languages).
     for_me: usize,
+    thanks: Vec<crate::thanks::Received>,
 }
 
 pub async fn dashboard(
@@ -222,10 +223,12 @@ pub async fn dashboard(
             limit: 500,
         };
         let mine = queries::queue_listing(&mut conn, &mine_filter).await?;
-        Ok::<_, sqlx::Error>((all, mine))
+        drop(conn);
+        let thanks = crate::thanks::received(&state.store, &helper.id, 5).await?;
+        Ok::<_, sqlx::Error>((all, mine, thanks))
     }
     .await;
-    let (all, mine) = match result {
+    let (all, mine, thanks) = match result {
         Ok(lists) => lists,
         Err(e) => return error_page(&state, &headers, &AppError::from(e), None),
     };
@@ -254,6 +257,7 @@ pub async fn dashboard(
     languages.dedup();
     let for_me = waiting.iter().filter(|c| helper.speaks(&c.lang)).count();
     let page = Dashboard {
+        thanks,
         for_me,
         config: &state.config,
         online: state.presence.online_in(&member_queues),
@@ -390,6 +394,8 @@ struct StatsPage<'a> {
     per_day_chart: String,
     outcomes_chart: String,
     csv_link: String,
+    /// Thanks in the period: how many, and the mean rating as text ("4.3").
+    thanks: (i64, Option<String>),
 }
 
 /// The queues a coordinator asked about: one they coordinate, or all of them. Helpers who
@@ -420,8 +426,13 @@ pub async fn stats(
         Err(e) => return error_page(&state, &headers, &e, Some("/console".into())),
     };
     let days = q.days.unwrap_or(30);
-    let report = match crate::stats::report(&state.store, &queues, days).await {
+    let report = match state.reports.report(&state.store, &queues, days).await {
         Ok(report) => report,
+        Err(e) => return error_page(&state, &headers, &AppError::from(e), Some("/console".into())),
+    };
+    let since = crate::store::now_ms() - i64::from(report.days) * 86_400_000;
+    let thanks = match crate::thanks::aggregate(&state.store, &queues, since).await {
+        Ok((n, _, mean)) => (n, mean.map(|m| format!("{m:.1}"))),
         Err(e) => return error_page(&state, &headers, &AppError::from(e), Some("/console".into())),
     };
     let outcomes: Vec<(String, i64)> = report
@@ -440,6 +451,7 @@ pub async fn stats(
         queue.as_deref().map(|q| format!("&queue={q}")).unwrap_or_default()
     );
     let page = StatsPage {
+        thanks,
         queues: session
             .helper
             .coordinated_queues()
@@ -471,7 +483,7 @@ pub async fn stats_csv(
     let Some(session) = session else { return to_signin() };
     let result = async {
         let queues = coordinated(&session.helper, q.queue.as_deref())?;
-        Ok::<_, AppError>(crate::stats::report(&state.store, &queues, q.days.unwrap_or(30)).await?)
+        Ok::<_, AppError>(state.reports.report(&state.store, &queues, q.days.unwrap_or(30)).await?)
     }
     .await;
     match result {

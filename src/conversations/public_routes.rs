@@ -137,3 +137,24 @@ pub async fn close(
     let closed = requester::close(&state, &conversation).await?;
     Ok(AppJson(requester::view(&state, &closed, 0).await?))
 }
+
+/// Once the conversation has ended: an optional thank-you and 1–5 rating, once.
+#[utoipa::path(post, path = "/v1/conversations/{id}/thanks", tag = "requester", params(("id" = String, Path)),
+    request_body = crate::thanks::NewThanks,
+    responses((status = 201, description = "stored"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "not closed yet, or thanks already left"), (status = 429, body = ErrorBody)),
+    security(("requester_token" = [])))]
+pub async fn thanks(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RequesterNetwork(network): RequesterNetwork,
+    RequestOrigin(origin): RequestOrigin,
+    RequesterToken(token): RequesterToken,
+    AppJson(input): AppJson<crate::thanks::NewThanks>,
+) -> AppResult<StatusCode> {
+    state.limits.request(&network)?;
+    let conversation = requester::authorize(&state, &id, &token).await?;
+    check_origin(&state, &conversation.site, origin.as_deref())?;
+    crate::thanks::leave(&state, &conversation, input).await?;
+    Ok(StatusCode::CREATED)
+}

@@ -40,6 +40,7 @@ pub async fn purge_expired(store: &Store, retention_days: u32) -> sqlx::Result<u
             .await?;
             sqlx::query("DELETE FROM messages WHERE conversation_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM events WHERE conversation_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM thanks WHERE conversation_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM conversations WHERE id = $1").bind(id).execute(&mut *tx).await?;
         }
         tx.commit().await?;

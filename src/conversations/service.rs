@@ -26,6 +26,7 @@ pub struct Services {
     pub presence: Presence,
     pub viewers: crate::live::viewers::Viewers,
     pub block_horizon: crate::blocks::BlockHorizon,
+    pub reports: crate::stats::ReportCache,
     pub screener: Screener,
     pub i18n: I18n,
     pub secrets: Secrets,

@@ -5,7 +5,9 @@
 
 pub mod svg;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use sqlx::Row;
 
@@ -22,6 +24,28 @@ pub struct Spread {
 }
 
 impl Spread {
+    /// Nearest-rank percentiles from (bucket upper bound, count) pairs: the bound of the
+    /// bucket holding the ranked value.
+    pub fn from_buckets(mut buckets: Vec<(i64, i64)>) -> Option<Self> {
+        buckets.sort_unstable();
+        let total: i64 = buckets.iter().map(|(_, n)| n).sum();
+        if total <= 0 {
+            return None;
+        }
+        let rank = |p: i64| {
+            let wanted = ((total * p + 99) / 100).max(1);
+            let mut seen = 0;
+            for (upper, n) in &buckets {
+                seen += n;
+                if seen >= wanted {
+                    return *upper;
+                }
+            }
+            buckets.last().map_or(0, |(upper, _)| *upper)
+        };
+        Some(Self { median: rank(50), p90: rank(90), count: usize::try_from(total).unwrap_or(usize::MAX) })
+    }
+
     /// Nearest-rank percentiles of `seconds` (which gets sorted).
     pub fn of(seconds: &mut [i64]) -> Option<Self> {
         if seconds.is_empty() {
@@ -61,7 +85,50 @@ pub fn day_of(ms: i64) -> String {
     format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
 }
 
-/// The report for `queues` over the last `days` days (today included).
+/// Reports computed in the last minute, by queues and period: coordinators reload, and a
+/// report reads every conversation of the period.
+#[derive(Default)]
+pub struct ReportCache {
+    recent: Mutex<HashMap<CacheKey, (Instant, Report)>>,
+}
+
+/// Queues and days of a report.
+type CacheKey = (Vec<String>, u32);
+
+/// Per queue and language: conversations, reply-time buckets (upper bound, count), waiting.
+#[derive(Default)]
+struct Tally {
+    conversations: i64,
+    replies: Vec<(i64, i64)>,
+    waiting: i64,
+}
+
+const CACHE_FOR: Duration = Duration::from_secs(60);
+
+impl ReportCache {
+    pub async fn report(&self, store: &Store, queues: &[String], days: u32) -> sqlx::Result<Report> {
+        let key = (queues.to_vec(), days.clamp(1, 366));
+        if let Some((at, report)) = self.recent.lock().unwrap_or_else(|e| e.into_inner()).get(&key)
+            && at.elapsed() < CACHE_FOR
+        {
+            return Ok(report.clone());
+        }
+        let fresh = report(store, queues, days).await?;
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.retain(|_, (at, _)| at.elapsed() < CACHE_FOR);
+        recent.insert(key, (Instant::now(), fresh.clone()));
+        Ok(fresh)
+    }
+}
+
+/// The upper bound, in seconds, of the bucket a reply time falls in: 5 s wide below ten
+/// minutes, a minute wide below two hours, ten minutes beyond. Percentiles are read from
+/// these buckets, so they are exact to the bucket: "within 45 s" means 40 to 45 s.
+const BUCKET_SQL: &str = "CASE WHEN d < 600 THEN (d / 5) * 5 + 5 WHEN d < 7200 THEN (d / 60) * 60 + 60 \
+                          ELSE (d / 600) * 600 + 600 END";
+
+/// The report for `queues` over the last `days` days (today included), aggregated by the
+/// database.
 pub async fn report(store: &Store, queues: &[String], days: u32) -> sqlx::Result<Report> {
     let days = days.clamp(1, 366);
     let today_start = now_ms().div_euclid(DAY_MS) * DAY_MS;
@@ -69,8 +136,8 @@ pub async fn report(store: &Store, queues: &[String], days: u32) -> sqlx::Result
     let mut per_day: BTreeMap<String, i64> =
         (0..i64::from(days)).map(|d| (day_of(since + d * DAY_MS), 0)).collect();
     let mut outcomes: BTreeMap<String, i64> = BTreeMap::new();
-    let mut groups: BTreeMap<(String, String), (i64, Vec<i64>, i64)> = BTreeMap::new();
-    let mut all_replies = Vec::new();
+    let mut groups: BTreeMap<(String, String), Tally> = BTreeMap::new();
+    let mut all_replies: BTreeMap<i64, i64> = BTreeMap::new();
     if queues.is_empty() {
         return Ok(empty(days, per_day));
     }
@@ -79,8 +146,8 @@ pub async fn report(store: &Store, queues: &[String], days: u32) -> sqlx::Result
     let mut conn = store.read.acquire().await?;
 
     let sql = format!(
-        "SELECT queue, lang, created_at, first_reply_at, outcome FROM conversations \
-         WHERE created_at >= $1 AND queue IN ({})",
+        "SELECT queue, lang, created_at / {DAY_MS} AS day, COALESCE(outcome, '') AS outcome, COUNT(*) AS n \
+         FROM conversations WHERE created_at >= $1 AND queue IN ({}) GROUP BY queue, lang, day, outcome",
         list(2)
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since);
@@ -88,20 +155,31 @@ pub async fn report(store: &Store, queues: &[String], days: u32) -> sqlx::Result
         query = query.bind(q);
     }
     for row in query.fetch_all(&mut *conn).await? {
-        let created: i64 = row.try_get("created_at")?;
-        let first_reply: Option<i64> = row.try_get("first_reply_at")?;
-        let outcome: Option<String> = row.try_get("outcome")?;
-        *per_day.entry(day_of(created)).or_default() += 1;
-        if let Some(outcome) = outcome {
-            *outcomes.entry(outcome).or_default() += 1;
+        let n: i64 = row.try_get("n")?;
+        let day: i64 = row.try_get("day")?;
+        *per_day.entry(day_of(day * DAY_MS)).or_default() += n;
+        let outcome: String = row.try_get("outcome")?;
+        if !outcome.is_empty() {
+            *outcomes.entry(outcome).or_default() += n;
         }
-        let group = groups.entry((row.try_get("queue")?, row.try_get("lang")?)).or_default();
-        group.0 += 1;
-        if let Some(at) = first_reply {
-            let seconds = (at - created).max(0) / 1000;
-            group.1.push(seconds);
-            all_replies.push(seconds);
-        }
+        groups.entry((row.try_get("queue")?, row.try_get("lang")?)).or_default().conversations += n;
+    }
+
+    let sql = format!(
+        "SELECT queue, lang, {BUCKET_SQL} AS upper, COUNT(*) AS n FROM \
+         (SELECT queue, lang, (first_reply_at - created_at) / 1000 AS d FROM conversations \
+          WHERE created_at >= $1 AND first_reply_at IS NOT NULL AND queue IN ({})) AS replies \
+         GROUP BY queue, lang, upper",
+        list(2)
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since);
+    for q in queues {
+        query = query.bind(q);
+    }
+    for row in query.fetch_all(&mut *conn).await? {
+        let (upper, n): (i64, i64) = (row.try_get("upper")?, row.try_get("n")?);
+        groups.entry((row.try_get("queue")?, row.try_get("lang")?)).or_default().replies.push((upper, n));
+        *all_replies.entry(upper).or_default() += n;
     }
 
     let sql = format!(
@@ -119,7 +197,7 @@ pub async fn report(store: &Store, queues: &[String], days: u32) -> sqlx::Result
         if outcome != "none" {
             *outcomes.entry(outcome).or_default() += count;
         }
-        groups.entry((row.try_get("queue")?, row.try_get("lang")?)).or_default().0 += count;
+        groups.entry((row.try_get("queue")?, row.try_get("lang")?)).or_default().conversations += count;
     }
 
     let sql = format!(
@@ -135,23 +213,23 @@ pub async fn report(store: &Store, queues: &[String], days: u32) -> sqlx::Result
     for row in query.fetch_all(&mut *conn).await? {
         let waiting: i64 = row.try_get("waiting")?;
         waiting_now += waiting;
-        groups.entry((row.try_get("queue")?, row.try_get("lang")?)).or_default().2 += waiting;
+        groups.entry((row.try_get("queue")?, row.try_get("lang")?)).or_default().waiting += waiting;
     }
 
     Ok(Report {
         days,
         per_day: per_day.into_iter().collect(),
         outcomes: outcomes.into_iter().collect(),
-        first_reply: Spread::of(&mut all_replies),
+        first_reply: Spread::from_buckets(all_replies.into_iter().collect()),
         waiting_now,
         groups: groups
             .into_iter()
-            .map(|((queue, lang), (conversations, mut replies, waiting_now))| Group {
+            .map(|((queue, lang), tally)| Group {
                 queue,
                 lang,
-                conversations,
-                first_reply: Spread::of(&mut replies),
-                waiting_now,
+                conversations: tally.conversations,
+                first_reply: Spread::from_buckets(tally.replies),
+                waiting_now: tally.waiting,
             })
             .collect(),
     })
@@ -213,6 +291,14 @@ mod tests {
         assert_eq!(Spread::of(&mut ten), Some(Spread { median: 5, p90: 9, count: 10 }));
         let mut hundred: Vec<i64> = (1..=100).collect();
         assert_eq!(Spread::of(&mut hundred), Some(Spread { median: 50, p90: 90, count: 100 }));
+    }
+
+    #[test]
+    fn percentiles_from_buckets() {
+        assert_eq!(Spread::from_buckets(vec![]), None);
+        // 10 replies: 5 within 5 s, 4 within 60 s, 1 within 3600 s.
+        let spread = Spread::from_buckets(vec![(60, 4), (5, 5), (3600, 1)]).unwrap();
+        assert_eq!(spread, Spread { median: 5, p90: 60, count: 10 });
     }
 
     #[test]

@@ -13,7 +13,6 @@
 	var connection = document.getElementById('connection');
 	var socket = null;
 	var retry = 1000;
-	var refreshTimer = null;
 	var refreshing = false;
 	var again = false;
 
@@ -59,10 +58,8 @@
 		}
 	}
 
-	function soon() {
-		clearTimeout(refreshTimer);
-		refreshTimer = setTimeout(refresh, 150);
-	}
+	/* At once: `refresh` itself folds a burst of events into one more fetch. */
+	function soon() { refresh(); }
 
 	function send(frame) {
 		if (socket && socket.readyState === 1) { socket.send(JSON.stringify(frame)); }

@@ -464,6 +464,45 @@
 			ui.outcome.hidden = false;
 		}
 		ui.end.hidden = st.status === 'closed';
+		if (st.status === 'closed') { showThanks(); }
+	}
+
+	/* After the end: an optional thank-you and rating, once. Never required. */
+	function showThanks() {
+		if (ui.thanks) { return; }
+		var rating = '';
+		var radios = [1, 2, 3, 4, 5].map(function (n) {
+			var input = el('input', { type: 'radio', name: 'helpline-rating', id: 'helpline-rating-' + n, value: String(n) });
+			input.addEventListener('change', function () { rating = input.value; });
+			return el('span', { class: 'helpline-rating' }, [input, el('label', { for: input.id, text: String(n) })]);
+		});
+		var words = el('textarea', { id: 'helpline-thanks-text', rows: '2', maxlength: '500' });
+		var error = el('p', { class: 'helpline-error', role: 'alert', hidden: 'hidden' });
+		var send = el('button', { type: 'submit', class: 'helpline-primary', text: t('helpline-thanks-send') });
+		ui.thanks = el('form', { class: 'helpline-thanks' }, [
+			el('fieldset', {}, [el('legend', { text: t('helpline-thanks-legend') })].concat(radios)),
+			el('label', { for: 'helpline-thanks-text', text: t('helpline-thanks-text-label') }), words, error,
+			el('div', { class: 'helpline-actions' }, [send])
+		]);
+		ui.thanks.addEventListener('submit', function (e) {
+			e.preventDefault();
+			var body = {};
+			if (rating) { body.rating = Number(rating); }
+			if (words.value.trim()) { body.text = words.value.trim(); }
+			if (!body.rating && !body.text) { return; }
+			send.disabled = true;
+			api('POST', '/v1/conversations/' + encodeURIComponent(S.id) + '/thanks', body).then(done, function (err) {
+				if (err.code === 'already_thanked') { done(); return; }
+				error.textContent = errorText(err);
+				error.hidden = false;
+				send.disabled = false;
+			});
+		});
+		function done() {
+			var thanked = el('p', { class: 'helpline-thanked', role: 'status', text: t('helpline-thanks-done') });
+			ui.thanks.parentNode.replaceChild(thanked, ui.thanks);
+		}
+		ui.outcome.parentNode.insertBefore(ui.thanks, ui.outcome.nextSibling);
 	}
 
 	function setConnection(state) {
