@@ -119,7 +119,8 @@ test('when it is over, the reader may leave a thank-you and a rating — once, a
 	await dialog.getByRole('button', { name: 'Send' }).click();
 	const chat = page.getByRole('complementary');
 	await chat.locator('.helpline-conn-live').waitFor();
-	const waiting = await helpline.waitingConversation();
+	const queue = await helpline.helper('GET', '/v1/helper/queue?status=waiting');
+	const waiting = queue.conversations.find((c) => c.preview.startsWith('Someone reverted all my edits today.'));
 	await helpline.helper('POST', `/v1/helper/conversations/${waiting.id}/claim`);
 	await helpline.helper('POST', `/v1/helper/conversations/${waiting.id}/close`, { outcome: 'resolved' });
 	const thanks = chat.getByRole('group', { name: /How much did this help/ });
