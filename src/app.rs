@@ -59,6 +59,11 @@ impl AppState {
         let secret = config.load_or_create_secret()?;
         let store = Store::connect(&config.database_url(), &config.sqlite_synchronous).await?;
         let block_horizon = crate::blocks::BlockHorizon::load(&store).await?;
+        crate::install_tls();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .user_agent(concat!("Helpline/", env!("CARGO_PKG_VERSION")))
+            .build()?;
         let limits = Arc::new(RateLimits::new(&config.limits));
         let mailer = config.mail.as_ref().map(crate::mail::Mailer::new).transpose()?.map(Arc::new);
         let services = Arc::new(Services {
@@ -69,6 +74,7 @@ impl AppState {
             viewers: crate::live::viewers::Viewers::default(),
             block_horizon,
             reports: crate::stats::ReportCache::default(),
+            http,
             screener: Screener::load()?,
             i18n: I18n::load()?,
             secrets: Secrets::new(secret),
@@ -199,9 +205,11 @@ impl Server {
     }
 
     /// Serves on a listener bound beforehand (when the port must be known first).
-    pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
-        let state = AppState::build(config).await?;
+    pub async fn start_on(mut config: Config, listener: TcpListener) -> anyhow::Result<Self> {
         let addr = listener.local_addr()?;
+        // Port 0 asked for any port: links this server prints must name the real one.
+        config.listen = addr;
+        let state = AppState::build(config).await?;
         let app = router(state.clone());
         let shutdown = state.shutdown.clone();
         tokio::spawn(housekeeping(state.clone()));

@@ -92,6 +92,7 @@ enum HelperCommand {
 }
 
 pub fn main() -> ExitCode {
+    crate::install_tls();
     let cli = Cli::parse();
     init_tracing();
     let runtime = match tokio::runtime::Runtime::new() {

@@ -86,11 +86,49 @@ pub struct ConsoleConfig {
     pub session_hours: u32,
     /// A sign-in link works once, for this many minutes.
     pub link_minutes: u32,
+    /// Sign-in with MediaWiki OAuth 2.0, besides links.
+    pub oauth: Option<OAuthConfig>,
+}
+
+/// A MediaWiki OAuth 2.0 client (Special:OAuthConsumerRegistration): callback URL
+/// `PUBLIC_URL/console/oauth/callback`, grant "authorization code", no extra rights.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct OAuthConfig {
+    /// `wikimedia` (meta.wikimedia.org) fills in the three URLs.
+    #[serde(default)]
+    pub provider: Option<String>,
+    pub client_id: String,
+    /// For confidential clients; public clients rely on PKCE alone.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub authorize_url: Option<String>,
+    #[serde(default)]
+    pub token_url: Option<String>,
+    #[serde(default)]
+    pub profile_url: Option<String>,
+}
+
+const WIKIMEDIA_OAUTH: &str = "https://meta.wikimedia.org/w/rest.php/oauth2";
+
+impl OAuthConfig {
+    fn url(&self, given: Option<&String>, path: &str) -> String {
+        given.cloned().unwrap_or_else(|| format!("{WIKIMEDIA_OAUTH}/{path}"))
+    }
+    pub fn authorize_url(&self) -> String {
+        self.url(self.authorize_url.as_ref(), "authorize")
+    }
+    pub fn token_url(&self) -> String {
+        self.url(self.token_url.as_ref(), "access_token")
+    }
+    pub fn profile_url(&self) -> String {
+        self.url(self.profile_url.as_ref(), "resource/profile")
+    }
 }
 
 impl Default for ConsoleConfig {
     fn default() -> Self {
-        Self { secure_cookies: true, session_hours: 12, link_minutes: 15 }
+        Self { secure_cookies: true, session_hours: 12, link_minutes: 15, oauth: None }
     }
 }
 
@@ -332,6 +370,20 @@ impl Config {
         if self.console.session_hours == 0 || self.console.link_minutes == 0 {
             bail!("console.session_hours and console.link_minutes must be positive");
         }
+        if let Some(oauth) = &self.console.oauth {
+            let custom =
+                oauth.authorize_url.is_some() && oauth.token_url.is_some() && oauth.profile_url.is_some();
+            match oauth.provider.as_deref() {
+                Some("wikimedia") if oauth.authorize_url.is_none() => {}
+                None if custom => {}
+                _ => bail!(
+                    "console.oauth: set provider = \"wikimedia\", or give authorize_url, token_url and profile_url"
+                ),
+            }
+            if oauth.client_id.trim().is_empty() {
+                bail!("console.oauth.client_id is empty");
+            }
+        }
         if let Some(mail) = &self.mail {
             crate::mail::check_config(mail)?;
         }
@@ -474,6 +526,13 @@ mod tests {
         );
         let err = from_toml(&twice).unwrap_err().to_string();
         assert!(err.contains("defined twice in en"), "{err}");
+        let oauth = |body: &str| from_toml(&format!("[console.oauth]\nclient_id = \"c\"\n{body}"));
+        assert!(oauth("provider = \"wikimedia\"").is_ok());
+        let err = oauth("").unwrap_err().to_string();
+        assert!(err.contains("console.oauth"), "{err}");
+        assert!(oauth("provider = \"facebook\"").is_err());
+        let wikimedia = oauth("provider = \"wikimedia\"").unwrap().console.oauth.unwrap();
+        assert_eq!(wikimedia.token_url(), "https://meta.wikimedia.org/w/rest.php/oauth2/access_token");
         let err = from_toml("sqlite_synchronous = \"sometimes\"").unwrap_err().to_string();
         assert!(err.contains("sqlite_synchronous"), "{err}");
         assert!(from_toml("listen = \"not an address\"").is_err());

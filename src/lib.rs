@@ -4,6 +4,12 @@
 //! Data flows one way: HTTP/WebSocket edge → capability service → store; real-time
 //! events flow store → hub → sockets. See docs/ARCHITECTURE.md.
 
+/// Chooses the process's TLS implementation, rustls with *ring* (as the mail relay uses),
+/// before any HTTPS client is built. Idempotent.
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 pub mod app;
 pub mod blocks;
 pub mod cli;

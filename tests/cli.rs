@@ -44,6 +44,7 @@ fn stop(mut child: Child) {
 #[tokio::test]
 async fn demo_runs_and_keeps_its_data_on_a_second_run() {
     let dir = tempfile::tempdir().unwrap();
+    helpline::install_tls();
     let http = reqwest::Client::new();
     let (child, url, token) = demo(dir.path());
     assert!(token.starts_with("hlp_"), "{token}");

@@ -135,6 +135,7 @@ async fn kill_restart_resume(database_url: Option<String>) {
     assert!(listed.iter().any(|l| l.starts_with("alice") && l.contains("wiki-queue")), "{listed:?}");
 
     let (mut child, url) = node.serve();
+    helpline::install_tls();
     let http = reqwest::Client::new();
     let created: Value = http
         .post(format!("{url}/v1/conversations"))

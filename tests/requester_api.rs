@@ -297,6 +297,7 @@ async fn email_is_sealed_and_never_shown(app: TestApp) {
         app.create(json!({"site": "wiki", "text": "hi", "channel": "email", "email": "r@example.org"})).await;
     assert_eq!(error_code(by_mail).await, (400, "channel_unavailable".to_string()));
     let id = body["id"].as_str().unwrap();
+    helpline::install_tls();
     let raw = reqwest::Client::new()
         .get(format!("{}/v1/helper/conversations/{id}", app.url))
         .bearer_auth(&app.tokens["alice"])

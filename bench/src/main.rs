@@ -175,6 +175,8 @@ impl Settings {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Built together with the server, reqwest may carry its TLS without a default provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     // Thousands of sockets need thousands of file descriptors; the server raises its own.
     rlimit::increase_nofile_limit(u64::MAX).context("raising the open-files limit")?;
     let settings = cli.settings;

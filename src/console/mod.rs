@@ -4,6 +4,7 @@
 //! instead of a bearer token. See docs/CONSOLE.md.
 
 mod actions;
+mod oauth;
 mod pages;
 pub mod session;
 
@@ -25,6 +26,8 @@ pub fn routes() -> Router<AppState> {
         .route("/console/signin", get(pages::signin))
         .route("/console/signin/link", get(pages::link).post(actions::redeem_link))
         .route("/console/signout", post(actions::signout))
+        .route("/console/oauth/start", get(oauth::start))
+        .route("/console/oauth/callback", get(oauth::callback))
         .route("/console/presence", post(actions::presence))
         .route("/console/next", post(actions::take_next))
         .route("/console/stats", get(pages::stats))

@@ -61,6 +61,7 @@ pub fn error_page(state: &AppState, headers: &HeaderMap, error: &AppError, back:
 struct SigninPage<'a> {
     ui: Ui<'a>,
     link_minutes: String,
+    oauth: bool,
 }
 
 pub async fn signin(
@@ -73,7 +74,12 @@ pub async fn signin(
         return Redirect::to("/console").into_response();
     }
     let ui = Ui::new(&state.i18n, &headers, q.uselang.as_deref());
-    render(&SigninPage { ui, link_minutes: state.config.console.link_minutes.to_string() }, StatusCode::OK)
+    let page = SigninPage {
+        ui,
+        link_minutes: state.config.console.link_minutes.to_string(),
+        oauth: state.config.console.oauth.is_some(),
+    };
+    render(&page, StatusCode::OK)
 }
 
 #[derive(Deserialize)]

@@ -103,6 +103,23 @@ pub async fn redeem_link(
         .bind(&hash)
         .fetch_one(&mut *tx)
         .await?;
+    let session = insert_session(&mut tx, config, &helper_id).await?;
+    tx.commit().await?;
+    Ok(Ok(session))
+}
+
+/// Opens a new session for a helper (after any sign-in); returns the cookie value.
+pub async fn start_session(store: &Store, config: &ConsoleConfig, helper_id: &str) -> sqlx::Result<String> {
+    let mut conn = store.write.acquire().await?;
+    insert_session(&mut conn, config, helper_id).await
+}
+
+async fn insert_session(
+    conn: &mut sqlx::AnyConnection,
+    config: &ConsoleConfig,
+    helper_id: &str,
+) -> sqlx::Result<String> {
+    let now = now_ms();
     let session = secrets::new_token();
     let csrf = secrets::new_token().token;
     sqlx::query(
@@ -110,14 +127,13 @@ pub async fn redeem_link(
          VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(&session.hash)
-    .bind(&helper_id)
+    .bind(helper_id)
     .bind(&csrf)
     .bind(now)
     .bind(now + i64::from(config.session_hours) * 3_600_000)
-    .execute(&mut *tx)
+    .execute(conn)
     .await?;
-    tx.commit().await?;
-    Ok(Ok(session.token))
+    Ok(session.token)
 }
 
 /// The session of a cookie value, if it exists and has not expired.

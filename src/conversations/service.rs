@@ -27,6 +27,8 @@ pub struct Services {
     pub viewers: crate::live::viewers::Viewers,
     pub block_horizon: crate::blocks::BlockHorizon,
     pub reports: crate::stats::ReportCache,
+    /// For calls to other servers (the OAuth provider).
+    pub http: reqwest::Client,
     pub screener: Screener,
     pub i18n: I18n,
     pub secrets: Secrets,
