@@ -72,6 +72,13 @@ try {
 	await console_.getByText('Internal note by DemoHelper').waitFor();
 	await console_.getByLabel('Answer (the person sees this)').fill('Thank you. I have found the article; I will look at the edit history now.');
 	await console_.screenshot({ path: join(out, 'console-conversation.png'), fullPage: true });
+	await console_.getByRole('button', { name: 'Send', exact: true }).click();
+	await console_.getByLabel('Close as').selectOption('resolved');
+	await console_.getByRole('button', { name: 'Close', exact: true }).click();
+	await console_.getByText('This conversation is closed.').waitFor();
+	await console_.goto(`${helpline.url}/console/stats?days=7`);
+	await console_.getByRole('img', { name: 'Conversations per day' }).waitFor();
+	await console_.screenshot({ path: join(out, 'console-statistics.png'), fullPage: true });
 } finally {
 	await browser.close();
 	await helpline.stop();
