@@ -45,6 +45,7 @@ console_on_both_backends!(
     statistics_are_for_coordinators_and_hold_aggregates_only,
     a_block_stops_the_requester_until_lifted,
     thanks_reach_their_helper_once_and_coordinators_as_an_average,
+    coordinators_invite_and_remove_members_and_lift_blocks,
 );
 
 async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -582,4 +583,71 @@ async fn thanks_reach_their_helper_once_and_coordinators_as_an_average(app: Test
     let (_, stats) = page(&app, &bob, "/console/stats").await;
     assert!(stats.contains("thanks, average rating 4.0 of 5"), "{stats}");
     assert!(!stats.contains("Thank you! Write"), "coordinators see the aggregate only");
+}
+
+async fn coordinators_invite_and_remove_members_and_lift_blocks(app: TestApp) {
+    let store = &app.server.as_ref().unwrap().state.store;
+    let (bob, bob_csrf) = signed_in(&app, "bob").await;
+    assert_eq!(page(&app, &bob, "/console/team").await.0, StatusCode::FORBIDDEN);
+    let invite = [("csrf", bob_csrf.as_str()), ("queue", "wiki-queue"), ("name", "dora")];
+    assert_eq!(act(&app, &bob, "/console/team/invite", &invite).await.status(), StatusCode::FORBIDDEN);
+
+    helpline::helpers::set_role(store, "alice", "wiki-queue", "coordinator").await.unwrap();
+    let (alice, csrf) = signed_in(&app, "alice").await;
+    let no_csrf =
+        act(&app, &alice, "/console/team/invite", &[("queue", "wiki-queue"), ("name", "dora")]).await;
+    assert_eq!(no_csrf.status(), StatusCode::FORBIDDEN);
+    let elsewhere = [("csrf", csrf.as_str()), ("queue", "other-queue"), ("name", "dora")];
+    assert_eq!(act(&app, &alice, "/console/team/invite", &elsewhere).await.status(), StatusCode::FORBIDDEN);
+
+    // A new helper, invited with a one-time link shown once.
+    let invite = [("csrf", csrf.as_str()), ("queue", "wiki-queue"), ("name", "dora"), ("languages", "de")];
+    let invited = act(&app, &alice, "/console/team/invite", &invite).await;
+    assert_eq!(invited.status(), StatusCode::OK);
+    let html = invited.text().await.unwrap();
+    assert!(html.contains("Sign-in link for dora"), "{html}");
+    let token =
+        regex::Regex::new(r"token=(mlk_[A-Za-z0-9_-]+)").unwrap().captures(&html).unwrap()[1].to_string();
+    let dora = browser();
+    assert_eq!(redeem(&app, &dora, &token).await.status(), StatusCode::SEE_OTHER);
+    let (id, _, _) = app.start("for the team").await;
+    assert!(page(&app, &dora, "/console").await.1.contains(&id), "dora works the queue");
+
+    // An existing helper of another queue joins this one; roles change; members leave.
+    let carol = [("csrf", csrf.as_str()), ("queue", "wiki-queue"), ("name", "carol")];
+    assert_eq!(act(&app, &alice, "/console/team/invite", &carol).await.status(), StatusCode::OK);
+    assert!(helpline::helpers::find_by_name(store, "carol").await.unwrap().unwrap().is_member("wiki-queue"));
+    let promote =
+        [("csrf", csrf.as_str()), ("queue", "wiki-queue"), ("name", "bob"), ("role", "coordinator")];
+    assert_eq!(act(&app, &alice, "/console/team/role", &promote).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(page(&app, &bob, "/console/team").await.0, StatusCode::OK);
+    let remove = [("csrf", csrf.as_str()), ("queue", "wiki-queue"), ("name", "dora")];
+    assert_eq!(act(&app, &alice, "/console/team/remove", &remove).await.status(), StatusCode::SEE_OTHER);
+    assert!(!page(&app, &dora, "/console").await.1.contains(&id), "dora no longer sees the queue");
+    let myself = [("csrf", csrf.as_str()), ("queue", "wiki-queue"), ("name", "alice")];
+    assert_eq!(act(&app, &alice, "/console/team/remove", &myself).await.status(), StatusCode::BAD_REQUEST);
+
+    // Blocks in force are listed, and can be lifted here.
+    let (blocked, token, _) = app.start("abuse").await;
+    let path = format!("/console/conversations/{blocked}");
+    act(&app, &alice, &format!("{path}/claim"), &[("csrf", &csrf)]).await;
+    act(&app, &alice, &format!("{path}/block"), &[("csrf", &csrf), ("hours", "168")]).await;
+    let (_, html) = page(&app, &alice, "/console/team").await;
+    assert!(html.contains(&format!("/console/conversations/{blocked}")), "{html}");
+    let block_id =
+        regex::Regex::new(r#"name="block" value="([^"]+)""#).unwrap().captures(&html).unwrap()[1].to_string();
+    for block in [block_id.clone()] {
+        let lift = [("csrf", csrf.as_str()), ("block", block.as_str())];
+        assert_eq!(act(&app, &alice, "/console/team/lift", &lift).await.status(), StatusCode::SEE_OTHER);
+    }
+    let (_, html) = page(&app, &alice, "/console/team").await;
+    for id in regex::Regex::new(r#"name="block" value="([^"]+)""#).unwrap().captures_iter(&html) {
+        let lift = [("csrf", csrf.as_str()), ("block", &id[1])];
+        act(&app, &alice, "/console/team/lift", &lift).await;
+    }
+    let again =
+        app.requester_post(&blocked, &token, serde_json::json!({"client_id": "c", "text": "ok now"})).await;
+    assert_eq!(again.status(), 201, "lifted");
+    let gone = [("csrf", csrf.as_str()), ("block", block_id.as_str())];
+    assert_eq!(act(&app, &alice, "/console/team/lift", &gone).await.status(), StatusCode::NOT_FOUND);
 }

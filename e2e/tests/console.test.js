@@ -120,6 +120,12 @@ test('a coordinator sees the statistics, drawn on the server, and they are acces
 	const csv = await coordinator.request.get(`${helpline.url}/console/stats.csv?days=7`);
 	assert.equal(csv.status(), 200);
 	assert.match(await csv.text(), /^section,queue,lang,day,conversations/);
+	await coordinator.getByRole('link', { name: 'Team' }).click();
+	await coordinator.getByRole('heading', { name: 'Members' }).waitFor();
+	await coordinator.getByRole('textbox', { name: 'Name' }).fill('Third');
+	await coordinator.getByRole('button', { name: 'Invite', exact: true }).click();
+	await coordinator.getByText('Sign-in link for Third').waitFor();
+	assert.deepEqual(await serious(coordinator), [], 'team page');
 	await coordinator.context().close();
 
 	const helper = await signIn('Second');

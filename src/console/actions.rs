@@ -54,7 +54,7 @@ fn cross_site() -> AppError {
 }
 
 /// The session, if the request is same-origin and carries its CSRF token.
-fn checked(
+pub(super) fn checked(
     state: &AppState,
     headers: &HeaderMap,
     session: Option<ConsoleSession>,

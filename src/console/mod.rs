@@ -7,6 +7,7 @@ mod actions;
 mod oauth;
 mod pages;
 pub mod session;
+mod team;
 
 use axum::Router;
 use axum::http::HeaderMap;
@@ -30,6 +31,8 @@ pub fn routes() -> Router<AppState> {
         .route("/console/oauth/callback", get(oauth::callback))
         .route("/console/presence", post(actions::presence))
         .route("/console/next", post(actions::take_next))
+        .route("/console/team", get(team::show))
+        .route("/console/team/{action}", post(team::act))
         .route("/console/stats", get(pages::stats))
         .route("/console/stats.csv", get(pages::stats_csv))
         .route("/console/settings", get(pages::settings).post(actions::settings))

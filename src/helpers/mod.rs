@@ -110,6 +110,59 @@ pub async fn add(
     find_by_name(store, name).await?.ok_or_else(|| HelperError::Unknown(name.to_string()))
 }
 
+/// Adds a helper to a queue (as `helper`); nothing changes if they are in it already.
+pub async fn join_queue(store: &Store, helper_id: &str, queue: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO helper_queues (helper_id, queue, role) VALUES ($1, $2, 'helper') \
+         ON CONFLICT (helper_id, queue) DO NOTHING",
+    )
+    .bind(helper_id)
+    .bind(queue)
+    .execute(&store.write)
+    .await?;
+    Ok(())
+}
+
+/// Takes a helper out of a queue. Conversations of that queue they still owned go back
+/// to it (status `waiting`, with an audit event), as when a helper is removed.
+pub async fn leave_queue(store: &Store, helper_id: &str, queue: &str, by: &str) -> sqlx::Result<()> {
+    let mut tx = store.write.begin().await?;
+    let owned: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM conversations WHERE owner_id = $1 AND queue = $2 \
+         AND status IN ('active', 'awaiting_requester')",
+    )
+    .bind(helper_id)
+    .bind(queue)
+    .fetch_all(&mut *tx)
+    .await?;
+    let now = now_ms();
+    for conversation in &owned {
+        sqlx::query(
+            "UPDATE conversations SET owner_id = NULL, status = 'waiting', updated_at = $2 WHERE id = $1",
+        )
+        .bind(conversation)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO events (conversation_id, at, actor_role, actor_id, action, detail) \
+             VALUES ($1, $2, 'helper', $3, 'released', $4)",
+        )
+        .bind(conversation)
+        .bind(now)
+        .bind(by)
+        .bind(serde_json::json!({ "reason": "helper left the queue" }).to_string())
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("DELETE FROM helper_queues WHERE helper_id = $1 AND queue = $2")
+        .bind(helper_id)
+        .bind(queue)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
 /// Makes a helper `coordinator` or plain `helper` of a queue they belong to.
 pub async fn set_role(store: &Store, name: &str, queue: &str, role: &str) -> Result<(), HelperError> {
     if !matches!(role, "helper" | "coordinator") {
