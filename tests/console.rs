@@ -46,6 +46,7 @@ console_on_both_backends!(
     a_block_stops_the_requester_until_lifted,
     thanks_reach_their_helper_once_and_coordinators_as_an_average,
     coordinators_invite_and_remove_members_and_lift_blocks,
+    capacity_limits_taking_and_read_marks_show,
 );
 
 async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -650,4 +651,44 @@ async fn coordinators_invite_and_remove_members_and_lift_blocks(app: TestApp) {
     assert_eq!(again.status(), 201, "lifted");
     let gone = [("csrf", csrf.as_str()), ("block", block_id.as_str())];
     assert_eq!(act(&app, &alice, "/console/team/lift", &gone).await.status(), StatusCode::NOT_FOUND);
+}
+
+async fn capacity_limits_taking_and_read_marks_show(app: TestApp) {
+    let (alice, csrf) = signed_in(&app, "alice").await;
+    for bad in ["0", "21", "many"] {
+        let form = [("csrf", csrf.as_str()), ("shown_as", "name"), ("capacity", bad)];
+        assert_eq!(
+            act(&app, &alice, "/console/settings", &form).await.status(),
+            StatusCode::BAD_REQUEST,
+            "{bad}"
+        );
+    }
+    let form = [("csrf", csrf.as_str()), ("shown_as", "name"), ("capacity", "1")];
+    assert_eq!(act(&app, &alice, "/console/settings", &form).await.status(), StatusCode::SEE_OTHER);
+    assert!(page(&app, &alice, "/console/settings").await.1.contains(r#"value="1""#));
+
+    let (first, token, _) = app.start("first").await;
+    let (_second, _, _) = app.start("second").await;
+    let taken = act(&app, &alice, "/console/next", &[("csrf", &csrf)]).await;
+    assert_eq!(taken.headers()[LOCATION], format!("/console/conversations/{first}"));
+    let full = act(&app, &alice, "/console/next", &[("csrf", &csrf)]).await;
+    assert_eq!(full.status(), StatusCode::CONFLICT);
+    let (_, html) = page(&app, &alice, "/console").await;
+    assert!(
+        html.contains("You have 1 of 1 open conversations.") && !html.contains("Take the next request"),
+        "{html}"
+    );
+
+    let reply = [("csrf", csrf.as_str()), ("client_id", "r"), ("text", "Hello")];
+    act(&app, &alice, &format!("/console/conversations/{first}/reply"), &reply).await;
+    let path = format!("/console/conversations/{first}");
+    assert!(!page(&app, &alice, &path).await.1.contains(r#"class="read""#));
+    let seq = app.requester_view(&first, &token).await["last_seq"].as_i64().unwrap();
+    let mut socket = app.requester_socket(&first, &token, 0).await;
+    common::send(&mut socket, serde_json::json!({"type": "read", "seq": seq})).await;
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while !page(&app, &alice, &path).await.1.contains(r#"class="read""#) {
+        assert!(std::time::Instant::now() < deadline, "the read mark never showed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -155,6 +155,12 @@ pub async fn take_next(
     let result = async {
         let session = checked(&state, &headers, session, form.csrf.as_deref())?;
         let helper = &session.helper;
+        if crate::helpers::open_count(&state.store, &helper.id).await? >= helper.capacity {
+            return Err(AppError::conflict(
+                "at_capacity",
+                format!("You already have {} open conversations, your chosen capacity.", helper.capacity),
+            ));
+        }
         for _ in 0..5 {
             let Some(id) = next_for(&state, helper).await? else {
                 return Err(AppError::NotFound("Nobody is waiting in your queues and languages."));
@@ -195,6 +201,7 @@ pub async fn next_for(state: &AppState, helper: &crate::helpers::Helper) -> AppR
 pub struct SettingsForm {
     csrf: Option<String>,
     shown_as: String,
+    capacity: Option<String>,
 }
 
 /// How requesters see this helper: by name or by team alias. Messages already written
@@ -212,7 +219,18 @@ pub async fn settings(
             "name" => false,
             _ => return Err(AppError::bad_request("invalid_choice", "Choose name or alias.")),
         };
+        let capacity = match form.capacity.as_deref().map(str::trim) {
+            None | Some("") => session.helper.capacity,
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=crate::helpers::MAX_CAPACITY).contains(n))
+                .ok_or_else(|| {
+                    AppError::bad_request("invalid_capacity", "Capacity is a whole number from 1 to 20.")
+                })?,
+        };
         crate::helpers::set_shown_as_alias(&state.store, &session.helper.id, use_alias).await?;
+        crate::helpers::set_capacity(&state.store, &session.helper.id, capacity).await?;
         let mut conn = state.store.read.acquire().await?;
         if let Some(helper) = crate::helpers::find_by_id(&mut conn, &session.helper.id).await? {
             state.presence.refresh(&helper);

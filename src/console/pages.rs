@@ -149,6 +149,7 @@ struct SettingsPage<'a> {
     name: String,
     use_alias: bool,
     alias: Option<String>,
+    capacity: i64,
 }
 
 pub async fn settings(
@@ -161,7 +162,13 @@ pub async fn settings(
         return to_signin();
     };
     let helper = session.helper;
-    let page = SettingsPage { ui, use_alias: helper.alias.is_some(), alias: helper.alias, name: helper.name };
+    let page = SettingsPage {
+        ui,
+        use_alias: helper.alias.is_some(),
+        alias: helper.alias,
+        name: helper.name,
+        capacity: helper.capacity,
+    };
     render(&page, StatusCode::OK)
 }
 
@@ -188,6 +195,8 @@ struct Dashboard<'a> {
     filter: DashboardQuery,
     /// Waiting requests this helper can take (their queues and languages).
     for_me: usize,
+    /// "2 of 5": open conversations and capacity; at capacity, no "take next".
+    load: (usize, i64),
     thanks: Vec<crate::thanks::Received>,
 }
 
@@ -262,7 +271,9 @@ pub async fn dashboard(
     languages.sort();
     languages.dedup();
     let for_me = waiting.iter().filter(|c| helper.speaks(&c.lang)).count();
+    let load = (mine.len(), helper.capacity);
     let page = Dashboard {
+        load,
         thanks,
         for_me,
         config: &state.config,

@@ -20,6 +20,8 @@ pub struct Helper {
     /// The team alias (`#12`) requesters see instead of the name, when the helper chose it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
+    /// Open conversations this helper takes at once.
+    pub capacity: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -278,6 +280,28 @@ pub async fn set_away(store: &Store, id: &str, away: bool) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// The most open conversations a helper may choose to take at once.
+pub const MAX_CAPACITY: i64 = 20;
+
+pub async fn set_capacity(store: &Store, id: &str, capacity: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE helpers SET capacity = $2 WHERE id = $1")
+        .bind(id)
+        .bind(i32::try_from(capacity.clamp(1, MAX_CAPACITY)).unwrap_or(5))
+        .execute(&store.write)
+        .await?;
+    Ok(())
+}
+
+/// How many conversations the helper owns that are still open.
+pub async fn open_count(store: &Store, id: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM conversations WHERE owner_id = $1 AND status IN ('active', 'awaiting_requester')",
+    )
+    .bind(id)
+    .fetch_one(&store.read)
+    .await
+}
+
 /// Shows the helper to requesters by their team alias, or by their name again. The
 /// alias number is given once and kept.
 pub async fn set_shown_as_alias(store: &Store, id: &str, use_alias: bool) -> sqlx::Result<()> {
@@ -309,8 +333,9 @@ pub async fn set_shown_as_alias(store: &Store, id: &str, use_alias: bool) -> sql
 
 async fn load(conn: &mut AnyConnection, by: &str, value: &str) -> sqlx::Result<Option<Helper>> {
     let column = if by == "id" { "id" } else { "name" };
-    let sql =
-        format!("SELECT id, name, languages, away, alias_number, use_alias FROM helpers WHERE {column} = $1");
+    let sql = format!(
+        "SELECT id, name, languages, away, alias_number, use_alias, capacity FROM helpers WHERE {column} = $1"
+    );
     let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(value).fetch_optional(&mut *conn).await?
     else {
         return Ok(None);
@@ -334,5 +359,6 @@ async fn load(conn: &mut AnyConnection, by: &str, value: &str) -> sqlx::Result<O
             (1, Some(n)) => Some(format!("#{n}")),
             _ => None,
         },
+        capacity: i64::from(row.try_get::<i32, _>("capacity")?),
     }))
 }
