@@ -129,34 +129,8 @@ pub async fn join_queue(store: &Store, helper_id: &str, queue: &str) -> sqlx::Re
 /// to it (status `waiting`, with an audit event), as when a helper is removed.
 pub async fn leave_queue(store: &Store, helper_id: &str, queue: &str, by: &str) -> sqlx::Result<()> {
     let mut tx = store.write.begin().await?;
-    let owned: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM conversations WHERE owner_id = $1 AND queue = $2 \
-         AND status IN ('active', 'awaiting_requester')",
-    )
-    .bind(helper_id)
-    .bind(queue)
-    .fetch_all(&mut *tx)
-    .await?;
-    let now = now_ms();
-    for conversation in &owned {
-        sqlx::query(
-            "UPDATE conversations SET owner_id = NULL, status = 'waiting', updated_at = $2 WHERE id = $1",
-        )
-        .bind(conversation)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO events (conversation_id, at, actor_role, actor_id, action, detail) \
-             VALUES ($1, $2, 'helper', $3, 'released', $4)",
-        )
-        .bind(conversation)
-        .bind(now)
-        .bind(by)
-        .bind(serde_json::json!({ "reason": "helper left the queue" }).to_string())
-        .execute(&mut *tx)
-        .await?;
-    }
+    let detail = serde_json::json!({ "reason": "helper left the queue" });
+    return_owned(&mut tx, helper_id, Some(queue), Some(by), &detail).await?;
     sqlx::query("DELETE FROM helper_queues WHERE helper_id = $1 AND queue = $2")
         .bind(helper_id)
         .bind(queue)
@@ -183,6 +157,48 @@ pub async fn set_role(store: &Store, name: &str, queue: &str, role: &str) -> Res
     Ok(())
 }
 
+/// Puts the open conversations a helper owns (in `queue`, or in all) back in their
+/// queues: status `waiting`, no owner, and a `released` audit event by `actor` (a helper
+/// id) or by the system.
+async fn return_owned(
+    conn: &mut AnyConnection,
+    helper_id: &str,
+    queue: Option<&str>,
+    actor: Option<&str>,
+    detail: &serde_json::Value,
+) -> sqlx::Result<()> {
+    let owned: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM conversations WHERE owner_id = $1 AND ($2 = '' OR queue = $2) \
+         AND status IN ('active', 'awaiting_requester')",
+    )
+    .bind(helper_id)
+    .bind(queue.unwrap_or(""))
+    .fetch_all(&mut *conn)
+    .await?;
+    let now = now_ms();
+    for conversation in &owned {
+        sqlx::query(
+            "UPDATE conversations SET owner_id = NULL, status = 'waiting', updated_at = $2 WHERE id = $1",
+        )
+        .bind(conversation)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO events (conversation_id, at, actor_role, actor_id, action, detail) \
+             VALUES ($1, $2, $3, $4, 'released', $5)",
+        )
+        .bind(conversation)
+        .bind(now)
+        .bind(if actor.is_some() { "helper" } else { "system" })
+        .bind(actor)
+        .bind(detail.to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Removes a helper. Conversations they owned and had not closed go back to their
 /// queues (status `waiting`, with an audit event), so no requester is left with nobody.
 pub async fn remove(store: &Store, name: &str) -> Result<(), HelperError> {
@@ -192,31 +208,8 @@ pub async fn remove(store: &Store, name: &str) -> Result<(), HelperError> {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| HelperError::Unknown(name.to_string()))?;
-    let owned: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM conversations WHERE owner_id = $1 AND status IN ('active', 'awaiting_requester')",
-    )
-    .bind(&id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let now = now_ms();
-    for conversation in &owned {
-        sqlx::query(
-            "UPDATE conversations SET owner_id = NULL, status = 'waiting', updated_at = $2 WHERE id = $1",
-        )
-        .bind(conversation)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO events (conversation_id, at, actor_role, actor_id, action, detail) \
-             VALUES ($1, $2, 'system', NULL, 'released', $3)",
-        )
-        .bind(conversation)
-        .bind(now)
-        .bind(serde_json::json!({ "reason": "helper removed", "helper": name }).to_string())
-        .execute(&mut *tx)
-        .await?;
-    }
+    let detail = serde_json::json!({ "reason": "helper removed", "helper": name });
+    return_owned(&mut tx, &id, None, None, &detail).await?;
     sqlx::query("DELETE FROM helpers WHERE id = $1").bind(&id).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
