@@ -36,6 +36,18 @@ fn demo(data_dir: &std::path::Path) -> (Child, String, String) {
     panic!("demo printed no token");
 }
 
+/// Runs a command on the SQLite database in `dir`, as an operator would.
+fn helpline_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(["--data-dir"])
+        .arg(dir)
+        .args(args)
+        .env_remove("HELPLINE_DATABASE_URL")
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
 fn stop(mut child: Child) {
     child.kill().unwrap();
     child.wait().unwrap();
@@ -92,16 +104,7 @@ async fn demo_runs_and_keeps_its_data_on_a_second_run() {
 #[test]
 fn helper_commands_report_mistakes_clearly() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        Command::new(BIN)
-            .args(["--data-dir"])
-            .arg(dir.path())
-            .args(args)
-            .env_remove("HELPLINE_DATABASE_URL")
-            .current_dir(dir.path())
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| helpline_in(dir.path(), args);
     let unknown_queue = run(&["helper", "add", "Zoe", "--queue", "nowhere"]);
     assert!(!unknown_queue.status.success());
     assert!(String::from_utf8_lossy(&unknown_queue.stderr).contains("no queue \"nowhere\""));
@@ -124,16 +127,7 @@ fn helper_commands_report_mistakes_clearly() {
 #[test]
 fn seed_and_sign_in_links_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        Command::new(BIN)
-            .args(["--data-dir"])
-            .arg(dir.path())
-            .args(args)
-            .env_remove("HELPLINE_DATABASE_URL")
-            .current_dir(dir.path())
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| helpline_in(dir.path(), args);
     let seeded = run(&["seed", "--conversations", "400"]);
     assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
     let out = String::from_utf8_lossy(&seeded.stdout);

@@ -137,7 +137,7 @@ pub async fn callback(
     let (Some(code), Some(flow)) = (q.code, q.state) else {
         return refused(&state, &headers, StatusCode::BAD_REQUEST, "helpline-console-oauth-state", None);
     };
-    let from_cookie = cookie(&headers, STATE_COOKIE);
+    let from_cookie = session::named_cookie(&headers, STATE_COOKIE);
     if !from_cookie.is_some_and(|c| secrets::constant_time_eq(c, &flow)) {
         return refused(&state, &headers, StatusCode::BAD_REQUEST, "helpline-console-oauth-state", None);
     }
@@ -239,16 +239,6 @@ async fn exchange(
     let profile: Profile = profile.json().await?;
     anyhow::ensure!(!profile.username.trim().is_empty(), "the profile has no username");
     Ok(profile.username)
-}
-
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find_map(|(n, value)| (n == name && !value.is_empty()).then_some(value))
 }
 
 #[cfg(test)]

@@ -186,13 +186,18 @@ pub fn removal_cookie(config: &ConsoleConfig) -> HeaderValue {
 
 /// The session cookie's value in a request, if any.
 pub fn cookie_value(headers: &HeaderMap) -> Option<&str> {
+    named_cookie(headers, COOKIE_NAME)
+}
+
+/// The value of the cookie `wanted` in a request, if it is there and not empty.
+pub fn named_cookie<'a>(headers: &'a HeaderMap, wanted: &str) -> Option<&'a str> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find_map(|(name, value)| (name == COOKIE_NAME && !value.is_empty()).then_some(value))
+        .find_map(|(name, value)| (name == wanted && !value.is_empty()).then_some(value))
 }
 
 /// Whether the request's `Origin`, when the browser sends one, is this server: the
