@@ -211,6 +211,73 @@ pub struct CannedReply {
     pub link: Option<String>,
 }
 
+/// Longest title or label of a canned reply or other team, in characters.
+pub const CATALOG_TITLE_CHARS: usize = 120;
+/// Longest text of a canned reply or description of a team, in characters.
+pub const CATALOG_TEXT_CHARS: usize = 4000;
+
+impl CannedReply {
+    /// What makes a reply usable: an id, a language code, a title, a text, and a link
+    /// (if any) that is a web address. The same rules hold for the file and the console.
+    pub fn check(&self) -> Result<(), String> {
+        if !valid_id(&self.id) {
+            return Err("the id must be 1-64 of a-z, 0-9, - and _".into());
+        }
+        if crate::conversations::text::language(&self.lang).is_err() {
+            return Err(format!("{:?} is not a language code such as en or de-at", self.lang));
+        }
+        check_text("title", &self.title, CATALOG_TITLE_CHARS)?;
+        check_text("text", &self.text, CATALOG_TEXT_CHARS)?;
+        check_link(self.link.as_deref())
+    }
+}
+
+impl OtherTeam {
+    /// An id, a label, a description, and a way to reach the team: a web address or an
+    /// e-mail address (or both).
+    pub fn check(&self) -> Result<(), String> {
+        if !valid_id(&self.id) {
+            return Err("the id must be 1-64 of a-z, 0-9, - and _".into());
+        }
+        check_text("label", &self.label, CATALOG_TITLE_CHARS)?;
+        check_text("description", &self.description, CATALOG_TEXT_CHARS)?;
+        check_link(self.link.as_deref())?;
+        if let Some(email) = &self.email
+            && crate::conversations::text::email(email).is_err()
+        {
+            return Err(format!("{email:?} is not an e-mail address"));
+        }
+        if self.link.is_none() && self.email.is_none() {
+            return Err("give a link or an e-mail address where the team is reached".into());
+        }
+        Ok(())
+    }
+}
+
+fn check_text(what: &str, text: &str, max_chars: usize) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err(format!("the {what} is empty"));
+    }
+    if text.chars().count() > max_chars {
+        return Err(format!("the {what} is longer than {max_chars} characters"));
+    }
+    Ok(())
+}
+
+/// Links are shown to helpers and requesters as links: only web addresses, never
+/// `javascript:` or `data:`.
+fn check_link(link: Option<&str>) -> Result<(), String> {
+    match link {
+        Some(l) if !(l.starts_with("https://") || l.starts_with("http://")) || l.len() > 2000 => {
+            Err(format!("the link {l:?} must be an http(s) address"))
+        }
+        Some(l) if l.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+            Err(format!("the link {l:?} must not contain spaces"))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn default_portlet() -> String {
     "p-tb".into()
 }
@@ -337,16 +404,20 @@ impl Config {
                 bail!("site {}: quick_exit_url must be an http(s) URL or about:blank", site.id);
             }
             for reply in &site.canned_replies {
-                if !valid_id(&reply.id) || reply.title.trim().is_empty() || reply.text.trim().is_empty() {
-                    bail!(
-                        "site {}: canned reply {:?} needs an id (a-z, 0-9, - and _), a title and a text",
-                        site.id,
-                        reply.id
-                    );
+                if let Err(problem) = reply.check() {
+                    bail!("site {}: canned reply {:?}: {problem}", site.id, reply.id);
                 }
                 if site.canned_replies.iter().filter(|r| r.id == reply.id && r.lang == reply.lang).count() > 1
                 {
                     bail!("site {}: canned reply {} is defined twice in {}", site.id, reply.id, reply.lang);
+                }
+            }
+            for team in &site.other_teams {
+                if let Err(problem) = team.check() {
+                    bail!("site {}: other team {:?}: {problem}", site.id, team.id);
+                }
+                if site.other_teams.iter().filter(|t| t.id == team.id).count() > 1 {
+                    bail!("site {}: other team {} is defined twice", site.id, team.id);
                 }
             }
             if site.emergency_contact.trim().is_empty() {
@@ -406,31 +477,6 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.listen))
             .trim_end_matches('/')
             .to_string()
-    }
-
-    /// A site's canned replies for a conversation in `lang`: each reply once, in `lang`
-    /// where it exists, else in the site's language, else in the first language given.
-    pub fn canned_replies(&self, site: &str, lang: &str) -> Vec<&CannedReply> {
-        let Some(site) = self.site(site) else { return Vec::new() };
-        let base = |l: &str| l.split('-').next().unwrap_or(l).to_ascii_lowercase();
-        let mut chosen: Vec<&CannedReply> = Vec::new();
-        for reply in &site.canned_replies {
-            let rank = |r: &CannedReply| {
-                if base(&r.lang) == base(lang) {
-                    0
-                } else if base(&r.lang) == base(&site.language) {
-                    1
-                } else {
-                    2
-                }
-            };
-            match chosen.iter_mut().find(|c| c.id == reply.id) {
-                Some(current) if rank(reply) < rank(current) => *current = reply,
-                Some(_) => {}
-                None => chosen.push(reply),
-            }
-        }
-        chosen
     }
 
     pub fn site(&self, id: &str) -> Option<&SiteConfig> {

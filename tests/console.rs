@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::console::{act, browser, csrf_of, link_for, page, redeem, session_cookie, signed_in, spawn};
 use common::{Backend, TestApp};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::StatusCode;
@@ -11,28 +12,8 @@ use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-macro_rules! console_on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test]
-                async fn sqlite() {
-                    let app = super::spawn(super::Backend::Sqlite).await.unwrap();
-                    super::$name(app).await;
-                }
-                #[tokio::test]
-                async fn postgres() {
-                    match super::spawn(super::Backend::Postgres).await {
-                        Some(app) => super::$name(app).await,
-                        None => eprintln!("skipped on PostgreSQL: HELPLINE_TEST_POSTGRES_URL is not set"),
-                    }
-                }
-            }
-        )*
-    };
-}
-
-console_on_both_backends!(
+on_both_backends!(
+    spawn = spawn;
     a_link_signs_in_once_with_a_fresh_session,
     expired_and_unknown_links_are_refused,
     actions_without_the_csrf_token_or_from_another_site_change_nothing,
@@ -48,64 +29,6 @@ console_on_both_backends!(
     coordinators_invite_and_remove_members_and_lift_blocks,
     capacity_limits_taking_and_read_marks_show,
 );
-
-async fn spawn(backend: Backend) -> Option<TestApp> {
-    // Plain HTTP in tests: a Secure cookie would not come back.
-    TestApp::spawn_with(backend, |config| config.console.secure_cookies = false).await
-}
-
-/// A browser: its own cookies, and redirects left for the test to see.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-async fn link_for(app: &TestApp, name: &str, minutes: u32) -> String {
-    let store = &app.server.as_ref().unwrap().state.store;
-    let helper = helpline::helpers::find_by_name(store, name).await.unwrap().unwrap();
-    helpline::console::session::new_link(store, &helper.id, minutes).await.unwrap()
-}
-
-async fn redeem(app: &TestApp, client: &reqwest::Client, token: &str) -> reqwest::Response {
-    client.post(format!("{}/console/signin/link", app.url)).form(&[("token", token)]).send().await.unwrap()
-}
-
-/// Signs `name` in; returns the browser and the page's CSRF token.
-async fn signed_in(app: &TestApp, name: &str) -> (reqwest::Client, String) {
-    let client = browser();
-    let token = link_for(app, name, 15).await;
-    let response = redeem(app, &client, &token).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let csrf = csrf_of(&page(app, &client, "/console").await.1);
-    (client, csrf)
-}
-
-async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> (StatusCode, String) {
-    let response = client.get(format!("{}{path}", app.url)).send().await.unwrap();
-    (response.status(), response.text().await.unwrap())
-}
-
-fn csrf_of(html: &str) -> String {
-    let re = regex::Regex::new(r#"name="csrf" value="([^"]+)""#).unwrap();
-    re.captures(html).unwrap_or_else(|| panic!("no CSRF token in {html}"))[1].to_string()
-}
-
-fn session_cookie(response: &reqwest::Response) -> String {
-    let value = response.headers().get(SET_COOKIE).unwrap().to_str().unwrap().to_string();
-    assert!(
-        value.contains("HttpOnly") && value.contains("SameSite=Lax") && value.contains("Path=/"),
-        "{value}"
-    );
-    value.split(';').next().unwrap().trim_start_matches("helpline_console=").to_string()
-}
-
-async fn act(
-    app: &TestApp,
-    client: &reqwest::Client,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    client.post(format!("{}{path}", app.url)).form(fields).send().await.unwrap()
-}
 
 async fn a_link_signs_in_once_with_a_fresh_session(app: TestApp) {
     let client = browser();

@@ -107,31 +107,8 @@ async fn spawn_with_mail(
     TestApp::spawn_with(backend, |config| config.mail = Some(mail)).await
 }
 
-macro_rules! with_mail_on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test]
-                async fn sqlite() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-                #[tokio::test]
-                async fn postgres() {
-                    if common_pg_configured() {
-                        super::$name(super::Backend::Postgres).await;
-                    } else {
-                        eprintln!("skipped on PostgreSQL: HELPLINE_TEST_POSTGRES_URL is not set");
-                    }
-                }
-                fn common_pg_configured() -> bool {
-                    crate::common::postgres_url().is_some()
-                }
-            }
-        )*
-    };
-}
-
-with_mail_on_both_backends!(
+on_both_backends!(
+    backend;
     an_email_request_is_confirmed_then_answered_by_mail,
     answers_wait_while_the_relay_is_down_and_go_out_when_it_is_back,
     a_mail_that_keeps_failing_is_shown_to_the_helper,

@@ -138,28 +138,7 @@ async fn to_callback(app: &TestApp, client: &reqwest::Client) -> String {
     back.headers()[LOCATION].to_str().unwrap().to_string()
 }
 
-macro_rules! oauth_on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test]
-                async fn sqlite() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-                #[tokio::test]
-                async fn postgres() {
-                    if crate::common::postgres_url().is_some() {
-                        super::$name(super::Backend::Postgres).await;
-                    } else {
-                        eprintln!("skipped on PostgreSQL: HELPLINE_TEST_POSTGRES_URL is not set");
-                    }
-                }
-            }
-        )*
-    };
-}
-
-oauth_on_both_backends!(a_helper_signs_in_with_oauth_and_pkce, wrong_state_reuse_and_strangers_are_refused);
+on_both_backends!(backend; a_helper_signs_in_with_oauth_and_pkce, wrong_state_reuse_and_strangers_are_refused);
 
 async fn a_helper_signs_in_with_oauth_and_pkce(backend: Backend) {
     let (provider_url, _) = provider().await;

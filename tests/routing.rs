@@ -10,28 +10,7 @@ use common::{PATIENCE, TestApp};
 use futures_util::SinkExt;
 use serde_json::Value;
 
-macro_rules! on_both_backends_with_routing {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test]
-                async fn sqlite() {
-                    let app = super::spawn(super::common::Backend::Sqlite).await.unwrap();
-                    super::$name(app).await;
-                }
-                #[tokio::test]
-                async fn postgres() {
-                    match super::spawn(super::common::Backend::Postgres).await {
-                        Some(app) => super::$name(app).await,
-                        None => eprintln!("skipped on PostgreSQL: HELPLINE_TEST_POSTGRES_URL is not set"),
-                    }
-                }
-            }
-        )*
-    };
-}
-
-on_both_backends_with_routing!(a_conversation_returns_to_the_queue_when_its_owner_goes_offline);
+on_both_backends!(spawn = spawn;a_conversation_returns_to_the_queue_when_its_owner_goes_offline);
 
 async fn spawn(backend: common::Backend) -> Option<TestApp> {
     TestApp::spawn_with(backend, |config| config.routing.owner_offline_seconds = 1).await

@@ -4,6 +4,7 @@
 //! instead of a bearer token. See docs/CONSOLE.md.
 
 mod actions;
+mod catalog;
 mod oauth;
 mod pages;
 pub mod session;
@@ -33,6 +34,9 @@ pub fn routes() -> Router<AppState> {
         .route("/console/next", post(actions::take_next))
         .route("/console/team", get(team::show))
         .route("/console/team/{action}", post(team::act))
+        .route("/console/sites", get(catalog::index))
+        .route("/console/sites/{site}", get(catalog::show))
+        .route("/console/sites/{site}/{action}", post(catalog::act))
         .route("/console/stats", get(pages::stats))
         .route("/console/stats.csv", get(pages::stats_csv))
         .route("/console/settings", get(pages::settings).post(actions::settings))

@@ -15,6 +15,7 @@ use crate::conversations::model::{HelperMessage, Role, Status};
 use crate::conversations::queries::{self, QueueFilter, QueueItem};
 use crate::error::AppError;
 use crate::mail::MailState;
+use crate::sites::catalog;
 
 /// Renders a template, or a plain 500 if it cannot be (a bug, logged). Pages are never
 /// framed, and their addresses (which name conversations) never leave in a `Referer`;
@@ -333,10 +334,12 @@ pub async fn conversation(
             .filter(|h| h.is_member(&c.queue) && h.id != helper.id)
             .map(|h| h.name)
             .collect::<Vec<_>>();
-        Ok::<_, AppError>((c, view, colleagues, blocked_until))
+        let teams = catalog::other_teams(&state.store, &state.config, &c.site).await?;
+        let replies = catalog::replies_for(&state.store, &state.config, &c.site, &c.lang).await?;
+        Ok::<_, AppError>((c, view, colleagues, blocked_until, teams, replies))
     }
     .await;
-    let (c, view, colleagues, blocked_until) = match loaded {
+    let (c, view, colleagues, blocked_until, teams, replies) = match loaded {
         Ok(x) => x,
         Err(e) => return error_page(&state, &headers, &e, Some("/console".into())),
     };
@@ -356,8 +359,8 @@ pub async fn conversation(
             .filter(|q| q.id != c.queue)
             .map(|q| (q.id.clone(), q.name.clone()))
             .collect(),
-        teams: site.map(|s| s.other_teams.clone()).unwrap_or_default(),
-        replies: state.config.canned_replies(&c.site, &c.lang).into_iter().cloned().collect(),
+        teams,
+        replies,
         viewers: state.viewers.of(&c.id).into_iter().filter(|name| *name != helper.name).collect(),
         blocked_until: blocked_until.map(crate::conversations::model::rfc3339),
         c: view,

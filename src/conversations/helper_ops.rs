@@ -332,11 +332,8 @@ pub async fn redirect(
     c: &Conversation,
     input: &RedirectInput,
 ) -> AppResult<Conversation> {
-    let team = state
-        .config
-        .site(&c.site)
-        .and_then(|s| s.other_teams.iter().find(|t| t.id == input.team))
-        .cloned()
+    let team = crate::sites::catalog::other_team(&state.store, &state.config, &c.site, &input.team)
+        .await?
         .ok_or_else(|| {
             AppError::bad_request("unknown_team", format!("Site {} has no team {:?}.", c.site, input.team))
         })?;

@@ -252,9 +252,10 @@ pub async fn view(state: &AppState, c: &Conversation, after: i64) -> AppResult<R
         _ => None,
     };
     let helper_name = state.owner_name(&mut conn, c).await?;
-    let redirected_to = c.redirected_team.as_ref().and_then(|team| {
-        state.config.site(&c.site).and_then(|s| s.other_teams.iter().find(|t| &t.id == team)).cloned()
-    });
+    let redirected_to = match &c.redirected_team {
+        Some(team) => crate::sites::catalog::other_team(&state.store, &state.config, &c.site, team).await?,
+        None => None,
+    };
     Ok(RequesterView {
         status: c.status,
         outcome: c.outcome,

@@ -409,9 +409,10 @@ async fn send_change(
         }
         _ => None,
     };
-    let redirected_to = change.redirected_team.as_ref().and_then(|team| {
-        state.config.site(site).and_then(|s| s.other_teams.iter().find(|t| &t.id == team)).cloned()
-    });
+    let redirected_to = match &change.redirected_team {
+        Some(team) => crate::sites::catalog::other_team(&state.store, &state.config, site, team).await?,
+        None => None,
+    };
     let frame = ServerFrame::Status(StatusFrame {
         status: change.status,
         outcome: change.outcome,

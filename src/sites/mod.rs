@@ -1,6 +1,7 @@
 //! Sites (wikis showing the button): their settings for the widget, and honest
 //! availability — helpers available now and the median first-reply wait of the last day.
 
+pub mod catalog;
 pub mod routes;
 
 use std::collections::HashMap;

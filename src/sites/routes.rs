@@ -113,7 +113,7 @@ pub async fn widget_settings(
             .collect(),
         lang,
         topics: site.topics.clone(),
-        other_teams: site.other_teams.clone(),
+        other_teams: super::catalog::other_teams(&state.store, &state.config, &site.id).await?,
         emergency_contact: site.emergency_contact.clone(),
         limits: WidgetLimits {
             first_message_chars: state.config.limits.first_message_chars,

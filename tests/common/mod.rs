@@ -14,6 +14,8 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub mod console;
+
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub const ORIGIN: &str = "https://wiki.example";
@@ -30,6 +32,45 @@ pub enum Backend {
 /// Runs each scenario `async fn NAME(app: TestApp)` on SQLite and on PostgreSQL.
 #[macro_export]
 macro_rules! on_both_backends {
+    // Each test takes a `TestApp` made by the file's own `spawn_fn(Backend)`.
+    (spawn = $spawn:ident; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    let app = super::$spawn($crate::common::Backend::Sqlite).await.unwrap();
+                    super::$name(app).await;
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    match super::$spawn($crate::common::Backend::Postgres).await {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("skipped on PostgreSQL: HELPLINE_TEST_POSTGRES_URL is not set"),
+                    }
+                }
+            }
+        )*
+    };
+    // Each test takes the `Backend` and starts what it needs itself.
+    (backend; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name($crate::common::Backend::Sqlite).await;
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    if $crate::common::postgres_url().is_some() {
+                        super::$name($crate::common::Backend::Postgres).await;
+                    } else {
+                        eprintln!("skipped on PostgreSQL: HELPLINE_TEST_POSTGRES_URL is not set");
+                    }
+                }
+            }
+        )*
+    };
+    // Each test takes a `TestApp` with the default test configuration.
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {
