@@ -80,6 +80,7 @@ impl AppState {
             secrets: Secrets::new(secret),
             metrics: Metrics::new(),
             waits: sites::WaitCache::default(),
+            wiki_accounts: sites::wiki_context::WikiContextCache::default(),
             mailer,
         });
         let appender = Appender::start(Arc::clone(&services));

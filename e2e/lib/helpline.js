@@ -81,6 +81,21 @@ export class Helpline {
 		return json;
 	}
 
+	/**
+	 * Signs helper `name` into the console in a new context of `browser`, through a
+	 * one-time link as from `helpline helper link NAME`; resolves to the page.
+	 */
+	async signIn(browser, name, contextOptions = { viewport: { width: 1280, height: 900 } }) {
+		const out = await this.run(['helper', 'link', name]);
+		const token = /token=(mlk_\S+)/.exec(out)[1];
+		const context = await browser.newContext(contextOptions);
+		const page = await context.newPage();
+		await page.goto(`${this.url}/console/signin/link?token=${token}`);
+		await page.getByRole('button', { name: `Continue as ${name}` }).click();
+		await page.getByText(`Signed in as ${name}`).waitFor();
+		return page;
+	}
+
 	async waitingConversation() {
 		const queue = await this.helper('GET', '/v1/helper/queue?status=waiting');
 		return queue.conversations[0];

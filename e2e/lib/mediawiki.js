@@ -22,6 +22,11 @@ export async function stopWiki() {
 	await run(join(dir, 'stop.sh'), [], { env }).catch(() => {});
 }
 
+/** Blocks a user for a week as the wiki's administrator, with `reason`. */
+export async function blockUser(user, reason) {
+	await run('python3', [join(dir, 'edit_page.py'), '-q', '--summary', reason, '--block', user], { env, timeout: 60000 });
+}
+
 /** Edits pages as the wiki's administrator: pairs of [title, file]. */
 export async function editPages(pairs) {
 	await run('python3', [join(dir, 'edit_page.py'), '-q', ...pairs.flat()], { env, timeout: 60000 });

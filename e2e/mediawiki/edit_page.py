@@ -85,18 +85,32 @@ class Api:
             raise ApiError("edit failed: " + json.dumps(answer))
         return answer
 
+    def block(self, user, reason):
+        answer = self.call(
+            "POST",
+            action="block",
+            user=user,
+            reason=reason,
+            expiry="1 week",
+            reblock="1",
+            token=self.token("csrf"),
+        )["block"]
+        return answer
+
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("pairs", nargs="+", metavar="TITLE FILE")
+    p.add_argument("pairs", nargs="*", metavar="TITLE FILE")
+    p.add_argument("--block", action="append", default=[], metavar="USER",
+                   help="block USER for a week (reason: --summary); may be repeated")
     p.add_argument("--url", default=os.environ.get("MW_URL", "http://127.0.0.1:8181"))
     p.add_argument("--user", default=os.environ.get("MW_ADMIN_USER", "Admin"))
     p.add_argument("--password", default=os.environ.get("MW_ADMIN_PASS", DEFAULT_PASS))
     p.add_argument("--summary", default="helpline e2e")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
     args = p.parse_args(argv)
-    if len(args.pairs) % 2:
-        p.error("expected TITLE FILE pairs")
+    if len(args.pairs) % 2 or not (args.pairs or args.block):
+        p.error("expected TITLE FILE pairs (or --block USER)")
 
     pages = []
     for title, path in zip(args.pairs[::2], args.pairs[1::2]):
@@ -118,6 +132,10 @@ def main(argv=None):
             if not args.quiet:
                 what = "unchanged" if "nochange" in r else f"revision {r.get('newrevid')}"
                 print(f"{r.get('title', title)}: {what}")
+        for user in args.block:
+            r = api.block(user, args.summary)
+            if not args.quiet:
+                print(f"blocked {r.get('user', user)} until {r.get('expiry')}")
     except ApiError as e:
         print(f"edit_page.py: {e}", file=sys.stderr)
         return 1

@@ -145,6 +145,8 @@ run_maint() { quiet php "$MW_HOME/maintenance/$1" "${@:2}"; }
 run_maint createAndPromote.php --force --sysop --bureaucrat --custom-groups interface-admin \
     "$MW_ADMIN_USER" "$MW_ADMIN_PASS"
 run_maint createAndPromote.php --force "$MW_USER" "$MW_USER_PASS"
+# An account for tests to block (the helper's wiki-context panel shows blocks).
+run_maint createAndPromote.php --force Troublemaker "Helpline-e2e-Troublemaker-2024"
 # Applies schema changes for extensions/skins loaded above (no-op when up to date).
 run_maint update.php --quick
 

@@ -27,17 +27,7 @@ async function serious(page) {
 		.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
-/** Signs a helper in through a one-time link, as from `helpline helper link NAME`. */
-async function signIn(name) {
-	const out = await helpline.run(['helper', 'link', name]);
-	const token = /token=(mlk_\S+)/.exec(out)[1];
-	const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-	const page = await context.newPage();
-	await page.goto(`${helpline.url}/console/signin/link?token=${token}`);
-	await page.getByRole('button', { name: `Continue as ${name}` }).click();
-	await page.getByText(`Signed in as ${name}`).waitFor();
-	return page;
-}
+const signIn = (name) => helpline.signIn(browser, name);
 
 async function ask(text) {
 	const response = await fetch(`${helpline.url}/v1/conversations`, {

@@ -1,12 +1,13 @@
 // The gadget on a real MediaWiki 1.39: installed through the wiki's own pages; the way
 // in is visible without opening any menu in vector-2022, legacy vector and minerva at
 // phone width; it works logged out and logged in (the name arrives as a claim); and the
-// Helpline server is contacted only after the click.
+// Helpline server is contacted only after the click; the helper sees what the wiki says
+// about the account the request came from.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Helpline } from '../lib/helpline.js';
 import { launch } from '../lib/browser.js';
-import { startWiki, stopWiki, editPages, MW_URL, READER } from '../lib/mediawiki.js';
+import { startWiki, stopWiki, editPages, blockUser, MW_URL, READER } from '../lib/mediawiki.js';
 
 let helpline;
 let browser;
@@ -24,6 +25,7 @@ id = "testwiki"
 name = "Test Wiki"
 language = "en"
 queue = "demo"
+api_url = "${MW_URL}/api.php"
 allowed_origins = ${JSON.stringify(origins)}
 emergency_contact = "emergency@example.org"
 `).start();
@@ -127,4 +129,44 @@ test('logged in: the user name arrives as a claim', async () => {
 	assert.equal(conversation.username_temporary, false);
 	await page.close();
 	await context.close();
+});
+
+/** The console's wiki-context panel of the conversation `id`, once loaded. */
+async function wikiPanel(id) {
+	const consolePage = await helpline.signIn(browser, 'DemoHelper');
+	await consolePage.goto(`${helpline.url}/console/conversations/${id}`);
+	const panel = consolePage.getByRole('complementary', { name: 'On the wiki' });
+	await panel.getByText('Edits').waitFor();
+	return { consolePage, panel };
+}
+
+test('the helper sees the logged-in reader\'s wiki account, from the wiki itself', async () => {
+	const queue = await helpline.helper('GET', '/v1/helper/queue');
+	const item = queue.conversations.find((c) => c.preview === 'Help from a logged-in reader');
+	const { consolePage, panel } = await wikiPanel(item.id);
+	const text = await panel.innerText();
+	assert.match(text, /Reader/);
+	assert.match(text, /Not blocked/);
+	assert.match(text, /Groups\s+user/);
+	assert.match(text, /a claim, not proof/);
+	const contributions = panel.getByRole('link', { name: 'Contributions' });
+	assert.equal(await contributions.getAttribute('href'), `${MW_URL}/index.php?title=Special%3AContributions%2FReader`);
+	await consolePage.context().close();
+});
+
+test('a block on the wiki shows in the panel, with who blocked and why', async () => {
+	await blockUser('Troublemaker', 'Harassing other editors');
+	// The request as the widget makes it from the wiki, naming the account.
+	const response = await fetch(`${helpline.url}/v1/conversations`, {
+		method: 'POST',
+		headers: { 'Content-Type': 'application/json', Origin: MW_URL },
+		body: JSON.stringify({ site: 'testwiki', lang: 'en', text: 'I was blocked after reporting harassment', username: 'Troublemaker' }),
+	});
+	assert.equal(response.status, 201);
+	const { id } = await response.json();
+	const { consolePage, panel } = await wikiPanel(id);
+	const text = await panel.innerText();
+	assert.match(text, /Blocked by Admin, until \d{4}-\d\d-\d\dT/);
+	assert.match(text, /Harassing other editors/);
+	await consolePage.context().close();
 });

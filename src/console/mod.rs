@@ -9,6 +9,7 @@ mod oauth;
 mod pages;
 pub mod session;
 mod team;
+mod wiki_panel;
 
 use axum::Router;
 use axum::http::HeaderMap;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/stats.csv", get(pages::stats_csv))
         .route("/console/settings", get(pages::settings).post(actions::settings))
         .route("/console/conversations/{id}", get(pages::conversation))
+        .route("/console/conversations/{id}/context", get(wiki_panel::show))
         .route("/console/conversations/{id}/{action}", post(actions::conversation_action))
         .route("/console/assets/console.js", get(|| asset("text/javascript; charset=utf-8", CONSOLE_JS)))
         .route("/console/assets/console.css", get(|| asset("text/css; charset=utf-8", CONSOLE_CSS)))

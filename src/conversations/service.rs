@@ -34,6 +34,8 @@ pub struct Services {
     pub secrets: Secrets,
     pub metrics: Metrics,
     pub waits: crate::sites::WaitCache,
+    /// What sites' wikis said about requesters' account names, kept a minute.
+    pub wiki_accounts: crate::sites::wiki_context::WikiContextCache,
     /// Outbound mail, when configured: it makes the e-mail channel available.
     pub mailer: Option<Arc<crate::mail::Mailer>>,
 }

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod routes;
+pub mod wiki_context;
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -245,8 +245,19 @@
 		}
 	});
 
+	// The requester's wiki context comes after the page: a slow wiki never holds it up.
+	function loadWikiContext() {
+		var panel = document.getElementById('wiki-context');
+		if (!panel || !panel.getAttribute('data-src')) { return; }
+		fetch(panel.getAttribute('data-src'), { credentials: 'same-origin' })
+			.then(function (r) { return r.ok ? r.text() : null; })
+			.then(function (html) { if (html) { panel.innerHTML = html; } })
+			.catch(function () { /* the link in the panel still leads there */ });
+	}
+
 	bindForms(document);
 	localTimes(document);
+	loadWikiContext();
 	connect();
 	if (conversation) { markRead(); }
 })();

@@ -1,0 +1,77 @@
+//! The requester's wiki context beside a conversation (`sites::wiki_context`): fetched
+//! by the console script after the page is shown, so a slow wiki never slows the page.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::Ui;
+use super::pages::{error_page, render, signed_in};
+use super::session::MaybeSession;
+use crate::app::AppState;
+use crate::conversations::helper_ops;
+use crate::sites::wiki_context::{self, WikiAccount, WikiLink};
+
+pub enum Known {
+    /// Logged out, or the widget was not told a name.
+    NoName,
+    /// The site has no `api_url`: only the claimed name.
+    NoWiki,
+    /// The wiki did not answer (or not as an Action API would).
+    Unreachable,
+    Found(WikiAccount),
+}
+
+#[derive(Template)]
+#[template(path = "console/wiki_context.html")]
+struct WikiPanel<'a> {
+    ui: Ui<'a>,
+    name: Option<String>,
+    temporary: bool,
+    known: Known,
+    links: Vec<WikiLink>,
+}
+
+impl WikiPanel<'_> {
+    fn link_label(&self, link: &WikiLink) -> String {
+        self.ui.t(link.key)
+    }
+
+    /// `2024-05-01T10:00:00Z` → `2024-05-01`.
+    fn day<'s>(&self, iso: &'s str) -> &'s str {
+        iso.get(..10).unwrap_or(iso)
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    Path(id): Path<String>,
+) -> Response {
+    let Some((ui, session)) = signed_in(&state, &headers, session, None) else {
+        return Redirect::to("/console/signin").into_response();
+    };
+    let c = match helper_ops::authorize(&state, &session.helper, &id).await {
+        Ok(c) => c,
+        Err(e) => return error_page(&state, &headers, &e, Some("/console".into())),
+    };
+    let api_url = state.config.site(&c.site).and_then(|s| s.api_url.clone());
+    let (known, links) = match (&c.username, api_url) {
+        (None, _) => (Known::NoName, Vec::new()),
+        (Some(_), None) => (Known::NoWiki, Vec::new()),
+        (Some(name), Some(api)) => {
+            let known = match state.wiki_accounts.account(&state.http, &api, name).await {
+                Ok(account) => Known::Found(account),
+                Err(error) => {
+                    tracing::warn!(site = %c.site, %error, "the wiki did not answer about an account");
+                    Known::Unreachable
+                }
+            };
+            (known, wiki_context::links(&api, name))
+        }
+    };
+    let panel = WikiPanel { ui, name: c.username.clone(), temporary: c.username_temporary, known, links };
+    render(&panel, StatusCode::OK)
+}
