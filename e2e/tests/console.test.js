@@ -110,15 +110,65 @@ test('a coordinator sees the statistics, drawn on the server, and they are acces
 	const csv = await coordinator.request.get(`${helpline.url}/console/stats.csv?days=7`);
 	assert.equal(csv.status(), 200);
 	assert.match(await csv.text(), /^section,queue,lang,day,conversations/);
-	await coordinator.getByRole('link', { name: 'Team' }).click();
+	await coordinator.getByRole('link', { name: 'Team', exact: true }).click();
 	await coordinator.getByRole('heading', { name: 'Members' }).waitFor();
 	await coordinator.getByRole('textbox', { name: 'Name' }).fill('Third');
 	await coordinator.getByRole('button', { name: 'Invite', exact: true }).click();
 	await coordinator.getByText('Sign-in link for Third').waitFor();
 	assert.deepEqual(await serious(coordinator), [], 'team page');
+
+	// Replies and teams: a new guide, at once among a helper's replies.
+	await coordinator.getByRole('link', { name: 'Replies and teams' }).click();
+	await coordinator.getByRole('heading', { name: 'Replies and teams: Demo Wiki' }).waitFor();
+	const add = coordinator.locator('form', { has: coordinator.getByRole('button', { name: 'Add a reply' }) });
+	await add.getByLabel('Id', { exact: true }).fill('talk-page-help');
+	await add.getByLabel('Title', { exact: true }).fill('Guide: asking on a talk page');
+	await add.getByLabel('Text', { exact: true }).fill('You can ask the editor to stop on their talk page; I can help you word it.');
+	await add.getByRole('button', { name: 'Add a reply' }).click();
+	await coordinator.getByText('Guide: asking on a talk page', { exact: true }).waitFor();
+	assert.deepEqual(await serious(coordinator), [], 'replies and teams page');
 	await coordinator.context().close();
 
 	const helper = await signIn('Second');
 	assert.equal(await helper.getByRole('link', { name: 'Statistics' }).count(), 0, 'not a coordinator');
 	await helper.context().close();
+});
+
+/** Presses Tab until the focused element satisfies `test(element, arg)`; at most 80 times. */
+async function tabUntil(page, test, arg) {
+	for (let i = 0; i < 80; i++) {
+		await page.keyboard.press('Tab');
+		if (await page.evaluate(([src, a]) => new Function('el', 'arg', `return (${src})(el, arg)`)(document.activeElement, a), [test.toString(), arg])) return;
+	}
+	throw new Error(`Tab never reached the element (${test})`);
+}
+
+test('keyboard only, in Hebrew: skip link, open, take and answer a request, right to left', async () => {
+	const created = await ask('Someone follows me from page to page and reverts everything.');
+	const page = await signIn('Second');
+	await page.context().setExtraHTTPHeaders({ 'Accept-Language': 'he' });
+	await page.goto(`${helpline.url}/console`);
+	assert.equal(await page.locator('html').getAttribute('lang'), 'he');
+	assert.equal(await page.locator('html').getAttribute('dir'), 'rtl');
+	await page.getByText('Someone follows me from page to page').waitFor();
+	assert.deepEqual(await serious(page), [], 'dashboard in Hebrew');
+
+	// The first Tab reaches the skip link; Enter jumps over the header.
+	await page.keyboard.press('Tab');
+	assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), 'דילוג לתוכן');
+	await page.keyboard.press('Enter');
+	await tabUntil(page, (el, text) => el.tagName === 'A' && el.closest('tr') !== null && el.closest('tr').textContent.includes(text), 'Someone follows me');
+	await page.keyboard.press('Enter');
+	await page.waitForURL(/\/console\/conversations\//);
+	await tabUntil(page, (el, label) => el.tagName === 'BUTTON' && el.textContent.trim() === label, 'לקחת את השיחה');
+	await page.keyboard.press('Enter');
+	await page.getByLabel('תשובה (הפונה יראה אותה)').waitFor();
+	await tabUntil(page, (el) => el.id === 'reply-text');
+	await page.keyboard.type('אני כאן. ספרו לי מה קרה, בקצב שלכם.');
+	await page.keyboard.press('Control+Enter');
+	await page.getByText('אני כאן. ספרו לי מה קרה').waitFor();
+	const texts = await requesterTexts(created);
+	assert.ok(texts.includes('אני כאן. ספרו לי מה קרה, בקצב שלכם.'), texts.join(' | '));
+	assert.deepEqual(await serious(page), [], 'conversation in Hebrew');
+	await page.context().close();
 });
