@@ -77,10 +77,15 @@ enum HelperCommand {
         /// Languages the helper takes requests in (default: any).
         #[arg(long = "lang", value_name = "L")]
         languages: Vec<String>,
-        /// Coordinator of these queues (statistics, and later members and replies).
+        /// Coordinator of these queues (statistics, members, replies and teams).
         #[arg(long)]
         coordinator: bool,
+        /// Where sign-in links may be mailed (needs the [mail] section).
+        #[arg(long, value_name = "ADDRESS")]
+        email: Option<String>,
     },
+    /// Set the address a helper's sign-in links may be mailed to; without one, clear it.
+    Email { name: String, address: Option<String> },
     /// Print a new API token for the helper (last line of output).
     Token { name: String },
     /// Print a one-time console sign-in link for the helper (last line of output).
@@ -264,9 +269,14 @@ async fn print_link(config: &Config, store: &Store, helper: &helpers::Helper) ->
     Ok(())
 }
 
+/// The server's secrets: helpers' addresses are sealed and found with them.
+fn secrets(config: &Config) -> anyhow::Result<crate::secrets::Secrets> {
+    Ok(crate::secrets::Secrets::new(config.load_or_create_secret()?))
+}
+
 async fn helper_command(config: &Config, store: &Store, command: HelperCommand) -> anyhow::Result<()> {
     match command {
-        HelperCommand::Add { name, queues, languages, coordinator } => {
+        HelperCommand::Add { name, queues, languages, coordinator, email } => {
             for queue in &queues {
                 if config.queue(queue).is_none() && queue != demo::DEMO_QUEUE {
                     anyhow::bail!("there is no queue {queue:?} in the configuration");
@@ -278,7 +288,14 @@ async fn helper_command(config: &Config, store: &Store, command: HelperCommand) 
                     crate::conversations::text::language(l).map_err(|e| anyhow::anyhow!(e.public_message()))
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
+            if let Some(address) = &email {
+                crate::conversations::text::email(address)
+                    .map_err(|e| anyhow::anyhow!(e.public_message()))?;
+            }
             let mut helper = helpers::add(store, &name, &queues, &languages).await?;
+            if let Some(address) = &email {
+                helpers::set_email(store, &secrets(config)?, &helper.id, Some(address)).await?;
+            }
             if coordinator {
                 for queue in &queues {
                     helpers::set_role(store, &name, queue, "coordinator").await?;
@@ -295,6 +312,16 @@ async fn helper_command(config: &Config, store: &Store, command: HelperCommand) 
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no helper named {name}"))?;
             print_link(config, store, &helper).await?;
+        }
+        HelperCommand::Email { name, address } => {
+            let helper = helpers::find_by_name(store, &name)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no helper named {name}"))?;
+            helpers::set_email(store, &secrets(config)?, &helper.id, address.as_deref()).await?;
+            match address {
+                Some(_) => println!("Sign-in links for {name} may now be sent by e-mail"),
+                None => println!("No e-mail address is kept for {name} any more"),
+            }
         }
         HelperCommand::Token { name } => {
             let token = helpers::new_api_token(store, &name).await?;

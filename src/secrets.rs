@@ -49,6 +49,7 @@ pub fn new_id() -> String {
 
 pub struct Secrets {
     network_key: [u8; 32],
+    lookup_key: [u8; 32],
     sealer: XChaCha20Poly1305,
 }
 
@@ -57,7 +58,17 @@ impl Secrets {
         // Separate keys per purpose, derived from the one master secret.
         let network_key = derive(&master, b"helpline network hash v1");
         let seal_key = derive(&master, b"helpline e-mail seal v1");
-        Self { network_key, sealer: XChaCha20Poly1305::new(&seal_key.into()) }
+        let lookup_key = derive(&master, b"helpline helper e-mail lookup v1");
+        Self { network_key, lookup_key, sealer: XChaCha20Poly1305::new(&seal_key.into()) }
+    }
+
+    /// The keyed hash a helper's address is found by: the same for any capitalisation,
+    /// useless without the server secret.
+    pub fn email_lookup(&self, address: &str) -> String {
+        let mut mac =
+            <Hmac<Sha256>>::new_from_slice(&self.lookup_key).expect("HMAC takes keys of any length");
+        mac.update(address.trim().to_lowercase().as_bytes());
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// The day-keyed hash of a requester's network (IPv4 address, or IPv6 /64).

@@ -120,6 +120,22 @@ fn helper_commands_report_mistakes_clearly() {
     assert!(String::from_utf8_lossy(&gone.stderr).contains("no helper named Zoe"));
     let listed = run(&["helper", "list"]);
     assert!(String::from_utf8_lossy(&listed.stdout).trim().is_empty());
+    // An address that is not one is refused before anyone is added.
+    let bad_mail = run(&["helper", "add", "Yan", "--email", "yan-at-example"]);
+    assert!(!bad_mail.status.success());
+    assert!(String::from_utf8_lossy(&bad_mail.stderr).contains("does not look like an e-mail address"));
+    assert!(!run(&["helper", "token", "Yan"]).status.success(), "Yan was not added");
+    assert!(run(&["helper", "add", "Yan", "--email", "yan@example.org"]).status.success());
+    let taken = run(&["helper", "add", "Xia"]);
+    assert!(taken.status.success());
+    let same = run(&["helper", "email", "Xia", "YAN@example.org"]);
+    assert!(String::from_utf8_lossy(&same.stderr).contains("another helper has this e-mail address"));
+    let cleared = run(&["helper", "email", "Yan"]);
+    assert!(String::from_utf8_lossy(&cleared.stdout).contains("No e-mail address is kept for Yan"));
+    assert!(run(&["helper", "email", "Xia", "yan@example.org"]).status.success(), "free again");
+    for name in ["Yan", "Xia"] {
+        assert!(run(&["helper", "remove", name]).status.success());
+    }
     let missing_config = run(&["--config", "/nonexistent.toml", "helper", "list"]);
     assert!(String::from_utf8_lossy(&missing_config.stderr).contains("does not exist"));
 }

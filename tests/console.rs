@@ -524,8 +524,18 @@ async fn coordinators_invite_and_remove_members_and_lift_blocks(app: TestApp) {
     let elsewhere = [("csrf", csrf.as_str()), ("queue", "other-queue"), ("name", "dora")];
     assert_eq!(act(&app, &alice, "/console/team/invite", &elsewhere).await.status(), StatusCode::FORBIDDEN);
 
-    // A new helper, invited with a one-time link shown once.
-    let invite = [("csrf", csrf.as_str()), ("queue", "wiki-queue"), ("name", "dora"), ("languages", "de")];
+    // A mistyped address adds nobody.
+    let typo = [("csrf", csrf.as_str()), ("queue", "wiki-queue"), ("name", "dora"), ("email", "dora@")];
+    assert_eq!(act(&app, &alice, "/console/team/invite", &typo).await.status(), StatusCode::BAD_REQUEST);
+    assert!(helpline::helpers::find_by_name(store, "dora").await.unwrap().is_none());
+    // A new helper, invited with a one-time link shown once (and an address for later links).
+    let invite = [
+        ("csrf", csrf.as_str()),
+        ("queue", "wiki-queue"),
+        ("name", "dora"),
+        ("languages", "de"),
+        ("email", "dora@example.org"),
+    ];
     let invited = act(&app, &alice, "/console/team/invite", &invite).await;
     assert_eq!(invited.status(), StatusCode::OK);
     let html = invited.text().await.unwrap();
@@ -536,6 +546,10 @@ async fn coordinators_invite_and_remove_members_and_lift_blocks(app: TestApp) {
     assert_eq!(redeem(&app, &dora, &token).await.status(), StatusCode::SEE_OTHER);
     let (id, _, _) = app.start("for the team").await;
     assert!(page(&app, &dora, "/console").await.1.contains(&id), "dora works the queue");
+    let secrets = &app.server.as_ref().unwrap().state.secrets;
+    let (found, _) =
+        helpline::helpers::find_by_email(store, secrets, "Dora@example.org").await.unwrap().unwrap();
+    assert_eq!(found.name, "dora");
 
     // An existing helper of another queue joins this one; roles change; members leave.
     let carol = [("csrf", csrf.as_str()), ("queue", "wiki-queue"), ("name", "carol")];

@@ -5,6 +5,7 @@
 
 mod actions;
 mod catalog;
+mod email_link;
 mod oauth;
 mod pages;
 pub mod session;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console", get(pages::dashboard))
         .route("/console/signin", get(pages::signin))
         .route("/console/signin/link", get(pages::link).post(actions::redeem_link))
+        .route("/console/signin/email", post(email_link::request))
         .route("/console/signout", post(actions::signout))
         .route("/console/oauth/start", get(oauth::start))
         .route("/console/oauth/callback", get(oauth::callback))

@@ -63,6 +63,8 @@ struct SigninPage<'a> {
     ui: Ui<'a>,
     link_minutes: String,
     oauth: bool,
+    /// Outbound mail is set up: helpers with an address can ask for a link by mail.
+    by_email: bool,
 }
 
 pub async fn signin(
@@ -79,6 +81,7 @@ pub async fn signin(
         ui,
         link_minutes: state.config.console.link_minutes.to_string(),
         oauth: state.config.console.oauth.is_some(),
+        by_email: state.mailer.is_some(),
     };
     render(&page, StatusCode::OK)
 }

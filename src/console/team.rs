@@ -141,6 +141,7 @@ pub struct TeamForm {
     languages: Option<String>,
     role: Option<String>,
     block: Option<String>,
+    email: Option<String>,
 }
 
 pub async fn act(
@@ -198,6 +199,14 @@ async fn run(
         helpers::find_by_name(&state.store, name).await.map_err(|e| AppError::Internal(e.into()))?;
     match action {
         "invite" => {
+            // Checked before anyone is added, so a typo adds nobody.
+            let email = form
+                .email
+                .as_deref()
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(crate::conversations::text::email)
+                .transpose()?;
             let helper = match existing {
                 Some(helper) => {
                     helpers::join_queue(&state.store, &helper.id, &queue).await?;
@@ -218,6 +227,11 @@ async fn run(
                         .map_err(|e| AppError::bad_request("invalid_helper", e.to_string()))?
                 }
             };
+            if let Some(address) = email.as_deref() {
+                helpers::set_email(&state.store, &state.secrets, &helper.id, Some(address))
+                    .await
+                    .map_err(|e| AppError::bad_request("invalid_email", e.to_string()))?;
+            }
             let token =
                 session::new_link(&state.store, &helper.id, state.config.console.link_minutes).await?;
             let link = format!("{}/console/signin/link?token={token}", state.config.public_url());

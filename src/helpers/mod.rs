@@ -264,6 +264,53 @@ pub async fn find_by_token(store: &Store, token: &str) -> sqlx::Result<Option<He
     }
 }
 
+/// Sets (or, with `None`, clears) the address a helper's sign-in links may be mailed to.
+/// Stored sealed, found by its keyed hash; one helper per address.
+pub async fn set_email(
+    store: &Store,
+    secrets: &secrets::Secrets,
+    helper_id: &str,
+    address: Option<&str>,
+) -> Result<(), HelperError> {
+    let address = address
+        .map(|a| crate::conversations::text::email(a).map_err(|e| HelperError::Invalid(e.public_message())))
+        .transpose()?;
+    let lookup = address.as_deref().map(|a| secrets.email_lookup(a));
+    if let Some(lookup) = &lookup {
+        let holder: Option<String> = sqlx::query_scalar("SELECT id FROM helpers WHERE email_lookup = $1")
+            .bind(lookup)
+            .fetch_optional(&store.read)
+            .await?;
+        if holder.is_some_and(|id| id != helper_id) {
+            return Err(HelperError::Invalid("another helper has this e-mail address".into()));
+        }
+    }
+    sqlx::query("UPDATE helpers SET email_sealed = $2, email_lookup = $3 WHERE id = $1")
+        .bind(helper_id)
+        .bind(address.as_deref().map(|a| secrets.seal(a)))
+        .bind(lookup)
+        .execute(&store.write)
+        .await?;
+    Ok(())
+}
+
+/// The helper with this address (any capitalisation), and the address as stored.
+pub async fn find_by_email(
+    store: &Store,
+    secrets: &secrets::Secrets,
+    address: &str,
+) -> sqlx::Result<Option<(Helper, String)>> {
+    let mut conn = store.read.acquire().await?;
+    let row: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT id, email_sealed FROM helpers WHERE email_lookup = $1")
+            .bind(secrets.email_lookup(address))
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((id, Some(sealed))) = row else { return Ok(None) };
+    let Some(address) = secrets.open(&sealed) else { return Ok(None) };
+    Ok(load(&mut conn, "id", &id).await?.map(|helper| (helper, address)))
+}
+
 pub async fn set_away(store: &Store, id: &str, away: bool) -> sqlx::Result<()> {
     sqlx::query("UPDATE helpers SET away = $2 WHERE id = $1")
         .bind(id)

@@ -1,4 +1,5 @@
-//! Outbound mail: answers to requesters who chose the e-mail channel.
+//! Outbound mail: answers to requesters who chose the e-mail channel, and helpers'
+//! sign-in links (`console::email_link`).
 //!
 //! The conversation row is its own outbox (see `migrations/*/0002_mail.sql`): the
 //! mailer looks at conversations on the e-mail channel with messages it has not seen,
@@ -65,6 +66,20 @@ impl Mailer {
     /// The domain of message ids, so that threads group in the requester's mail program.
     fn domain(&self) -> &str {
         self.from.email.domain()
+    }
+
+    /// A plain-text mail from the configured sender.
+    pub fn letter(&self, to: &str, subject: String, body: String) -> Result<lettre::Message, SendError> {
+        let refused = |code: &str| SendError { permanent: true, code: code.into() };
+        let to: Mailbox = to.parse().map_err(|_| refused("address"))?;
+        lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .date_now()
+            .body(body)
+            .map_err(|_| refused("build"))
     }
 
     pub async fn send(&self, mail: lettre::Message) -> Result<(), SendError> {

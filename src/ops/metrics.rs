@@ -70,7 +70,11 @@ impl Metrics {
             helpers_online.clone(),
         );
         let mails = Family::<OutcomeLabel, Counter>::default();
-        registry.register("mails", "Mails to requesters: sent, to retry, given up", mails.clone());
+        registry.register(
+            "mails",
+            "Mails: to requesters sent, to retry, given up; helpers' sign-in links (signin_link)",
+            mails.clone(),
+        );
         Self {
             registry,
             messages,
@@ -86,6 +90,10 @@ impl Metrics {
 
     pub fn mail_sent(&self) {
         self.mails.get_or_create(&OutcomeLabel { outcome: "sent" }).inc();
+    }
+
+    pub fn signin_link_mailed(&self) {
+        self.mails.get_or_create(&OutcomeLabel { outcome: "signin_link" }).inc();
     }
 
     pub fn mail_retried(&self) {

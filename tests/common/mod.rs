@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub mod console;
+pub mod smtpd;
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
