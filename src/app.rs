@@ -215,6 +215,7 @@ impl Server {
         let shutdown = state.shutdown.clone();
         tokio::spawn(housekeeping(state.clone()));
         tokio::spawn(crate::conversations::routing::run(state.clone(), shutdown.clone()));
+        tokio::spawn(crate::conversations::offers::run(state.clone(), shutdown.clone()));
         if let Some(mailer) = &state.mailer {
             tokio::spawn(crate::mail::run(Arc::clone(&state.services), Arc::clone(mailer), shutdown.clone()));
         }

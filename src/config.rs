@@ -67,11 +67,17 @@ pub struct RoutingConfig {
     /// A claimed conversation whose owner has had no live socket (console or client) for
     /// this many seconds goes back to the queue, with a note to the requester. 0: never.
     pub owner_offline_seconds: u64,
+    /// Offer each waiting conversation to the least-loaded available helper (online, not
+    /// away, in its queue and language, under their capacity), one helper at a time.
+    /// Anyone may still take it from the queue meanwhile.
+    pub auto_offer: bool,
+    /// How long an offer waits for "Take it" or "Not now" before the next helper's turn.
+    pub offer_seconds: u64,
 }
 
 impl Default for RoutingConfig {
     fn default() -> Self {
-        Self { owner_offline_seconds: 600 }
+        Self { owner_offline_seconds: 600, auto_offer: false, offer_seconds: 60 }
     }
 }
 
@@ -437,6 +443,9 @@ impl Config {
             bail!(
                 "retention_days must be at least reopen_days, or a conversation could vanish while its requester may still come back"
             );
+        }
+        if self.routing.auto_offer && self.routing.offer_seconds == 0 {
+            bail!("routing.offer_seconds must be positive when routing.auto_offer is on");
         }
         if self.console.session_hours == 0 || self.console.link_minutes == 0 {
             bail!("console.session_hours and console.link_minutes must be positive");

@@ -181,6 +181,22 @@ pub async fn take_next(
     }
 }
 
+/// "Not now" to an offered request: the next helper gets it.
+pub async fn decline_offer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let result = async {
+        let session = checked(&state, &headers, session, form.csrf.as_deref())?;
+        crate::conversations::offers::decline(&state, &session.helper, &id).await
+    }
+    .await;
+    answer(&state, &headers, result, "/console")
+}
+
 /// The first waiting conversation (urgent first, then oldest) this helper can take.
 pub async fn next_for(state: &AppState, helper: &crate::helpers::Helper) -> AppResult<Option<String>> {
     let queues = helper.queue_ids();

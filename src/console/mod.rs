@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/oauth/callback", get(oauth::callback))
         .route("/console/presence", post(actions::presence))
         .route("/console/next", post(actions::take_next))
+        .route("/console/offers/{id}/decline", post(actions::decline_offer))
         .route("/console/team", get(team::show))
         .route("/console/team/{action}", post(team::act))
         .route("/console/sites", get(catalog::index))
@@ -104,7 +105,7 @@ impl<'a> Ui<'a> {
     /// The few texts the console script shows, as JSON for a `data-` attribute.
     pub fn script_texts(&self) -> String {
         let texts: serde_json::Map<String, serde_json::Value> =
-            ["live", "reconnecting", "typing", "new-request", "also-viewing"]
+            ["live", "reconnecting", "typing", "new-request", "offered", "also-viewing"]
                 .iter()
                 .map(|k| ((*k).to_string(), self.t(&format!("helpline-console-{k}")).into()))
                 .collect();

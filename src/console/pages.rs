@@ -202,6 +202,8 @@ struct Dashboard<'a> {
     /// "2 of 5": open conversations and capacity; at capacity, no "take next".
     load: (usize, i64),
     thanks: Vec<crate::thanks::Received>,
+    /// The request offered to this helper now (auto-offer).
+    offer: Option<QueueItem>,
 }
 
 pub async fn dashboard(
@@ -244,12 +246,13 @@ pub async fn dashboard(
         let mine = queries::queue_listing(&mut conn, &mine_filter).await?;
         drop(conn);
         let thanks = crate::thanks::received(&state.store, &helper.id, 5).await?;
-        Ok::<_, sqlx::Error>((all, mine, thanks))
+        let offer = crate::conversations::offers::open_for(&state, helper).await?;
+        Ok::<_, AppError>((all, mine, thanks, offer))
     }
     .await;
-    let (all, mine, thanks) = match result {
+    let (all, mine, thanks, offer) = match result {
         Ok(lists) => lists,
-        Err(e) => return error_page(&state, &headers, &AppError::from(e), None),
+        Err(e) => return error_page(&state, &headers, &e, None),
     };
     let (waiting, others_open): (Vec<_>, Vec<_>) = all.into_iter().partition(|c| c.status == Status::Waiting);
     let others_open = others_open.into_iter().filter(|c| c.owner.as_deref() != Some(&helper.name)).collect();
@@ -279,6 +282,7 @@ pub async fn dashboard(
     let page = Dashboard {
         load,
         thanks,
+        offer,
         for_me,
         config: &state.config,
         online: state.presence.online_in(&member_queues),

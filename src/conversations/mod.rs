@@ -4,6 +4,7 @@ pub mod appender;
 pub mod helper_ops;
 pub mod helper_routes;
 pub mod model;
+pub mod offers;
 pub mod public_routes;
 pub mod queries;
 pub mod requester;

@@ -90,6 +90,18 @@ impl Presence {
             .count()
     }
 
+    /// The helpers available now (online, not away) in a queue, as they were when their
+    /// socket opened or they last changed their settings.
+    pub fn available_in(&self, queue: &str) -> Vec<Helper> {
+        self.online
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|e| !e.helper.away && e.helper.is_member(queue))
+            .map(|e| e.helper.clone())
+            .collect()
+    }
+
     /// Online, not away, and a member of the queue.
     pub fn is_available_for(&self, helper_id: &str, queue: &str) -> bool {
         self.online

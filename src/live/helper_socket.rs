@@ -248,6 +248,7 @@ async fn session(state: &AppState, mut socket: WebSocket, helper: &Helper) {
                 handle_frame(state, &mut socket, helper, frame, &mut followed, &forward_tx).await
             }
             event = queue_events.recv() => match event {
+                Ok(event) if event.offered_to.as_ref().is_some_and(|to| *to != helper.id) => Ok(()),
                 Ok(event) if helper.is_member(&event.item.queue) => {
                     send_json(&mut socket, &ServerFrame::Queue { event: event.kind, conversation: &event.item }).await.map_err(anyhow::Error::from)
                 }

@@ -50,6 +50,8 @@ pub struct StatusChange {
 pub struct QueueEvent {
     pub kind: QueueEventKind,
     pub item: QueueItem,
+    /// For `Offered`: the one helper (id) it is offered to; only their sockets hear it.
+    pub offered_to: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -64,6 +66,8 @@ pub enum QueueEventKind {
     Updated,
     Closed,
     Reopened,
+    /// Offered to one helper (auto-offer); sent to that helper only.
+    Offered,
 }
 
 pub struct Hub {
@@ -111,7 +115,13 @@ impl Hub {
     }
 
     pub fn publish_queue(&self, kind: QueueEventKind, item: QueueItem) {
-        let _ = self.queues.send(Arc::new(QueueEvent { kind, item }));
+        let _ = self.queues.send(Arc::new(QueueEvent { kind, item, offered_to: None }));
+    }
+
+    pub fn publish_offer(&self, item: QueueItem, helper_id: &str) {
+        let event =
+            QueueEvent { kind: QueueEventKind::Offered, item, offered_to: Some(helper_id.to_string()) };
+        let _ = self.queues.send(Arc::new(event));
     }
 
     /// Number of conversations with at least one listener.

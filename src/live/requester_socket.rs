@@ -345,6 +345,7 @@ fn may_move_position(event: &QueueEvent) -> bool {
     match event.kind {
         Claimed | Closed | Transferred | Left | Released | Reopened => true,
         New | Updated => event.item.urgent,
+        Offered => false,
     }
 }
 

@@ -85,7 +85,8 @@
 				break;
 			case 'queue':
 				if (page === 'dashboard') { soon(); }
-				if (frame.event === 'new') { ring(frame.conversation); }
+				if (frame.event === 'new') { ring(frame.conversation, 'new-request'); }
+				if (frame.event === 'offered') { ring(frame.conversation, 'offered'); }
 				if (conversation && frame.conversation && frame.conversation.id === conversation) { soon(); }
 				break;
 			case 'resync':
@@ -185,10 +186,10 @@
 			});
 		});
 	}
-	function ring(item) {
+	function ring(item, what) {
 		if (!ringing || !item) { return; }
 		try {
-			new Notification(t('new-request'), { body: item.preview || '', tag: 'helpline-' + item.id });
+			new Notification(t(what), { body: item.preview || '', tag: 'helpline-' + item.id });
 			var audio = new (window.AudioContext || window.webkitAudioContext)();
 			var tone = audio.createOscillator();
 			tone.frequency.value = 660;
