@@ -341,8 +341,18 @@ async fn helper_command(config: &Config, store: &Store, command: HelperCommand) 
             }
         }
         HelperCommand::Remove { name } => {
-            helpers::remove(store, &name).await?;
-            println!("Removed helper {name}");
+            let helper = helpers::find_by_name(store, &name)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no helper named {name}"))?;
+            // The conversations' own path, so each requester is told (a running server's
+            // sockets show it at their next refresh; this process has none to tell).
+            let state = crate::app::AppState::build(config.clone()).await?;
+            let returned =
+                crate::conversations::routing::return_owned(&state, &helper.id, None, None, "helper removed")
+                    .await?;
+            helpers::remove(&state.store, &name).await?;
+            state.store.close().await;
+            println!("Removed helper {name}; {returned} open conversations went back to their queues");
         }
     }
     Ok(())

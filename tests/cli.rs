@@ -165,4 +165,16 @@ fn seed_and_sign_in_links_from_the_command_line() {
         out.contains("Added helper Cora (queues: demo (coordinator))") && out.contains("token=mlk_"),
         "{out}"
     );
+
+    // Removing the demo helper returns the seeded open conversations they owned, each
+    // with a word to its requester.
+    let removed = run(&["helper", "remove", "DemoHelper"]);
+    let out = String::from_utf8_lossy(&removed.stdout);
+    let returned: u64 = regex::Regex::new(r"Removed helper DemoHelper; (\d+) open conversations went back")
+        .unwrap()
+        .captures(&out)
+        .unwrap_or_else(|| panic!("{out}"))[1]
+        .parse()
+        .unwrap();
+    assert!(returned > 0, "{out}");
 }

@@ -544,8 +544,12 @@ async fn coordinators_invite_and_remove_members_and_lift_blocks(app: TestApp) {
         regex::Regex::new(r"token=(mlk_[A-Za-z0-9_-]+)").unwrap().captures(&html).unwrap()[1].to_string();
     let dora = browser();
     assert_eq!(redeem(&app, &dora, &token).await.status(), StatusCode::SEE_OTHER);
-    let (id, _, _) = app.start("for the team").await;
+    let (id, requester_token, _) = app.start("for the team").await;
     assert!(page(&app, &dora, "/console").await.1.contains(&id), "dora works the queue");
+    let dora_csrf = csrf_of(&page(&app, &dora, "/console").await.1);
+    let claimed =
+        act(&app, &dora, &format!("/console/conversations/{id}/claim"), &[("csrf", &dora_csrf)]).await;
+    assert_eq!(claimed.status(), StatusCode::SEE_OTHER);
     let secrets = &app.server.as_ref().unwrap().state.secrets;
     let (found, _) =
         helpline::helpers::find_by_email(store, secrets, "Dora@example.org").await.unwrap().unwrap();
@@ -562,6 +566,20 @@ async fn coordinators_invite_and_remove_members_and_lift_blocks(app: TestApp) {
     let remove = [("csrf", csrf.as_str()), ("queue", "wiki-queue"), ("name", "dora")];
     assert_eq!(act(&app, &alice, "/console/team/remove", &remove).await.status(), StatusCode::SEE_OTHER);
     assert!(!page(&app, &dora, "/console").await.1.contains(&id), "dora no longer sees the queue");
+    // Her conversation is back in the queue, and its requester was told.
+    let view = app.requester_view(&id, &requester_token).await;
+    assert_eq!(view["status"], "waiting");
+    let last = view["messages"].as_array().unwrap().last().unwrap().clone();
+    assert!(last["text"].as_str().unwrap().contains("had to leave"), "{last}");
+    let events: Value =
+        app.helper_get("bob", &format!("/v1/helper/conversations/{id}/events")).await.json().await.unwrap();
+    let released = events["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (released["action"].as_str(), released["actor"].as_str()),
+        (Some("released"), Some("alice")),
+        "{released}"
+    );
+    assert_eq!(released["detail"]["reason"], "helper left the queue");
     let myself = [("csrf", csrf.as_str()), ("queue", "wiki-queue"), ("name", "alice")];
     assert_eq!(act(&app, &alice, "/console/team/remove", &myself).await.status(), StatusCode::BAD_REQUEST);
 

@@ -249,6 +249,15 @@ async fn run(
                 ));
             }
             if action == "remove" {
+                // Through the conversations' own path: requesters are told, dashboards hear it.
+                crate::conversations::routing::return_owned(
+                    state,
+                    &helper.id,
+                    Some(&queue),
+                    Some(&me.id),
+                    "helper left the queue",
+                )
+                .await?;
                 helpers::leave_queue(&state.store, &helper.id, &queue, &me.id).await?;
             } else {
                 let role = form.role.as_deref().unwrap_or("");

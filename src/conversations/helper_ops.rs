@@ -110,13 +110,7 @@ pub async fn view(state: &AppState, helper: &Helper, c: &Conversation, after: i6
         Some(id) => helpers::find_by_id(&mut conn, id).await?.map(|h| h.name),
         None => None,
     };
-    let has_email: Option<String> =
-        sqlx::query_scalar("SELECT email_sealed FROM conversations WHERE id = $1")
-            .bind(&c.id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .flatten();
-    let mail = crate::mail::MailState::of(&mut conn, &c.id).await?;
+    let (has_email, mail) = crate::mail::MailState::of(&mut conn, &c.id).await?;
     Ok(HelperView {
         id: c.id.clone(),
         site: c.site.clone(),
@@ -130,7 +124,7 @@ pub async fn view(state: &AppState, helper: &Helper, c: &Conversation, after: i6
         owner,
         username: c.username.clone(),
         username_temporary: c.username_temporary,
-        has_email: has_email.is_some(),
+        has_email,
         mail,
         redirected_team: c.redirected_team.clone(),
         created_at: super::model::rfc3339(c.created_at),

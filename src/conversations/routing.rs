@@ -54,28 +54,70 @@ pub async fn return_abandoned(state: &AppState, offline_ms: i64) -> AppResult<us
         if now - since < offline_ms {
             continue;
         }
-        let result = state
-            .change_conversation(&id, Role::System, None, |c, _now| {
-                // Checked again under the lock: the owner may have changed meanwhile.
-                if c.owner_id.as_deref() != Some(owner.as_str()) || c.status == Status::Closed {
-                    return Err(crate::error::AppError::conflict("changed", "The conversation changed."));
-                }
-                let text = state.i18n.format(&c.lang, "helpline-system-owner-offline", &[]);
-                c.owner_id = None;
-                c.status = Status::Waiting;
-                Ok(Change {
-                    system_messages: vec![text],
-                    action: "released",
-                    detail: serde_json::json!({ "reason": "owner offline" }),
-                    queue_event: QueueEventKind::Released,
-                })
-            })
-            .await;
-        match result {
-            Ok(_) => returned += 1,
-            Err(crate::error::AppError::Conflict { .. }) => {}
-            Err(other) => return Err(other),
+        if return_one(state, &id, &owner, None, "owner offline").await? {
+            returned += 1;
         }
     }
     Ok(returned)
+}
+
+/// Returns the open conversations `owner` has (in `queue`, or in all their queues) to
+/// their queues, as when they are taken out of a queue or removed: the requester is told,
+/// the dashboards hear it, the audit trail names `actor` (a coordinator; the system when
+/// `None`) and `reason`. Returns how many.
+pub async fn return_owned(
+    state: &AppState,
+    owner: &str,
+    queue: Option<&str>,
+    actor: Option<&str>,
+    reason: &str,
+) -> AppResult<usize> {
+    let owned: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM conversations WHERE owner_id = $1 AND ($2 = '' OR queue = $2) \
+         AND status IN ('active', 'awaiting_requester')",
+    )
+    .bind(owner)
+    .bind(queue.unwrap_or(""))
+    .fetch_all(&state.store.read)
+    .await?;
+    let mut returned = 0;
+    for id in owned {
+        if return_one(state, &id, owner, actor, reason).await? {
+            returned += 1;
+        }
+    }
+    Ok(returned)
+}
+
+/// One conversation back to its queue, if `owner` still has it; false if it changed.
+async fn return_one(
+    state: &AppState,
+    id: &str,
+    owner: &str,
+    actor: Option<&str>,
+    reason: &str,
+) -> AppResult<bool> {
+    let role = if actor.is_some() { Role::Helper } else { Role::System };
+    let result = state
+        .change_conversation(id, role, actor, |c, _now| {
+            // Checked again under the lock: the owner may have changed meanwhile.
+            if c.owner_id.as_deref() != Some(owner) || c.status == Status::Closed {
+                return Err(crate::error::AppError::conflict("changed", "The conversation changed."));
+            }
+            let text = state.i18n.format(&c.lang, "helpline-system-owner-offline", &[]);
+            c.owner_id = None;
+            c.status = Status::Waiting;
+            Ok(Change {
+                system_messages: vec![text],
+                action: "released",
+                detail: serde_json::json!({ "reason": reason }),
+                queue_event: QueueEventKind::Released,
+            })
+        })
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(crate::error::AppError::Conflict { .. }) => Ok(false),
+        Err(other) => Err(other),
+    }
 }

@@ -35,27 +35,35 @@ pub enum MailState {
 }
 
 impl MailState {
-    pub async fn of(conn: &mut sqlx::AnyConnection, conversation_id: &str) -> sqlx::Result<Option<Self>> {
+    /// Whether the conversation has an address on file (never the address), and, on the
+    /// e-mail channel, how its mail stands — in one read.
+    pub async fn of(
+        conn: &mut sqlx::AnyConnection,
+        conversation_id: &str,
+    ) -> sqlx::Result<(bool, Option<Self>)> {
         let row = sqlx::query(
-            "SELECT channel, mail_seen_seq, last_seq, mail_failed_at FROM conversations WHERE id = $1",
+            "SELECT channel, mail_seen_seq, last_seq, mail_failed_at, \
+             CASE WHEN email_sealed IS NULL THEN 0 ELSE 1 END AS has_email FROM conversations WHERE id = $1",
         )
         .bind(conversation_id)
         .fetch_optional(conn)
         .await?;
-        let Some(row) = row else { return Ok(None) };
+        let Some(row) = row else { return Ok((false, None)) };
+        let has_email = row.try_get::<i64, _>("has_email")? != 0;
         if row.try_get::<String, _>("channel")? != "email" {
-            return Ok(None);
+            return Ok((has_email, None));
         }
         let failed: Option<i64> = row.try_get("mail_failed_at")?;
         let seen: i64 = row.try_get("mail_seen_seq")?;
         let last: i64 = row.try_get("last_seq")?;
-        Ok(Some(if failed.is_some() {
+        let state = if failed.is_some() {
             MailState::Failed
         } else if seen < last {
             MailState::Pending
         } else {
             MailState::Sent
-        }))
+        };
+        Ok((has_email, Some(state)))
     }
 }
 
