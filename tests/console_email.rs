@@ -13,6 +13,7 @@ use reqwest::StatusCode;
 use reqwest::header::{LOCATION, ORIGIN};
 
 on_both_backends!(backend; a_helper_signs_in_with_a_link_from_their_mailbox);
+on_both_backends!(links_asked_for_at_once_stay_within_the_limit);
 
 async fn spawn(backend: Backend, port: u16) -> Option<TestApp> {
     let mail = MailConfig {
@@ -110,4 +111,24 @@ async fn a_helper_signs_in_with_a_link_from_their_mailbox(backend: Backend) {
     let to_alice = mails.iter().filter(|m| m["to"] == "alice@example.org").count();
     assert_eq!(to_alice, 3, "{mails:#?}");
     assert!(mails.iter().any(|m| m["to"] == "bob@example.org"));
+}
+
+async fn links_asked_for_at_once_stay_within_the_limit(app: TestApp) {
+    let store = &app.server.as_ref().unwrap().state.store;
+    let alice = helpline::helpers::find_by_name(store, "alice").await.unwrap().unwrap();
+    // Eight requests racing (separate connections on PostgreSQL): three links, no more.
+    let asks = (0..8).map(|_| helpline::console::session::new_link_within(store, &alice.id, 15, 3));
+    let made = futures_util::future::join_all(asks).await;
+    let links: Vec<String> = made.into_iter().map(Result::unwrap).flatten().collect();
+    assert_eq!(links.len(), 3, "{links:?}");
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM magic_links WHERE helper_id = $1")
+        .bind(&alice.id)
+        .fetch_one(&store.read)
+        .await
+        .unwrap();
+    assert_eq!(stored, 3);
+    // Each one made signs in.
+    for link in links {
+        assert_eq!(redeem(&app, &browser(), &link).await.status(), StatusCode::SEE_OTHER);
+    }
 }

@@ -16,7 +16,6 @@ use super::session;
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::rate_limit::RequesterNetwork;
-use crate::store::now_ms;
 
 const MAX_LINKS_IN_WINDOW: i64 = 3;
 
@@ -72,17 +71,12 @@ async fn mail_link(state: &AppState, address: &str, lang: &str) -> anyhow::Resul
         return Ok(());
     };
     let minutes = state.config.console.link_minutes;
-    let recent: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM magic_links WHERE helper_id = $1 AND created_at > $2")
-            .bind(&helper.id)
-            .bind(now_ms() - i64::from(minutes) * 60_000)
-            .fetch_one(&state.store.read)
-            .await?;
-    if recent >= MAX_LINKS_IN_WINDOW {
+    let Some(token) =
+        session::new_link_within(&state.store, &helper.id, minutes, MAX_LINKS_IN_WINDOW).await?
+    else {
         tracing::info!(helper = %helper.name, "sign-in link by e-mail not sent: enough links are out already");
         return Ok(());
-    }
-    let token = session::new_link(&state.store, &helper.id, minutes).await?;
+    };
     let link = format!("{}/console/signin/link?token={token}", state.config.public_url());
     let i18n = &state.i18n;
     let subject = i18n.format(lang, "helpline-mail-signin-subject", &[]);

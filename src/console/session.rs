@@ -54,6 +54,38 @@ pub async fn new_link(store: &Store, helper_id: &str, minutes: u32) -> sqlx::Res
     Ok(format!("{LINK_PREFIX}{}", token.token))
 }
 
+/// Makes a link token like [`new_link`] unless `most` links made for the helper in the
+/// last `minutes` exist already (`None` then). The helper's row is locked first, inside
+/// the transaction, so two requests at once cannot both see room for one more link.
+pub async fn new_link_within(
+    store: &Store,
+    helper_id: &str,
+    minutes: u32,
+    most: i64,
+) -> sqlx::Result<Option<String>> {
+    let token = secrets::new_token();
+    let now = now_ms();
+    let lifetime = i64::from(minutes) * 60_000;
+    let mut tx = store.write.begin().await?;
+    sqlx::query("UPDATE helpers SET id = id WHERE id = $1").bind(helper_id).execute(&mut *tx).await?;
+    let made = sqlx::query(
+        "INSERT INTO magic_links (token_hash, helper_id, created_at, expires_at) \
+         SELECT $1, $2, $3, $4 WHERE \
+         (SELECT COUNT(*) FROM magic_links WHERE helper_id = $2 AND created_at > $5) < $6",
+    )
+    .bind(&token.hash)
+    .bind(helper_id)
+    .bind(now)
+    .bind(now + lifetime)
+    .bind(now - lifetime)
+    .bind(most)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok((made == 1).then(|| format!("{LINK_PREFIX}{}", token.token)))
+}
+
 /// The helper a link token names, if it is still good — without using it up (the page
 /// that asks "continue as NAME?").
 pub async fn peek_link(store: &Store, token: &str) -> sqlx::Result<Result<Helper, LinkRefused>> {
