@@ -647,3 +647,25 @@ async fn capacity_limits_taking_and_read_marks_show(app: TestApp) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn every_console_page_sends_a_stranger_to_sign_in() {
+    let app = spawn(Backend::Sqlite).await.unwrap();
+    let stranger = browser();
+    for path in [
+        "/console",
+        "/console/settings",
+        "/console/conversations/c_unknown",
+        "/console/conversations/c_unknown/context",
+        "/console/stats",
+        "/console/stats.csv",
+        "/console/team",
+        "/console/sites",
+        "/console/sites/enwiki",
+    ] {
+        let response = stranger.get(format!("{}{path}", app.url)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(response.headers()[LOCATION], "/console/signin", "{path}");
+        assert!(response.text().await.unwrap().is_empty(), "{path}: nothing of the page is sent");
+    }
+}

@@ -119,7 +119,7 @@ async fn links_asked_for_at_once_stay_within_the_limit(app: TestApp) {
     // Eight requests racing (separate connections on PostgreSQL): three links, no more.
     let asks = (0..8).map(|_| helpline::console::session::new_link_within(store, &alice.id, 15, 3));
     let made = futures_util::future::join_all(asks).await;
-    let links: Vec<String> = made.into_iter().map(Result::unwrap).flatten().collect();
+    let links: Vec<String> = made.into_iter().filter_map(Result::unwrap).collect();
     assert_eq!(links.len(), 3, "{links:?}");
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM magic_links WHERE helper_id = $1")
         .bind(&alice.id)

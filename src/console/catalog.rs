@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::Ui;
-use super::pages::{error_page, render, signed_in};
-use super::session::MaybeSession;
+use super::pages::{error_page, page_ui, render};
+use super::session::{MaybeSession, SignedIn};
 use crate::app::AppState;
 use crate::config::{CannedReply, OtherTeam, SiteConfig};
 use crate::error::{AppError, AppResult};
@@ -52,11 +52,9 @@ fn editable_site<'c>(state: &'c AppState, helper: &Helper, site: &str) -> AppRes
 pub async fn index(
     State(state): State<AppState>,
     headers: HeaderMap,
-    MaybeSession(session): MaybeSession,
+    SignedIn(session): SignedIn,
 ) -> Response {
-    let Some((ui, session)) = signed_in(&state, &headers, session, None) else {
-        return Redirect::to("/console/signin").into_response();
-    };
+    let ui = page_ui(&state, &headers, &session, None);
     let sites: Vec<(String, String)> =
         editable_sites(&state, &session.helper).into_iter().map(|s| (s.id.clone(), s.name.clone())).collect();
     match sites.as_slice() {
@@ -74,12 +72,10 @@ pub async fn index(
 pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
-    MaybeSession(session): MaybeSession,
+    SignedIn(session): SignedIn,
     Path(site): Path<String>,
 ) -> Response {
-    let Some((ui, session)) = signed_in(&state, &headers, session, None) else {
-        return Redirect::to("/console/signin").into_response();
-    };
+    let ui = page_ui(&state, &headers, &session, None);
     let loaded = async {
         let site = editable_site(&state, &session.helper, &site)?;
         let replies = catalog::all_replies(&state.store, &state.config, &site.id).await?;

@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::Ui;
-use super::session::{self, ConsoleSession, LinkRefused, MaybeSession};
+use super::session::{self, ConsoleSession, LinkRefused, MaybeSession, SignedIn};
 use crate::app::AppState;
 use crate::config::{CannedReply, OtherTeam};
 use crate::conversations::helper_ops::{self, HelperView};
@@ -126,24 +126,19 @@ pub fn refused_page(ui: Ui<'_>, refused: &LinkRefused, link_minutes: u32) -> Res
     render(&page, StatusCode::BAD_REQUEST)
 }
 
-/// The signed-in helper's page context; `None` sends the browser to sign-in.
-pub fn signed_in<'a>(
+/// The page context of a signed-in helper: their language, name, CSRF token and role.
+pub fn page_ui<'a>(
     state: &'a AppState,
     headers: &HeaderMap,
-    session: Option<ConsoleSession>,
+    session: &ConsoleSession,
     uselang: Option<&str>,
-) -> Option<(Ui<'a>, ConsoleSession)> {
-    let session = session?;
+) -> Ui<'a> {
     let mut ui = Ui::new(&state.i18n, headers, uselang);
     ui.csrf.clone_from(&session.csrf);
     ui.me = Some(session.helper.name.clone());
     ui.away = session.helper.away;
     ui.coordinator = !session.helper.coordinated_queues().is_empty();
-    Some((ui, session))
-}
-
-fn to_signin() -> Response {
-    Redirect::to("/console/signin").into_response()
+    ui
 }
 
 #[derive(Template)]
@@ -159,12 +154,10 @@ struct SettingsPage<'a> {
 pub async fn settings(
     State(state): State<AppState>,
     headers: HeaderMap,
-    MaybeSession(session): MaybeSession,
+    SignedIn(session): SignedIn,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    let Some((ui, session)) = signed_in(&state, &headers, session, q.uselang.as_deref()) else {
-        return to_signin();
-    };
+    let ui = page_ui(&state, &headers, &session, q.uselang.as_deref());
     let helper = session.helper;
     let page = SettingsPage {
         ui,
@@ -209,12 +202,10 @@ struct Dashboard<'a> {
 pub async fn dashboard(
     State(state): State<AppState>,
     headers: HeaderMap,
-    MaybeSession(session): MaybeSession,
+    SignedIn(session): SignedIn,
     Query(q): Query<DashboardQuery>,
 ) -> Response {
-    let Some((ui, session)) = signed_in(&state, &headers, session, q.uselang.as_deref()) else {
-        return to_signin();
-    };
+    let ui = page_ui(&state, &headers, &session, q.uselang.as_deref());
     let helper = &session.helper;
     let member_queues = helper.queue_ids();
     let queues: Vec<String> = match q.queue.as_deref().filter(|s| !s.is_empty()) {
@@ -322,13 +313,11 @@ struct ConversationPage<'a> {
 pub async fn conversation(
     State(state): State<AppState>,
     headers: HeaderMap,
-    MaybeSession(session): MaybeSession,
+    SignedIn(session): SignedIn,
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    let Some((ui, session)) = signed_in(&state, &headers, session, q.uselang.as_deref()) else {
-        return to_signin();
-    };
+    let ui = page_ui(&state, &headers, &session, q.uselang.as_deref());
     let helper = &session.helper;
     let loaded = async {
         let c = helper_ops::authorize(&state, helper, &id).await?;
@@ -442,12 +431,10 @@ fn coordinated(helper: &crate::helpers::Helper, wanted: Option<&str>) -> Result<
 pub async fn stats(
     State(state): State<AppState>,
     headers: HeaderMap,
-    MaybeSession(session): MaybeSession,
+    SignedIn(session): SignedIn,
     Query(q): Query<StatsQuery>,
 ) -> Response {
-    let Some((ui, session)) = signed_in(&state, &headers, session, q.uselang.as_deref()) else {
-        return to_signin();
-    };
+    let ui = page_ui(&state, &headers, &session, q.uselang.as_deref());
     let queues = match coordinated(&session.helper, q.queue.as_deref()) {
         Ok(queues) => queues,
         Err(e) => return error_page(&state, &headers, &e, Some("/console".into())),
@@ -504,10 +491,9 @@ pub async fn stats(
 pub async fn stats_csv(
     State(state): State<AppState>,
     headers: HeaderMap,
-    MaybeSession(session): MaybeSession,
+    SignedIn(session): SignedIn,
     Query(q): Query<StatsQuery>,
 ) -> Response {
-    let Some(session) = session else { return to_signin() };
     let result = async {
         let queues = coordinated(&session.helper, q.queue.as_deref())?;
         Ok::<_, AppError>(state.reports.report(&state.store, &queues, q.days.unwrap_or(30)).await?)

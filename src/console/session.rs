@@ -11,6 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::{COOKIE, HOST, ORIGIN};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::app::AppState;
 use crate::config::ConsoleConfig;
@@ -249,8 +250,8 @@ fn origin_of(url: &str) -> &str {
     url[after_scheme..].find('/').map_or(url, |slash| &url[..after_scheme + slash])
 }
 
-/// A console request with a valid session. Without one, pages redirect to sign-in (see
-/// `pages::signed_in`), so this extractor answers `Option`.
+/// A console request's session, if it has a valid one: for actions, which answer a
+/// missing session their own way (JSON or redirect), and the sign-in pages.
 pub struct MaybeSession(pub Option<ConsoleSession>);
 
 impl FromRequestParts<AppState> for MaybeSession {
@@ -259,6 +260,22 @@ impl FromRequestParts<AppState> for MaybeSession {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(value) = cookie_value(&parts.headers) else { return Ok(Self(None)) };
         Ok(Self(find(&state.store, value).await?))
+    }
+}
+
+/// A signed-in helper on a console page. Without a valid session the browser is sent to
+/// sign-in before the handler runs.
+pub struct SignedIn(pub ConsoleSession);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match MaybeSession::from_request_parts(parts, state).await {
+            Ok(MaybeSession(Some(session))) => Ok(Self(session)),
+            Ok(MaybeSession(None)) => Err(Redirect::to("/console/signin").into_response()),
+            Err(error) => Err(error.into_response()),
+        }
     }
 }
 

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use sqlx::Row;
 
 use super::Ui;
-use super::pages::{error_page, render, signed_in};
-use super::session::{self, MaybeSession};
+use super::pages::{error_page, page_ui, render};
+use super::session::{self, SignedIn};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::helpers::{self, Helper};
@@ -125,11 +125,9 @@ async fn page(
 pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
-    MaybeSession(session): MaybeSession,
+    SignedIn(session): SignedIn,
 ) -> Response {
-    let Some((ui, session)) = signed_in(&state, &headers, session, None) else {
-        return Redirect::to("/console/signin").into_response();
-    };
+    let ui = page_ui(&state, &headers, &session, None);
     page(&state, &headers, ui, &session.helper, None).await
 }
 
@@ -147,15 +145,13 @@ pub struct TeamForm {
 pub async fn act(
     State(state): State<AppState>,
     headers: HeaderMap,
-    MaybeSession(maybe): MaybeSession,
+    SignedIn(session): SignedIn,
     Path(action): Path<String>,
     Form(form): Form<TeamForm>,
 ) -> Response {
-    let Some((ui, session)) = signed_in(&state, &headers, maybe.clone(), None) else {
-        return Redirect::to("/console/signin").into_response();
-    };
+    let ui = page_ui(&state, &headers, &session, None);
     let result = async {
-        super::actions::checked(&state, &headers, maybe, form.csrf.as_deref())?;
+        super::actions::checked(&state, &headers, Some(session.clone()), form.csrf.as_deref())?;
         let queues = coordinated(&session.helper)?;
         run(&state, &session.helper, &queues, &action, &form).await
     }

@@ -4,11 +4,11 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 
 use super::Ui;
-use super::pages::{error_page, render, signed_in};
-use super::session::MaybeSession;
+use super::pages::{error_page, page_ui, render};
+use super::session::SignedIn;
 use crate::app::AppState;
 use crate::conversations::helper_ops;
 use crate::sites::wiki_context::{self, WikiAccount, WikiLink};
@@ -47,12 +47,10 @@ impl WikiPanel<'_> {
 pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
-    MaybeSession(session): MaybeSession,
+    SignedIn(session): SignedIn,
     Path(id): Path<String>,
 ) -> Response {
-    let Some((ui, session)) = signed_in(&state, &headers, session, None) else {
-        return Redirect::to("/console/signin").into_response();
-    };
+    let ui = page_ui(&state, &headers, &session, None);
     let c = match helper_ops::authorize(&state, &session.helper, &id).await {
         Ok(c) => c,
         Err(e) => return error_page(&state, &headers, &e, Some("/console".into())),
