@@ -20,6 +20,7 @@ on_both_backends!(
     helpers_get_queue_events_of_their_queues_only,
     presence_follows_sockets_and_the_away_switch,
     a_waiting_requester_sees_the_queue_move,
+    a_burst_on_a_helper_socket_is_answered_and_stored_in_order,
 );
 
 async fn a_waiting_requester_sees_the_queue_move(app: TestApp) {
@@ -419,5 +420,78 @@ async fn helpers_see_who_else_follows_a_conversation(app: TestApp) {
         if frame["type"] == "pong" {
             break;
         }
+    }
+}
+
+async fn a_burst_on_a_helper_socket_is_answered_and_stored_in_order(app: TestApp) {
+    let (first, first_token, _) = app.start("Someone keeps reverting me with insults").await;
+    let (second, second_token, _) = app.start("I am being followed around").await;
+    for id in [&first, &second] {
+        assert_eq!(app.claim("alice", id).await.status(), 200);
+    }
+    let mut alice = app.helper_socket("alice").await;
+    // Sent without waiting for any answer: two conversations interleaved, a refused
+    // message (empty text), one for a conversation that does not exist, and a resend.
+    let mut frames = Vec::new();
+    for i in 0..40 {
+        let id = if i % 2 == 0 { &first } else { &second };
+        let text = match i {
+            17 => String::new(),
+            _ => format!("answer {i}"),
+        };
+        let conversation = if i == 23 { "c_nowhere".to_string() } else { id.clone() };
+        let client_id = if i == 31 { "m-1".to_string() } else { format!("m-{i}") };
+        frames.push((conversation, client_id, text));
+    }
+    for (conversation, client_id, text) in &frames {
+        send(
+            &mut alice,
+            json!({"type": "message", "conversation": conversation, "client_id": client_id, "text": text}),
+        )
+        .await;
+    }
+    let mut answers = Vec::new();
+    while answers.len() < frames.len() {
+        let frame = next_json(&mut alice).await;
+        if frame["type"] == "ack" || frame["type"] == "error" {
+            answers.push(frame);
+        }
+    }
+    // One answer per frame, in the order the frames came.
+    let mut last_seq = std::collections::HashMap::new();
+    for (i, ((conversation, client_id, _), answer)) in frames.iter().zip(&answers).enumerate() {
+        assert_eq!(answer["conversation"], conversation.as_str(), "answer {i}: {answer}");
+        match i {
+            17 => assert_eq!(answer["code"], "empty_text", "{answer}"),
+            23 => assert_eq!(answer["code"], "not_found", "{answer}"),
+            31 => {
+                assert_eq!(answer["client_id"], "m-1");
+                assert_eq!(answer["duplicate"], true, "a resend is recognised: {answer}");
+                assert_eq!(answer["seq"], answers[1]["seq"]);
+            }
+            _ => {
+                assert_eq!(answer["client_id"], client_id.as_str());
+                assert_eq!(answer["duplicate"], false);
+                let seq = answer["seq"].as_i64().unwrap();
+                let before = last_seq.insert(conversation.clone(), seq).unwrap_or(0);
+                assert!(seq > before, "seqs follow the frames' order: {answer}");
+            }
+        }
+    }
+    // Each requester reads the answers meant for them, once each, in the order sent.
+    for (id, token, parity) in [(&first, &first_token, 0), (&second, &second_token, 1)] {
+        let view = app.requester_view(id, token).await;
+        let texts: Vec<&str> = view["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["author_role"] == "helper")
+            .map(|m| m["text"].as_str().unwrap())
+            .collect();
+        let expected: Vec<String> = (0..40)
+            .filter(|i| i % 2 == parity && ![17, 23, 31].contains(i))
+            .map(|i| format!("answer {i}"))
+            .collect();
+        assert_eq!(texts, expected, "{id}");
     }
 }

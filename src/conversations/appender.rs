@@ -68,14 +68,27 @@ impl Appender {
 
     /// Stores the message; returns once it is committed.
     pub async fn append(&self, request: AppendRequest) -> AppResult<Appended> {
+        self.submit(request).await?.await
+    }
+
+    /// Queues the message and returns once it is queued; the future it gives resolves
+    /// once the message is committed. Messages one caller queues one after another are
+    /// committed in that order, so a socket can have several in flight without
+    /// reordering them.
+    pub async fn submit(
+        &self,
+        request: AppendRequest,
+    ) -> AppResult<impl Future<Output = AppResult<Appended>> + Send + 'static> {
         let (reply, answer) = oneshot::channel();
         self.sender
             .send(Job { request, reply })
             .await
             .map_err(|_| AppError::Internal(anyhow::anyhow!("the message appender has stopped")))?;
-        answer
-            .await
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("the message appender dropped a message")))?
+        Ok(async move {
+            answer
+                .await
+                .map_err(|_| AppError::Internal(anyhow::anyhow!("the message appender dropped a message")))?
+        })
     }
 }
 

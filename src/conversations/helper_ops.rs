@@ -146,11 +146,23 @@ pub async fn post(
     c: &Conversation,
     input: &HelperMessageInput,
 ) -> AppResult<Appended> {
+    submit_post(state, helper, c, input).await?.await
+}
+
+/// [`post`] in two steps: checks the input and queues the message, then (the future it
+/// gives) waits for the commit. A socket queues a helper's messages in the order they
+/// came and waits for their commits together.
+pub async fn submit_post(
+    state: &AppState,
+    helper: &Helper,
+    c: &Conversation,
+    input: &HelperMessageInput,
+) -> AppResult<impl Future<Output = AppResult<Appended>> + Send + 'static> {
     let client_id = text::client_id(&input.client_id)?;
     let text = text::message_text(&input.text, state.config.limits.message_chars)?;
     state
         .appender
-        .append(AppendRequest {
+        .submit(AppendRequest {
             conversation_id: c.id.clone(),
             author: Author::Helper { id: helper.id.clone(), shown_name: helper.shown_name() },
             internal: input.internal,

@@ -5,12 +5,15 @@
 //! `{"type":"hello","token":…}`. A helper is online while a socket of theirs is open.
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::time::Instant;
 
 use axum::extract::State;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
@@ -19,11 +22,21 @@ use tokio::task::JoinHandle;
 use super::hub::{ConversationEvent, QueueEventKind};
 use super::protocol::{self, Order, close_code, send_json};
 use crate::app::AppState;
+use crate::conversations::appender::Appended;
 use crate::conversations::helper_ops::{self, HelperMessageInput};
 use crate::conversations::model::{HelperMessage, Outcome, Role, Status};
 use crate::conversations::queries::{self, QueueItem};
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use crate::helpers::{self, Helper};
+
+/// Messages of one socket queued for commit and not yet answered. A helper answering
+/// several conversations at once does not wait for each commit before the next message
+/// is read; the answers (`ack` or `error`) still go out in the order the frames came.
+/// With this many waiting, the socket reads no further frames until one is answered.
+const MAX_IN_FLIGHT: usize = 64;
+
+/// A message frame's answer to come: conversation, client id, and the commit's result.
+type PendingAnswer = Pin<Box<dyn Future<Output = (String, String, AppResult<Appended>)> + Send>>;
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -214,12 +227,13 @@ async fn session(state: &AppState, mut socket: WebSocket, helper: &Helper) {
     let mut ping = tokio::time::interval(protocol::PING_EVERY);
     ping.tick().await;
     let mut last_heard = Instant::now();
+    let mut answers: FuturesOrdered<PendingAnswer> = FuturesOrdered::new();
     if send_json(&mut socket, &ServerFrame::Ready { helper: &helper.name }).await.is_err() {
         return;
     }
     loop {
         let ok = tokio::select! {
-            incoming = socket.recv() => {
+            incoming = socket.recv(), if answers.len() < MAX_IN_FLIGHT => {
                 let frame = match incoming {
                     Some(Ok(frame)) => frame,
                     Some(Err(e)) => {
@@ -245,7 +259,10 @@ async fn session(state: &AppState, mut socket: WebSocket, helper: &Helper) {
                         break;
                     }
                 };
-                handle_frame(state, &mut socket, helper, frame, &mut followed, &forward_tx).await
+                handle_frame(state, &mut socket, helper, frame, &mut followed, &forward_tx, &mut answers).await
+            }
+            Some((conversation, client_id, result)) = answers.next(), if !answers.is_empty() => {
+                answer_message(&mut socket, &conversation, &client_id, result).await.map_err(anyhow::Error::from)
             }
             event = queue_events.recv() => match event {
                 Ok(event) if event.offered_to.as_ref().is_some_and(|to| *to != helper.id) => Ok(()),
@@ -288,6 +305,7 @@ async fn handle_frame(
     frame: ClientFrame,
     followed: &mut HashMap<String, Followed>,
     forward_tx: &mpsc::Sender<(String, Forwarded)>,
+    answers: &mut FuturesOrdered<PendingAnswer>,
 ) -> anyhow::Result<()> {
     match frame {
         ClientFrame::Hello { .. } => Ok(()),
@@ -344,31 +362,17 @@ async fn handle_frame(
             Ok(())
         }
         ClientFrame::Message { conversation, client_id, text, internal } => {
-            let result = match helper_ops::authorize(state, helper, &conversation).await {
-                Ok(c) => {
-                    helper_ops::post(
-                        state,
-                        helper,
-                        &c,
-                        &HelperMessageInput { client_id: client_id.clone(), text, internal },
-                    )
-                    .await
-                }
+            let input = HelperMessageInput { client_id: client_id.clone(), text, internal };
+            let queued = match helper_ops::authorize(state, helper, &conversation).await {
+                Ok(c) => helper_ops::submit_post(state, helper, &c, &input).await,
                 Err(e) => Err(e),
             };
-            match result {
-                Ok(a) => Ok(send_json(
-                    socket,
-                    &ServerFrame::Ack {
-                        conversation: &conversation,
-                        client_id: &client_id,
-                        seq: a.seq,
-                        duplicate: a.duplicate,
-                    },
-                )
-                .await?),
-                Err(e) => Ok(send_error(socket, &e, Some(&conversation)).await?),
-            }
+            // Refusals wait their turn too, so answers keep the frames' order.
+            answers.push_back(match queued {
+                Ok(committed) => Box::pin(async move { (conversation, client_id, committed.await) }),
+                Err(e) => Box::pin(std::future::ready((conversation, client_id, Err(e)))),
+            });
+            Ok(())
         }
         ClientFrame::Typing { conversation } => {
             if let Some(f) = followed.get_mut(&conversation)
@@ -391,6 +395,21 @@ async fn handle_frame(
             }
             Ok(())
         }
+    }
+}
+
+async fn answer_message(
+    socket: &mut WebSocket,
+    conversation: &str,
+    client_id: &str,
+    result: AppResult<Appended>,
+) -> Result<(), axum::Error> {
+    match result {
+        Ok(a) => {
+            let ack = ServerFrame::Ack { conversation, client_id, seq: a.seq, duplicate: a.duplicate };
+            send_json(socket, &ack).await
+        }
+        Err(e) => send_error(socket, &e, Some(conversation)).await,
     }
 }
 

@@ -54,7 +54,7 @@ impl Store {
                 let synchronous = sqlite_synchronous.to_ascii_uppercase();
                 let pragmas = format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
-                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
                 );
                 let write = sqlite_pool(&options, 1, pragmas.clone()).await?;
                 // The first connection switches the file to WAL before readers open it.
