@@ -83,7 +83,7 @@ impl AppState {
             wiki_accounts: sites::wiki_context::WikiContextCache::default(),
             mailer,
         });
-        let appender = Appender::start(Arc::clone(&services));
+        let appender = Appender::start(Arc::clone(&services))?;
         Ok(Self { services, appender, limits, shutdown: CancellationToken::new() })
     }
 }
@@ -214,6 +214,7 @@ impl Server {
         let app = router(state.clone());
         let shutdown = state.shutdown.clone();
         tokio::spawn(housekeeping(state.clone()));
+        tokio::spawn(state.store.clone().checkpoints(shutdown.clone()));
         tokio::spawn(crate::conversations::routing::run(state.clone(), shutdown.clone()));
         tokio::spawn(crate::conversations::offers::run(state.clone(), shutdown.clone()));
         if let Some(mailer) = &state.mailer {

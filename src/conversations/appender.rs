@@ -14,10 +14,10 @@ use super::queries;
 use super::service::{Services, StatusPublish, queue_item};
 use crate::error::{AppError, AppResult};
 use crate::live::hub::{ConversationEvent, QueueEventKind};
-use crate::store::now_ms;
+use crate::store::{Backend, now_ms};
 
 /// Most messages committed in one transaction.
-const MAX_BATCH: usize = 512;
+const MAX_BATCH: usize = 2048;
 const DAY_MS: i64 = 86_400_000;
 
 pub struct AppendRequest {
@@ -60,10 +60,26 @@ struct Applied {
 }
 
 impl Appender {
-    pub fn start(services: Arc<Services>) -> Self {
+    /// Starts the appender. On SQLite it runs on a thread of its own: between two
+    /// statements it must take the database's answer at once, not wait its turn behind
+    /// every socket task of the server's runtime (measured in docs/PERFORMANCE.md). It
+    /// stops when the last `Appender` handle is dropped.
+    pub fn start(services: Arc<Services>) -> anyhow::Result<Self> {
         let (sender, receiver) = mpsc::channel(16 * MAX_BATCH);
-        tokio::spawn(run(services, receiver));
-        Self { sender }
+        match services.store.backend {
+            Backend::Sqlite => {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                std::thread::Builder::new()
+                    .name("helpline-appender".into())
+                    .spawn(move || runtime.block_on(run(services, receiver)))?;
+            }
+            // A PostgreSQL connection belongs to the runtime that opened it; the
+            // appender shares the server's.
+            Backend::Postgres => {
+                tokio::spawn(run(services, receiver));
+            }
+        }
+        Ok(Self { sender })
     }
 
     /// Stores the message; returns once it is committed.
@@ -110,18 +126,30 @@ async fn commit_batch(services: &Services, batch: &mut Vec<Job>) {
         // carries; then the batch is applied in memory and written back at once.
         let mut ids: Vec<&str> = batch.iter().map(|j| j.request.conversation_id.as_str()).collect();
         ids.dedup();
-        let keys: Vec<&str> = batch.iter().filter_map(|j| j.request.client_key.as_deref()).collect();
+        let keys: Vec<(&str, &str)> = batch
+            .iter()
+            .filter_map(|j| Some((j.request.conversation_id.as_str(), j.request.client_key.as_deref()?)))
+            .collect();
+        let loaded = queries::lock_many(&mut tx, services.store.backend, &ids).await?;
         let mut pending = Pending {
-            conversations: queries::lock_many(&mut tx, services.store.backend, &ids).await?,
-            client_keys: queries::stored_client_keys(&mut tx, &ids, &keys).await?,
+            conversations: loaded.clone(),
+            client_keys: queries::stored_client_keys(&mut tx, &keys).await?,
             ..Pending::default()
         };
         for job in batch.iter() {
             results.push(apply(services, &mut tx, &job.request, &mut pending).await?);
         }
-        let changed: Vec<&Conversation> =
-            pending.changed.iter().filter_map(|id| pending.conversations.get(id)).collect();
-        queries::save_states(&mut tx, &changed, now_ms()).await?;
+        // Most messages only pass the turn (and advance `last_seq`): those rows are
+        // written with the two columns alone, which leaves the conversation indexes
+        // that do not hold them untouched.
+        let (turns, changed): (Vec<&Conversation>, Vec<&Conversation>) = pending
+            .changed
+            .iter()
+            .filter_map(|id| pending.conversations.get(id))
+            .partition(|c| loaded.get(&c.id).is_some_and(|before| only_the_turn_moved(before, c)));
+        let now = now_ms();
+        queries::save_turns(&mut tx, &turns, now).await?;
+        queries::save_states(&mut tx, &changed, now).await?;
         queries::insert_messages(&mut tx, &pending.messages).await?;
         tx.commit().await
     }
@@ -144,6 +172,19 @@ async fn commit_batch(services: &Services, batch: &mut Vec<Job>) {
             }
         }
     }
+}
+
+/// Whether `after` differs from `before` in nothing but its status and `last_seq`.
+fn only_the_turn_moved(before: &Conversation, after: &Conversation) -> bool {
+    before.outcome == after.outcome
+        && before.urgent == after.urgent
+        && before.owner_id == after.owner_id
+        && before.last_owner_id == after.last_owner_id
+        && before.redirected_team == after.redirected_team
+        && before.waiting_since == after.waiting_since
+        && before.first_reply_at == after.first_reply_at
+        && before.closed_at == after.closed_at
+        && before.queue == after.queue
 }
 
 fn publish(services: &Services, request: &AppendRequest, applied: &Applied) {

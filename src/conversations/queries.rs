@@ -119,24 +119,27 @@ pub async fn lock_many(
     Ok(found)
 }
 
-/// The stored `seq` of each `(conversation, client key)` among these conversations and keys.
+/// The stored `seq` of each of these `(conversation, client key)` pairs that is stored.
+/// Looked up pair by pair (a join with the pairs), one index probe each: asking for
+/// `conversation IN (…) AND client_key IN (…)` would probe every combination.
 pub async fn stored_client_keys(
     conn: &mut AnyConnection,
-    ids: &[&str],
-    keys: &[&str],
+    pairs: &[(&str, &str)],
 ) -> sqlx::Result<std::collections::HashMap<(String, String), i64>> {
     let mut found = std::collections::HashMap::new();
-    if ids.is_empty() || keys.is_empty() {
+    if pairs.is_empty() {
         return Ok(found);
     }
+    let rows: Vec<String> =
+        (0..pairs.len()).map(|i| format!("({})", placeholders(conn, 2 * i + 1, 2))).collect();
     let sql = format!(
-        "SELECT conversation_id, client_key, seq FROM messages WHERE conversation_id IN ({}) AND client_key IN ({})",
-        placeholders(conn, 1, ids.len()),
-        placeholders(conn, ids.len() + 1, keys.len())
+        "SELECT m.conversation_id, m.client_key, m.seq FROM (VALUES {}) AS k \
+         JOIN messages m ON m.conversation_id = k.column1 AND m.client_key = k.column2",
+        rows.join(", ")
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for value in ids.iter().chain(keys) {
-        query = query.bind(*value);
+    for (id, key) in pairs {
+        query = query.bind(*id).bind(*key);
     }
     for row in query.fetch_all(conn).await? {
         found.insert((row.try_get("conversation_id")?, row.try_get("client_key")?), row.try_get("seq")?);
@@ -179,6 +182,31 @@ pub async fn save_states(
                 .bind(c.first_reply_at)
                 .bind(c.closed_at)
                 .bind(c.queue.clone());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// `save_states` for conversations whose status and `last_seq` alone changed.
+pub async fn save_turns(
+    conn: &mut AnyConnection,
+    conversations: &[&Conversation],
+    now: i64,
+) -> sqlx::Result<()> {
+    const ROWS: usize = 500;
+    for chunk in conversations.chunks(ROWS) {
+        let rows: Vec<String> =
+            (0..chunk.len()).map(|r| format!("({})", placeholders(conn, r * 3 + 2, 3))).collect();
+        let sql = format!(
+            "UPDATE conversations SET status = v.column2, last_seq = v.column3, updated_at = {} \
+             FROM (VALUES {}) AS v WHERE conversations.id = v.column1",
+            placeholders(conn, 1, 1),
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        for c in chunk {
+            query = query.bind(c.id.clone()).bind(c.status.as_str()).bind(c.last_seq);
         }
         query.execute(&mut *conn).await?;
     }

@@ -28,6 +28,12 @@ pub struct Store {
     pub read: AnyPool,
 }
 
+/// Log pages after which a SQLite commit checkpoints by itself: a safety net, normally
+/// never reached because `checkpoints` runs first.
+const AUTO_CHECKPOINT_PAGES: u32 = 16_384;
+
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -56,7 +62,10 @@ impl Store {
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
                      PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
                 );
-                let write = sqlite_pool(&options, 1, pragmas.clone()).await?;
+                // The writer leaves checkpoints to `checkpoints` (below) unless the log
+                // grows past ~64 MiB, so a commit does not also copy the log back.
+                let write_pragmas = format!("{pragmas} PRAGMA wal_autocheckpoint = {AUTO_CHECKPOINT_PAGES};");
+                let write = sqlite_pool(&options, 1, write_pragmas).await?;
                 // The first connection switches the file to WAL before readers open it.
                 let read = sqlite_pool(&options, 4, pragmas).await?;
                 Store { backend, write, read }
@@ -83,6 +92,26 @@ impl Store {
     pub async fn ping(&self) -> anyhow::Result<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
+    }
+
+    /// Copies SQLite's write-ahead log back into the database now and then, off the
+    /// commit path, without blocking readers or the writer (`PASSIVE`). A page changed
+    /// by many commits in between is copied once. Nothing to do on PostgreSQL.
+    pub async fn checkpoints(self, shutdown: tokio_util::sync::CancellationToken) {
+        if self.backend != Backend::Sqlite {
+            return;
+        }
+        let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                () = shutdown.cancelled() => return,
+            }
+            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.read).await {
+                tracing::warn!(%error, "checkpointing the SQLite log failed");
+            }
+        }
     }
 
     pub async fn close(&self) {
