@@ -10,7 +10,7 @@ use common::TestApp;
 use helpline::conversations::appender::AppendRequest;
 use helpline::conversations::model::{Author, requester_client_key};
 
-on_both_backends!(one_batch_keeps_order_seq_and_idempotency);
+on_both_backends!(one_batch_keeps_order_seq_and_idempotency, a_helper_writes_only_in_their_queues);
 
 fn request(id: &str, client_id: &str, text: &str) -> AppendRequest {
     AppendRequest {
@@ -21,7 +21,18 @@ fn request(id: &str, client_id: &str, text: &str) -> AppendRequest {
         masked_text: None,
         client_key: Some(requester_client_key(client_id)),
         possible_harm: false,
+        author_queues: None,
         received: Instant::now(),
+    }
+}
+
+/// An internal note by a helper whose queues are `queues`.
+fn note(id: &str, client_id: &str, queues: &[&str]) -> AppendRequest {
+    AppendRequest {
+        author: Author::Helper { id: "h_someone".into(), shown_name: "someone".into() },
+        internal: true,
+        author_queues: Some(queues.iter().map(|q| q.to_string()).collect()),
+        ..request(id, client_id, "a note")
     }
 }
 
@@ -48,4 +59,28 @@ async fn one_batch_keeps_order_seq_and_idempotency(app: TestApp) {
     let texts: Vec<&str> =
         view["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
     assert_eq!(texts, ["first conversation", "a-one", "a-two"]);
+}
+
+async fn a_helper_writes_only_in_their_queues(app: TestApp) {
+    let state = &app.server.as_ref().unwrap().state;
+    let (id, _, _) = app.start("Please help").await;
+    let queue: String = sqlx::query_scalar("SELECT queue FROM conversations WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&state.store.read)
+        .await
+        .unwrap();
+    let appender = &state.appender;
+    let (outside, inside) = tokio::join!(
+        appender.append(note(&id, "n-1", &["some-other-queue"])),
+        appender.append(note(&id, "n-2", &[queue.as_str()])),
+    );
+    assert_eq!(outside.unwrap_err().code(), "not_found", "the same answer as for no conversation");
+    assert_eq!(inside.unwrap().seq, 2);
+    let notes: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT client_key FROM messages WHERE conversation_id = $1 AND internal = 1")
+            .bind(&id)
+            .fetch_all(&state.store.read)
+            .await
+            .unwrap();
+    assert_eq!(notes.len(), 1, "{notes:?}");
 }

@@ -31,6 +31,9 @@ pub struct AppendRequest {
     pub client_key: Option<String>,
     /// Screening found a possible threat of harm.
     pub possible_harm: bool,
+    /// A helper author's queues: the conversation must be in one of them, checked on
+    /// the row the batch locks (so a transfer a moment before cannot slip through).
+    pub author_queues: Option<Vec<String>>,
     pub received: Instant,
 }
 
@@ -222,8 +225,14 @@ async fn apply(
     pending: &mut Pending,
 ) -> sqlx::Result<AppResult<Applied>> {
     let key = request.client_key.as_deref().unwrap_or("");
-    let Some(mut conversation) = pending.conversations.get(&request.conversation_id).cloned() else {
-        return Ok(Err(AppError::NotFound("No such conversation.")));
+    let member = |c: &Conversation| request.author_queues.as_ref().is_none_or(|q| q.contains(&c.queue));
+    let Some(mut conversation) =
+        pending.conversations.get(&request.conversation_id).filter(|c| member(c)).cloned()
+    else {
+        return Ok(Err(match request.author_queues {
+            Some(_) => AppError::NotFound("No such conversation in your queues."),
+            None => AppError::NotFound("No such conversation."),
+        }));
     };
     let pending_key = (conversation.id.clone(), key.to_string());
     let duplicate = pending.client_keys.get(&pending_key).copied();

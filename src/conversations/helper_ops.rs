@@ -146,16 +146,17 @@ pub async fn post(
     c: &Conversation,
     input: &HelperMessageInput,
 ) -> AppResult<Appended> {
-    submit_post(state, helper, c, input).await?.await
+    submit_post(state, helper, &c.id, input).await?.await
 }
 
 /// [`post`] in two steps: checks the input and queues the message, then (the future it
 /// gives) waits for the commit. A socket queues a helper's messages in the order they
-/// came and waits for their commits together.
+/// came and waits for their commits together. The appender checks that the
+/// conversation is in one of the helper's queues, so no read is needed before.
 pub async fn submit_post(
     state: &AppState,
     helper: &Helper,
-    c: &Conversation,
+    conversation_id: &str,
     input: &HelperMessageInput,
 ) -> AppResult<impl Future<Output = AppResult<Appended>> + Send + 'static> {
     let client_id = text::client_id(&input.client_id)?;
@@ -163,13 +164,14 @@ pub async fn submit_post(
     state
         .appender
         .submit(AppendRequest {
-            conversation_id: c.id.clone(),
+            conversation_id: conversation_id.to_string(),
             author: Author::Helper { id: helper.id.clone(), shown_name: helper.shown_name() },
             internal: input.internal,
             text,
             masked_text: None,
             client_key: Some(helper_client_key(&helper.id, client_id)),
             possible_harm: false,
+            author_queues: Some(helper.queue_ids()),
             received: Instant::now(),
         })
         .await

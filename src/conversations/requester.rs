@@ -291,6 +291,7 @@ pub async fn post(
             masked_text: screening.masked,
             client_key: Some(requester_client_key(client_id)),
             possible_harm: screening.possible_harm,
+            author_queues: None,
             received: Instant::now(),
         })
         .await

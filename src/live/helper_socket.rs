@@ -12,8 +12,8 @@ use axum::extract::State;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
+use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
@@ -231,8 +231,18 @@ async fn session(state: &AppState, mut socket: WebSocket, helper: &Helper) {
     if send_json(&mut socket, &ServerFrame::Ready { helper: &helper.name }).await.is_err() {
         return;
     }
+    // Turns since frames were last written (see `protocol::send_json`); `ready` is queued.
+    let mut busy_turns = 1;
     loop {
         let ok = tokio::select! {
+            biased;
+            () = std::future::ready(()), if busy_turns >= protocol::FLUSH_AFTER_TURNS => {
+                busy_turns = 0;
+                if socket.flush().await.is_err() {
+                    break;
+                }
+                continue;
+            }
             incoming = socket.recv(), if answers.len() < MAX_IN_FLIGHT => {
                 let frame = match incoming {
                     Some(Ok(frame)) => frame,
@@ -287,10 +297,18 @@ async fn session(state: &AppState, mut socket: WebSocket, helper: &Helper) {
                 protocol::close(&mut socket, close_code::GOING_AWAY, "server restarting").await;
                 break;
             }
+            () = std::future::ready(()), if busy_turns > 0 => {
+                busy_turns = 0;
+                if socket.flush().await.is_err() {
+                    break;
+                }
+                continue;
+            }
         };
         if ok.is_err() {
             break;
         }
+        busy_turns += 1;
     }
     for (id, f) in followed {
         f.task.abort();
@@ -363,10 +381,7 @@ async fn handle_frame(
         }
         ClientFrame::Message { conversation, client_id, text, internal } => {
             let input = HelperMessageInput { client_id: client_id.clone(), text, internal };
-            let queued = match helper_ops::authorize(state, helper, &conversation).await {
-                Ok(c) => helper_ops::submit_post(state, helper, &c, &input).await,
-                Err(e) => Err(e),
-            };
+            let queued = helper_ops::submit_post(state, helper, &conversation, &input).await;
             // Refusals wait their turn too, so answers keep the frames' order.
             answers.push_back(match queued {
                 Ok(committed) => Box::pin(async move { (conversation, client_id, committed.await) }),

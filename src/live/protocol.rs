@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use futures_util::SinkExt;
 use serde::Serialize;
 
 use crate::app::AppState;
@@ -59,16 +60,29 @@ pub const SILENCE_LIMIT: Duration = Duration::from_secs(70);
 pub const TYPING_INTERVAL: Duration = Duration::from_millis(1500);
 const PAGE: i64 = 500;
 
-/// Small buffers: most sockets are idle most of the time.
+/// Small buffers: most sockets are idle most of the time. Queued frames are written at
+/// a flush, or once they pass `WRITE_BUFFER_BYTES`.
 pub fn configure(ws: WebSocketUpgrade, state: &AppState) -> WebSocketUpgrade {
     let frame = state.config.limits.frame_bytes;
-    ws.max_message_size(frame).max_frame_size(frame).read_buffer_size(4096).write_buffer_size(0)
+    ws.max_message_size(frame)
+        .max_frame_size(frame)
+        .read_buffer_size(4096)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
 }
 
+const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+
+/// Queues a frame on the socket. It is written with the next flush: the socket loops
+/// flush once nothing else is ready (or after `FLUSH_AFTER_TURNS` busy turns), so an
+/// `ack`, the message it stored and the status change it made leave in one write.
 pub async fn send_json<T: Serialize>(socket: &mut WebSocket, frame: &T) -> Result<(), axum::Error> {
     let text = serde_json::to_string(frame).map_err(axum::Error::new)?;
-    socket.send(WsMessage::Text(text.into())).await
+    socket.feed(WsMessage::Text(text.into())).await
 }
+
+/// Turns of a socket loop after which queued frames are written even if more work is
+/// ready, so a busy socket's frames are not held back.
+pub const FLUSH_AFTER_TURNS: u32 = 16;
 
 pub async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
     let mut reason = reason.to_string();

@@ -8,6 +8,7 @@ use std::time::Instant;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
+use futures_util::SinkExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -143,8 +144,19 @@ async fn session(state: &AppState, mut socket: WebSocket, id: &str, origin: Opti
     ping.tick().await;
     let mut last_heard = Instant::now();
     let mut last_typing: Option<Instant> = None;
+    // Turns since frames were last written (see `protocol::send_json`); the backlog
+    // above is queued, so the first quiet moment writes it.
+    let mut busy_turns = 1;
     loop {
         tokio::select! {
+            biased;
+            () = std::future::ready(()), if busy_turns >= protocol::FLUSH_AFTER_TURNS => {
+                busy_turns = 0;
+                if socket.flush().await.is_err() {
+                    return;
+                }
+                continue;
+            }
             incoming = socket.recv() => {
                 let frame = match incoming {
                     Some(Ok(frame)) => frame,
@@ -276,7 +288,15 @@ async fn session(state: &AppState, mut socket: WebSocket, id: &str, origin: Opti
                 protocol::close(&mut socket, close_code::GOING_AWAY, "server restarting; resume with after").await;
                 return;
             }
+            () = std::future::ready(()), if busy_turns > 0 => {
+                busy_turns = 0;
+                if socket.flush().await.is_err() {
+                    return;
+                }
+                continue;
+            }
         }
+        busy_turns += 1;
     }
 }
 
