@@ -28,11 +28,11 @@ pub struct Store {
     pub read: AnyPool,
 }
 
-/// Log pages after which a SQLite commit checkpoints by itself. `checkpoints` copies
-/// pages back before, off the commit path; this one then finds little left to copy and
-/// lets the next commit start the log from its beginning again (a checkpoint beside a
-/// busy writer seldom can). Checkpointing from commits more often (4,096 pages, with
-/// the background pass every 250 ms) cost a quarter of the ping-pong rate.
+/// Log pages after which a SQLite commit checkpoints by itself, after which the log
+/// starts from its beginning again (a checkpoint beside a busy writer seldom lets it).
+/// `checkpoints` copies pages back in between, off the commit path. Checkpointing from
+/// commits more often (4,096 pages, background pass every 250 ms) cost about a quarter
+/// of the ping-pong rate in docs/PERFORMANCE.md.
 const AUTO_CHECKPOINT_PAGES: u32 = 16_384;
 
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
