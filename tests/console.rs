@@ -112,15 +112,13 @@ async fn actions_without_the_csrf_token_or_from_another_site_change_nothing(app:
     assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
     let presence = act(&app, &client, "/console/presence", &[("status", "away")]).await;
     assert_eq!(presence.status(), StatusCode::FORBIDDEN);
-    let view: Value =
-        app.helper_get("bob", &format!("/v1/helper/conversations/{id}")).await.json().await.unwrap();
+    let view: Value = app.helper_json("bob", &format!("/v1/helper/conversations/{id}")).await;
     assert_eq!(view["status"], "waiting", "nothing changed");
     assert!(view["owner"].is_null());
 
     let response = act(&app, &client, &claim, &[("csrf", &csrf)]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let view: Value =
-        app.helper_get("bob", &format!("/v1/helper/conversations/{id}")).await.json().await.unwrap();
+    let view: Value = app.helper_json("bob", &format!("/v1/helper/conversations/{id}")).await;
     assert_eq!(view["owner"], "alice");
 }
 
@@ -272,8 +270,7 @@ async fn a_team_alias_keeps_the_helpers_name_from_the_requester(app: TestApp) {
     assert!(!view.to_string().contains("alice"), "the name reached the requester: {view}");
 
     // Helpers and the audit trail still see who it was.
-    let events: Value =
-        app.helper_get("bob", &format!("/v1/helper/conversations/{id}/events")).await.json().await.unwrap();
+    let events: Value = app.helper_json("bob", &format!("/v1/helper/conversations/{id}/events")).await;
     assert!(
         events["events"]
             .as_array()
@@ -343,8 +340,7 @@ async fn take_next_offers_urgent_then_oldest_in_the_helpers_languages(app: TestA
     assert_eq!(first.headers()[LOCATION], format!("/console/conversations/{urgent_en}"), "urgent first");
     let second = act(&app, &alice, "/console/next", &[("csrf", &csrf)]).await;
     assert_eq!(second.headers()[LOCATION], format!("/console/conversations/{oldest_en}"), "then the oldest");
-    let view: Value =
-        app.helper_get("bob", &format!("/v1/helper/conversations/{oldest_en}")).await.json().await.unwrap();
+    let view: Value = app.helper_json("bob", &format!("/v1/helper/conversations/{oldest_en}")).await;
     assert_eq!(view["owner"], "alice");
     let refused = act(&app, &alice, "/console/next", &[]).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN, "CSRF applies here too");
@@ -446,8 +442,7 @@ async fn a_block_stops_the_requester_until_lifted(app: TestApp) {
         app.create(serde_json::json!({"site": "wiki", "lang": "en", "text": "new"})).await.status(),
         201
     );
-    let events: Value =
-        app.helper_get("bob", &format!("/v1/helper/conversations/{id}/events")).await.json().await.unwrap();
+    let events: Value = app.helper_json("bob", &format!("/v1/helper/conversations/{id}/events")).await;
     let actions: Vec<&str> =
         events["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(actions.contains(&"blocked") && actions.contains(&"unblocked"), "{actions:?}");
@@ -571,8 +566,7 @@ async fn coordinators_invite_and_remove_members_and_lift_blocks(app: TestApp) {
     assert_eq!(view["status"], "waiting");
     let last = view["messages"].as_array().unwrap().last().unwrap().clone();
     assert!(last["text"].as_str().unwrap().contains("had to leave"), "{last}");
-    let events: Value =
-        app.helper_get("bob", &format!("/v1/helper/conversations/{id}/events")).await.json().await.unwrap();
+    let events: Value = app.helper_json("bob", &format!("/v1/helper/conversations/{id}/events")).await;
     let released = events["events"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(
         (released["action"].as_str(), released["actor"].as_str()),

@@ -33,8 +33,7 @@ async fn removing_a_helper_returns_their_conversations_to_the_queue(app: TestApp
     assert!(view["helper_name"].is_null());
     let waiting = queue(&app, "bob", "?status=waiting").await;
     assert_eq!(ids(&waiting), std::slice::from_ref(&id), "the closed one stays closed");
-    let events: Value =
-        app.helper_get("bob", &format!("/v1/helper/conversations/{id}/events")).await.json().await.unwrap();
+    let events: Value = app.helper_json("bob", &format!("/v1/helper/conversations/{id}/events")).await;
     let last = events["events"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["action"], "released");
     assert_eq!(last["detail"]["reason"], "helper removed");
@@ -122,12 +121,7 @@ async fn only_one_helper_owns_a_conversation(app: TestApp) {
     let mut statuses = [a.status().as_u16(), b.status().as_u16()];
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 409]);
-    let events: Value = app
-        .helper_get("alice", &format!("/v1/helper/conversations/{race}/events"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let events: Value = app.helper_json("alice", &format!("/v1/helper/conversations/{race}/events")).await;
     let claims = events["events"].as_array().unwrap().iter().filter(|e| e["action"] == "claimed").count();
     assert_eq!(claims, 1);
 }
@@ -162,8 +156,7 @@ async fn internal_notes_never_reach_the_requester(app: TestApp) {
     .await;
     assert_eq!(status["helper_name"], "alice");
     // Helpers see the notes, marked.
-    let view: Value =
-        app.helper_get("bob", &format!("/v1/helper/conversations/{id}")).await.json().await.unwrap();
+    let view: Value = app.helper_json("bob", &format!("/v1/helper/conversations/{id}")).await;
     let notes: Vec<&Value> =
         view["messages"].as_array().unwrap().iter().filter(|m| m["internal"] == true).collect();
     assert_eq!(notes.len(), 2);
@@ -260,8 +253,7 @@ async fn close_with_an_outcome(app: TestApp) {
     assert_eq!(app.requester_view(&id, &token).await["outcome"], "resolved");
 
     // The audit trail keeps who did what.
-    let events: Value =
-        app.helper_get("bob", &format!("/v1/helper/conversations/{id}/events")).await.json().await.unwrap();
+    let events: Value = app.helper_json("bob", &format!("/v1/helper/conversations/{id}/events")).await;
     let trail: Vec<(String, String)> = events["events"]
         .as_array()
         .unwrap()
@@ -303,7 +295,7 @@ async fn helpers_see_only_their_queues(app: TestApp) {
     assert_eq!(error_code(response).await, (401, "invalid_token".to_string()));
     let response = app.client.get(format!("{}/v1/helper/queue", app.url)).send().await.unwrap();
     assert_eq!(error_code(response).await, (401, "missing_token".to_string()));
-    let me: Value = app.helper_get("carol", "/v1/helper/me").await.json().await.unwrap();
+    let me: Value = app.helper_json("carol", "/v1/helper/me").await;
     assert_eq!(me["queues"][0]["queue"], "other-queue");
 }
 

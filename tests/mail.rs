@@ -163,8 +163,7 @@ async fn a_mail_that_keeps_failing_is_shown_to_the_helper(backend: Backend) {
     wait_for_counter(&app, "failed", 1).await;
     let view = helper_view(&app, &id).await;
     assert_eq!(view["mail"], "failed");
-    let events: Value =
-        app.helper_get("alice", &format!("/v1/helper/conversations/{id}/events")).await.json().await.unwrap();
+    let events: Value = app.helper_json("alice", &format!("/v1/helper/conversations/{id}/events")).await;
     let failed = events["events"].as_array().unwrap().iter().find(|e| e["action"] == "mail_failed").unwrap();
     assert_eq!(failed["detail"]["code"], "connection");
     assert!(!events.to_string().contains(READER));
@@ -204,7 +203,7 @@ async fn an_email_request_needs_a_valid_address_and_stores_nothing_otherwise() {
             .await;
         assert_eq!(error_code(response).await, (400, code.into()), "{email:?}");
     }
-    let queue: Value = app.helper_get("alice", "/v1/helper/queue").await.json().await.unwrap();
+    let queue: Value = app.helper_json("alice", "/v1/helper/queue").await;
     assert_eq!(queue["conversations"], json!([]), "nothing stored");
 }
 

@@ -242,11 +242,10 @@ async fn threats_flag_urgent_and_show_the_emergency_contact_at_once(app: TestApp
     assert_eq!(system["author_role"], "system");
     assert!(system["text"].as_str().unwrap().contains("emergency@wiki.example"), "{system}");
     // Urgent on top of the queue, ahead of the older request.
-    let queue: Value = app.helper_get("alice", "/v1/helper/queue").await.json().await.unwrap();
+    let queue: Value = app.helper_json("alice", "/v1/helper/queue").await;
     assert_eq!(queue["conversations"][0]["id"], id.as_str());
     assert_eq!(queue["conversations"][0]["urgent"], true);
-    let events: Value =
-        app.helper_get("alice", &format!("/v1/helper/conversations/{id}/events")).await.json().await.unwrap();
+    let events: Value = app.helper_json("alice", &format!("/v1/helper/conversations/{id}/events")).await;
     let actions: Vec<&str> =
         events["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["created", "flagged_urgent"]);
@@ -274,11 +273,10 @@ async fn personal_data_is_masked_for_helpers_only(app: TestApp) {
     let text = "Write to me at jane@example.org or call 0171 2345678";
     let (id, token, body) = app.start(text).await;
     assert_eq!(body["messages"][0]["text"], text, "the requester sees their own words");
-    let queue: Value = app.helper_get("alice", "/v1/helper/queue").await.json().await.unwrap();
+    let queue: Value = app.helper_json("alice", "/v1/helper/queue").await;
     let preview = queue["conversations"][0]["preview"].as_str().unwrap();
     assert!(!preview.contains("jane@example.org") && !preview.contains("2345678"), "{preview}");
-    let view: Value =
-        app.helper_get("alice", &format!("/v1/helper/conversations/{id}")).await.json().await.unwrap();
+    let view: Value = app.helper_json("alice", &format!("/v1/helper/conversations/{id}")).await;
     let seen = view["messages"][0]["text"].as_str().unwrap();
     assert!(seen.contains("[e-mail address]") && seen.contains("[phone number]"), "{seen}");
     assert_eq!(view["messages"][0]["masked"], true);

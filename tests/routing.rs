@@ -39,8 +39,7 @@ async fn a_conversation_returns_to_the_queue_when_its_owner_goes_offline(app: Te
     let last = view["messages"].as_array().unwrap().last().unwrap();
     assert_eq!(last["author_role"], "system");
     assert!(last["text"].as_str().unwrap().contains("had to leave"), "{last}");
-    let events: Value =
-        app.helper_get("bob", &format!("/v1/helper/conversations/{left}/events")).await.json().await.unwrap();
+    let events: Value = app.helper_json("bob", &format!("/v1/helper/conversations/{left}/events")).await;
     let released = events["events"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(released["action"], "released");
     assert_eq!(released["detail"]["reason"], "owner offline");

@@ -283,6 +283,13 @@ impl TestApp {
         self.client.get(format!("{}{path}", self.url)).bearer_auth(&self.tokens[helper]).send().await.unwrap()
     }
 
+    /// A helper's GET that must succeed, as JSON.
+    pub async fn helper_json(&self, helper: &str, path: &str) -> Value {
+        let response = self.helper_get(helper, path).await;
+        assert_eq!(response.status(), 200, "GET {path} as {helper}");
+        response.json().await.unwrap()
+    }
+
     pub async fn helper_post(&self, helper: &str, path: &str, body: Value) -> reqwest::Response {
         self.client
             .post(format!("{}{path}", self.url))
