@@ -59,6 +59,16 @@ async fn queue_lists_waiting_first_urgent_on_top_oldest_first(app: TestApp) {
     let (urgent, _, _) = app.start("fourth: I want to end my life").await;
     let german = app.create(json!({"site": "wiki", "lang": "de", "text": "Hilfe bitte"})).await;
     let german: Value = german.json().await.unwrap();
+    // Requests a millisecond apart may share a timestamp; make their order plain.
+    let store = &app.server.as_ref().unwrap().state.store;
+    for (seconds_ago, id) in [(40, &old), (30, &newer), (20, &german["id"].as_str().unwrap().to_string())] {
+        sqlx::query("UPDATE conversations SET waiting_since = waiting_since - $1 WHERE id = $2")
+            .bind(seconds_ago * 1000_i64)
+            .bind(id)
+            .execute(&store.write)
+            .await
+            .unwrap();
+    }
     assert_eq!(app.claim("alice", &claimed).await.status(), 200);
 
     let all = queue(&app, "bob", "").await;
