@@ -234,15 +234,15 @@ async fn session(state: &AppState, mut socket: WebSocket, helper: &Helper) {
     // Turns since frames were last written (see `protocol::send_json`); `ready` is queued.
     let mut busy_turns = 1;
     loop {
+        // A busy socket still writes what it queued every few turns.
+        if busy_turns >= protocol::FLUSH_AFTER_TURNS {
+            busy_turns = 0;
+            if socket.flush().await.is_err() {
+                break;
+            }
+        }
         let ok = tokio::select! {
             biased;
-            () = std::future::ready(()), if busy_turns >= protocol::FLUSH_AFTER_TURNS => {
-                busy_turns = 0;
-                if socket.flush().await.is_err() {
-                    break;
-                }
-                continue;
-            }
             incoming = socket.recv(), if answers.len() < MAX_IN_FLIGHT => {
                 let frame = match incoming {
                     Some(Ok(frame)) => frame,
@@ -297,6 +297,7 @@ async fn session(state: &AppState, mut socket: WebSocket, helper: &Helper) {
                 protocol::close(&mut socket, close_code::GOING_AWAY, "server restarting").await;
                 break;
             }
+            // Nothing else ready: write what was queued.
             () = std::future::ready(()), if busy_turns > 0 => {
                 busy_turns = 0;
                 if socket.flush().await.is_err() {

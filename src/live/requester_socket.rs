@@ -148,15 +148,15 @@ async fn session(state: &AppState, mut socket: WebSocket, id: &str, origin: Opti
     // above is queued, so the first quiet moment writes it.
     let mut busy_turns = 1;
     loop {
+        // A busy socket still writes what it queued every few turns.
+        if busy_turns >= protocol::FLUSH_AFTER_TURNS {
+            busy_turns = 0;
+            if socket.flush().await.is_err() {
+                return;
+            }
+        }
         tokio::select! {
             biased;
-            () = std::future::ready(()), if busy_turns >= protocol::FLUSH_AFTER_TURNS => {
-                busy_turns = 0;
-                if socket.flush().await.is_err() {
-                    return;
-                }
-                continue;
-            }
             incoming = socket.recv() => {
                 let frame = match incoming {
                     Some(Ok(frame)) => frame,
@@ -288,6 +288,7 @@ async fn session(state: &AppState, mut socket: WebSocket, id: &str, origin: Opti
                 protocol::close(&mut socket, close_code::GOING_AWAY, "server restarting; resume with after").await;
                 return;
             }
+            // Nothing else ready: write what was queued.
             () = std::future::ready(()), if busy_turns > 0 => {
                 busy_turns = 0;
                 if socket.flush().await.is_err() {
