@@ -137,9 +137,19 @@ async fn helpers_see_only_their_queues(app: TestApp) {
     let (_, html) = page(&app, &carol, "/console?queue=wiki-queue").await;
     assert!(!html.contains(&id));
 
+    let (_, html) = page(&app, &carol, "/console/live").await;
+    assert!(!html.contains(&id));
+
     let (alice, _) = signed_in(&app, "alice").await;
     let (_, html) = page(&app, &alice, "/console").await;
     assert!(html.contains(&id) && html.contains("a request for the wiki queue"), "{html}");
+    // The live part alone, as the console script refreshes it: the listing, no page around it.
+    let (status, live) = page(&app, &alice, "/console/live").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(live.contains(&id) && live.contains("a request for the wiki queue"), "{live}");
+    assert!(!live.contains("<html") && !live.contains("<form method=\"get\""), "{live}");
+    let (_, filtered) = page(&app, &alice, "/console/live?site=other").await;
+    assert!(!filtered.contains(&id), "the page's filters apply to its live part");
 }
 
 async fn a_conversation_handled_from_the_console(app: TestApp) {
@@ -655,6 +665,7 @@ async fn every_console_page_sends_a_stranger_to_sign_in() {
     let stranger = browser();
     for path in [
         "/console",
+        "/console/live",
         "/console/settings",
         "/console/conversations/c_unknown",
         "/console/conversations/c_unknown/context",

@@ -27,6 +27,7 @@ const CONSOLE_CSS: &str = include_str!("../../web/console/console.css");
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/console", get(pages::dashboard))
+        .route("/console/live", get(pages::dashboard_live))
         .route("/console/signin", get(pages::signin))
         .route("/console/signin/link", get(pages::link).post(actions::redeem_link))
         .route("/console/signin/email", post(email_link::request))
@@ -57,6 +58,7 @@ async fn asset(content_type: &'static str, body: &'static str) -> impl IntoRespo
 
 /// What every console page needs: texts in the helper's language, its direction, the
 /// CSRF token for forms, and who is signed in.
+#[derive(Clone)]
 pub struct Ui<'a> {
     i18n: &'a I18n,
     pub lang: String,

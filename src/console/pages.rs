@@ -181,15 +181,26 @@ pub struct DashboardQuery {
 #[template(path = "console/dashboard.html")]
 struct Dashboard<'a> {
     ui: Ui<'a>,
+    queues: Vec<(String, String)>,
+    sites: Vec<(String, String)>,
+    languages: Vec<String>,
+    filter: DashboardQuery,
+    /// The part the console script refreshes (`/console/live`).
+    live: DashboardLive<'a>,
+}
+
+/// The dashboard's live part: the offer, the listings, thanks and who is online. Served
+/// alone at `/console/live`, so a queue event costs the open consoles one listing, not
+/// a whole page.
+#[derive(Template)]
+#[template(path = "console/dashboard_live.html")]
+struct DashboardLive<'a> {
+    ui: Ui<'a>,
     config: &'a crate::config::Config,
     waiting: Vec<QueueItem>,
     others_open: Vec<QueueItem>,
     mine: Vec<QueueItem>,
     online: Vec<(String, bool)>,
-    queues: Vec<(String, String)>,
-    sites: Vec<(String, String)>,
-    languages: Vec<String>,
-    filter: DashboardQuery,
     /// Waiting requests this helper can take (their queues and languages).
     for_me: usize,
     /// "2 of 5": open conversations and capacity; at capacity, no "take next".
@@ -206,48 +217,13 @@ pub async fn dashboard(
     Query(q): Query<DashboardQuery>,
 ) -> Response {
     let ui = page_ui(&state, &headers, &session, q.uselang.as_deref());
-    let helper = &session.helper;
-    let member_queues = helper.queue_ids();
-    let queues: Vec<String> = match q.queue.as_deref().filter(|s| !s.is_empty()) {
-        Some(queue) if helper.is_member(queue) => vec![queue.to_string()],
-        Some(_) => Vec::new(),
-        None => member_queues.clone(),
-    };
-    let lang = q.lang.as_deref().filter(|s| !s.is_empty()).map(str::to_ascii_lowercase);
-    let site = q.site.as_deref().filter(|s| !s.is_empty());
-    let result = async {
-        let mut conn = state.store.read.acquire().await?;
-        let open = QueueFilter {
-            queues: &queues,
-            lang: lang.as_deref(),
-            status: None,
-            site,
-            owner_id: None,
-            limit: 500,
-        };
-        let all = queries::queue_listing(&mut conn, &open).await?;
-        let mine_filter = QueueFilter {
-            queues: &member_queues,
-            lang: None,
-            status: None,
-            site: None,
-            owner_id: Some(&helper.id),
-            limit: 500,
-        };
-        let mine = queries::queue_listing(&mut conn, &mine_filter).await?;
-        drop(conn);
-        let thanks = crate::thanks::received(&state.store, &helper.id, 5).await?;
-        let offer = crate::conversations::offers::open_for(&state, helper).await?;
-        Ok::<_, AppError>((all, mine, thanks, offer))
-    }
-    .await;
-    let (all, mine, thanks, offer) = match result {
-        Ok(lists) => lists,
+    let live = match dashboard_lists(&state, ui.clone(), &session.helper, &q).await {
+        Ok(live) => live,
         Err(e) => return error_page(&state, &headers, &e, None),
     };
-    let (waiting, others_open): (Vec<_>, Vec<_>) = all.into_iter().partition(|c| c.status == Status::Waiting);
-    let others_open = others_open.into_iter().filter(|c| c.owner.as_deref() != Some(&helper.name)).collect();
-    let queues = member_queues
+    let helper = &session.helper;
+    let queues = helper
+        .queue_ids()
         .iter()
         .map(|id| (id.clone(), state.config.queue(id).map_or_else(|| id.clone(), |q| q.name.clone())))
         .collect();
@@ -268,10 +244,64 @@ pub async fn dashboard(
         .collect();
     languages.sort();
     languages.dedup();
+    render(&Dashboard { ui, queues, sites, languages, filter: q, live }, StatusCode::OK)
+}
+
+/// `GET /console/live`: the dashboard's live part alone, with the same filters.
+pub async fn dashboard_live(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    SignedIn(session): SignedIn,
+    Query(q): Query<DashboardQuery>,
+) -> Response {
+    let ui = page_ui(&state, &headers, &session, q.uselang.as_deref());
+    match dashboard_lists(&state, ui, &session.helper, &q).await {
+        Ok(live) => render(&live, StatusCode::OK),
+        Err(e) => error_page(&state, &headers, &e, None),
+    }
+}
+
+async fn dashboard_lists<'a>(
+    state: &'a AppState,
+    ui: Ui<'a>,
+    helper: &crate::helpers::Helper,
+    q: &DashboardQuery,
+) -> Result<DashboardLive<'a>, AppError> {
+    let member_queues = helper.queue_ids();
+    let queues: Vec<String> = match q.queue.as_deref().filter(|s| !s.is_empty()) {
+        Some(queue) if helper.is_member(queue) => vec![queue.to_string()],
+        Some(_) => Vec::new(),
+        None => member_queues.clone(),
+    };
+    let lang = q.lang.as_deref().filter(|s| !s.is_empty()).map(str::to_ascii_lowercase);
+    let site = q.site.as_deref().filter(|s| !s.is_empty());
+    let mut conn = state.store.read.acquire().await?;
+    let open = QueueFilter {
+        queues: &queues,
+        lang: lang.as_deref(),
+        status: None,
+        site,
+        owner_id: None,
+        limit: 500,
+    };
+    let all = queries::queue_listing(&mut conn, &open).await?;
+    let mine_filter = QueueFilter {
+        queues: &member_queues,
+        lang: None,
+        status: None,
+        site: None,
+        owner_id: Some(&helper.id),
+        limit: 500,
+    };
+    let mine = queries::queue_listing(&mut conn, &mine_filter).await?;
+    drop(conn);
+    let thanks = crate::thanks::received(&state.store, &helper.id, 5).await?;
+    let offer = crate::conversations::offers::open_for(state, helper).await?;
+    let (waiting, others_open): (Vec<_>, Vec<_>) = all.into_iter().partition(|c| c.status == Status::Waiting);
+    let others_open = others_open.into_iter().filter(|c| c.owner.as_deref() != Some(&helper.name)).collect();
     let for_me = waiting.iter().filter(|c| helper.speaks(&c.lang)).count();
-    let load = (mine.len(), helper.capacity);
-    let page = Dashboard {
-        load,
+    Ok(DashboardLive {
+        load: (mine.len(), helper.capacity),
         thanks,
         offer,
         for_me,
@@ -281,12 +311,7 @@ pub async fn dashboard(
         waiting,
         others_open,
         mine,
-        queues,
-        sites,
-        languages,
-        filter: q,
-    };
-    render(&page, StatusCode::OK)
+    })
 }
 
 #[derive(Template)]

@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use anyhow::Context;
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 const RULE_FILES: &[(&str, &str)] = &[
     ("en.toml", include_str!("rules/en.toml")),
@@ -49,6 +49,52 @@ pub struct Screener {
     iso_date: Regex,
     url: Regex,
     extra: Vec<(String, Regex)>,
+    /// The personal-data rules as data, served to the widget for its live hint.
+    rules: PersonalDataRules,
+}
+
+/// The personal-data rules, one source for the server's masking and the widget's live
+/// hint before sending (served with the widget settings). Every pattern is matched
+/// case-insensitively and must mean the same as a Rust regex and as a JavaScript
+/// `RegExp` with flags `iu`: no inline flags, no look-around, `\b` only next to ASCII
+/// letters. `personal_data_cases.json` holds the texts both sides are tested on.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct PersonalDataRules {
+    /// An e-mail address.
+    pub email: String,
+    pub phone: PhoneRule,
+    /// Links: a number inside one (a diff or revision id) is not a phone number.
+    pub link: String,
+    /// Details in the words of a language ("my address is …").
+    pub details: Vec<DetailRule>,
+}
+
+/// A run of digits and separators is a phone number when it matches `candidate`, is not
+/// glued to what comes before (a letter, digit, `=`, `/` or `#`: ids in links), is not
+/// a `date`, has `min_digits` to `max_digits` digits, and starts with `+` or `0` or has
+/// at least `min_separators` of ` -.()/`.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct PhoneRule {
+    pub candidate: String,
+    pub date: String,
+    pub min_digits: usize,
+    pub max_digits: usize,
+    pub min_separators: usize,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct DetailRule {
+    /// `address`, `id_number`, …
+    pub label: String,
+    pub pattern: String,
+}
+
+const MIN_PHONE_DIGITS: usize = 7;
+const MAX_PHONE_DIGITS: usize = 15;
+const MIN_PHONE_SEPARATORS: usize = 2;
+
+fn case_insensitive(pattern: &str) -> anyhow::Result<Regex> {
+    RegexBuilder::new(pattern).case_insensitive(true).build().with_context(|| pattern.to_string())
 }
 
 impl Screener {
@@ -56,31 +102,49 @@ impl Screener {
         let mut harm_patterns = Vec::new();
         let mut languages = Vec::new();
         let mut extra = Vec::new();
+        let mut details = Vec::new();
         for (name, text) in RULE_FILES {
             let file: RuleFile = toml::from_str(text).with_context(|| format!("screening rules {name}"))?;
             languages.push(file.language);
             harm_patterns.extend(file.harm);
             for rule in file.personal_data {
-                let regex = RegexBuilder::new(&rule.pattern)
-                    .case_insensitive(true)
-                    .build()
-                    .with_context(|| format!("{name}: {}", rule.pattern))?;
-                extra.push((rule.label, regex));
+                let regex = case_insensitive(&rule.pattern).with_context(|| name.to_string())?;
+                extra.push((rule.label.clone(), regex));
+                details.push(DetailRule { label: rule.label, pattern: rule.pattern });
             }
         }
         let harm = RegexSetBuilder::new(&harm_patterns)
             .case_insensitive(true)
             .build()
             .context("compiling harm rules")?;
+        let rules = PersonalDataRules {
+            email: r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}".into(),
+            phone: PhoneRule {
+                candidate: r"(\+|\b)\d[\d \t().\-/]{5,22}\d\b".into(),
+                date: r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$".into(),
+                min_digits: MIN_PHONE_DIGITS,
+                max_digits: MAX_PHONE_DIGITS,
+                min_separators: MIN_PHONE_SEPARATORS,
+            },
+            // `\b` only before the Latin words: JavaScript's `\b` does not know Hebrew letters.
+            link: r"\bhttps?://\S+|\b(special|spezial):\S+|מיוחד:\S+".into(),
+            details,
+        };
         Ok(Self {
             harm,
             languages,
-            email: Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")?,
-            phone_candidate: Regex::new(r"(\+|\b)\d[\d \t().\-/]{5,22}\d\b")?,
-            iso_date: Regex::new(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")?,
-            url: Regex::new(r"(?i)\bhttps?://\S+|\b(special|spezial|מיוחד):[^\s]+")?,
+            email: case_insensitive(&rules.email)?,
+            phone_candidate: case_insensitive(&rules.phone.candidate)?,
+            iso_date: case_insensitive(&rules.phone.date)?,
+            url: case_insensitive(&rules.link)?,
             extra,
+            rules,
         })
+    }
+
+    /// The personal-data rules as data, for the widget's live hint.
+    pub fn personal_data_rules(&self) -> &PersonalDataRules {
+        &self.rules
     }
 
     /// The languages that have rules.
@@ -125,14 +189,14 @@ fn label_text(label: &str) -> &'static str {
 fn looks_like_phone(candidate: &str, iso_date: &Regex) -> bool {
     let trimmed = candidate.trim();
     let digits = trimmed.chars().filter(char::is_ascii_digit).count();
-    if !(7..=15).contains(&digits) || iso_date.is_match(trimmed) {
+    if !(MIN_PHONE_DIGITS..=MAX_PHONE_DIGITS).contains(&digits) || iso_date.is_match(trimmed) {
         return false;
     }
     let separators = trimmed.chars().filter(|c| matches!(c, ' ' | '-' | '.' | '(' | ')' | '/')).count();
     let international = trimmed.starts_with('+') || trimmed.starts_with("00");
     let trunk_prefix = trimmed.starts_with('0');
     // A bare run of digits is more often a revision id than a phone number.
-    international || trunk_prefix || separators >= 2
+    international || trunk_prefix || separators >= MIN_PHONE_SEPARATORS
 }
 
 /// Replaces the found ranges (overlaps merged) with their labels.
@@ -206,6 +270,23 @@ mod tests {
         assert!(masked.contains("oldid=1234567890"), "{masked}");
         assert!(masked.contains("Special:Diff/1187654321"), "{masked}");
         assert!(masked.contains("2016-06-13"), "{masked}");
+    }
+
+    /// The texts the widget's live hint is tested on too (e2e): one list for both sides.
+    #[test]
+    fn the_shared_cases_are_masked_exactly_when_personal() {
+        #[derive(Deserialize)]
+        struct Case {
+            text: String,
+            personal: bool,
+        }
+        let cases: Vec<Case> =
+            serde_json::from_str(include_str!("personal_data_cases.json")).expect("cases parse");
+        assert!(cases.len() >= 20, "a real corpus");
+        let s = screener();
+        for case in cases {
+            assert_eq!(s.screen(&case.text).masked.is_some(), case.personal, "{:?}", case.text);
+        }
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub struct WidgetSettings {
     pub availability: Availability,
     /// Channels offered, preferred first.
     pub channels: Vec<Channel>,
+    /// What counts as personal data: the dialog warns before sending, by the rules the
+    /// server masks with.
+    pub personal_data: crate::screening::PersonalDataRules,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -121,5 +124,6 @@ pub async fn widget_settings(
         },
         availability: Availability { helpers_online, median_wait_seconds, summary },
         channels,
+        personal_data: state.screener.personal_data_rules().clone(),
     }))
 }
