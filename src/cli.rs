@@ -1,6 +1,6 @@
 //! The command line. These forms are relied on by scripts and docs:
-//! `serve`, `demo`, `helper add|token|list|remove`; every command takes `--config`
-//! and `--data-dir`, and `HELPLINE_DATABASE_URL` overrides the database.
+//! `serve`, `demo`, `helper add|token|link|list|remove`; every command takes `--config`,
+//! `--data-dir` and `--listen`, and `HELPLINE_DATABASE_URL` overrides the database.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,9 +10,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::app::Server;
+use crate::clock::Clock;
 use crate::config::{Config, Overrides};
 use crate::demo;
-use crate::helpers::{self, HelperError};
+use crate::domain::{Email, Language, QueueId, QueueRole};
+use crate::helpers::{self, HelperError, signin};
+use crate::state::AppState;
 use crate::store::Store;
 
 #[derive(Parser)]
@@ -24,6 +27,10 @@ struct Cli {
     /// Data directory (SQLite database, generated secret).
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// The address to serve on; for other commands, the server's address in the links
+    /// they print (default: `public_url`, else the address the server last served on).
+    #[arg(long, global = true, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
     #[command(subcommand)]
     command: Command,
 }
@@ -31,15 +38,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the configured sites.
-    Serve {
-        #[arg(long, value_name = "ADDR")]
-        listen: Option<SocketAddr>,
-    },
+    Serve,
     /// Serve with a demo site, queue and helper, and print how to use them.
-    Demo {
-        #[arg(long, value_name = "ADDR")]
-        listen: Option<SocketAddr>,
-    },
+    Demo,
     /// Delete closed conversations past `retention_days` now (the server also does it hourly).
     Purge,
     /// Print the MediaWiki gadget pages (1.39+) for a site, ready to paste.
@@ -54,13 +55,13 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
-    /// Manage helpers.
     /// Fill the database with many invented conversations on the demo site (for
     /// benchmarks and trying the console at scale; never on a database people use).
     Seed {
         #[arg(long, default_value_t = 1_000_000)]
         conversations: u64,
     },
+    /// Manage helpers.
     Helper {
         #[command(subcommand)]
         command: HelperCommand,
@@ -124,207 +125,221 @@ fn init_tracing() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let listen = match &cli.command {
-        Command::Serve { listen } | Command::Demo { listen } => *listen,
-        Command::Helper { .. } | Command::Purge | Command::Gadget { .. } | Command::Seed { .. } => None,
-    };
-    let overrides = Overrides { config_file: cli.config.clone(), listen, data_dir: cli.data_dir.clone() };
+    let overrides =
+        Overrides { config_file: cli.config.clone(), listen: cli.listen, data_dir: cli.data_dir.clone() };
     let mut config = Config::load(&overrides)?;
+    if matches!(cli.command, Command::Helper { .. }) && cli.listen.is_none() {
+        // Links printed beside a running server name the address it serves on.
+        config.adopt_served_url();
+    }
     match cli.command {
-        Command::Serve { .. } => {
-            raise_open_file_limit();
-            let server = Server::start(config).await?;
-            println!("Helpline listening on {}", server.url());
-            server.run_until_signal().await
-        }
-        Command::Demo { .. } => {
-            raise_open_file_limit();
-            let listener = tokio::net::TcpListener::bind(config.listen)
-                .await
-                .with_context(|| format!("binding {}", config.listen))?;
-            let addr = listener.local_addr()?;
-            let mut origins = vec![format!("http://{addr}")];
-            if addr.ip().is_loopback() {
-                origins.push(format!("http://localhost:{}", addr.port()));
-            }
-            demo::add_demo_site(&mut config, &origins);
-            if config.public_url.as_deref().is_none_or(|u| u.starts_with("http://")) {
-                // The demo is served over plain HTTP: a Secure cookie would never come back.
-                config.console.secure_cookies = false;
-            }
-            config.validate()?;
-            let server = Server::start_on(config, listener).await?;
-            let token = demo_helper_token(&server.state.store).await?;
-            let url = server.state.config.public_url.clone().unwrap_or_else(|| server.url());
-            println!("Helpline demo listening on {url}");
-            println!("  demo wiki page:  {url}/demo");
-            println!("  widget settings: {url}/v1/sites/demo/widget");
-            println!("  API description: {url}/v1/openapi.json");
-            println!("  helper queue:    curl -H 'Authorization: Bearer TOKEN' {url}/v1/helper/queue");
-            println!("  metrics:         {url}/metrics");
-            let demo_helper = helpers::find_by_name(&server.state.store, demo::DEMO_HELPER)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("the demo helper is missing"))?;
-            let link = crate::console::session::new_link(
-                &server.state.store,
-                &demo_helper.id,
-                server.state.config.console.link_minutes,
-            )
-            .await?;
-            println!("  helper console:  {url}/console/signin/link?token={link}  (sign-in link, works once)");
-            // The token stays the last line: scripts read it, then may stop reading.
-            println!("Helper {} API token:", demo::DEMO_HELPER);
-            println!("{token}");
-            server.run_until_signal().await
-        }
-        Command::Gadget { site, server, out_dir } => {
-            if site == demo::DEMO_SITE {
-                demo::add_demo_site(&mut config, &[]);
-            }
-            let site = config
-                .site(&site)
-                .ok_or_else(|| anyhow::anyhow!("there is no site {site:?} in the configuration"))?;
-            let server = server.or_else(|| config.public_url.clone()).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "give --server URL (or set public_url): the address readers reach Helpline at"
-                )
-            })?;
-            let i18n = crate::i18n::I18n::load()?;
-            let pages = crate::widget::gadget_pages(site, server.trim_end_matches('/'), &i18n);
-            if let Some(dir) = out_dir {
-                std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-                for (title, text) in pages {
-                    let path = dir.join(title.replace([':', '/'], "_"));
-                    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-                    println!("{title}\t{}", path.display());
-                }
-                return Ok(());
-            }
-            println!("Create or edit these pages on the wiki (as an interface administrator).");
-            println!("Add the two lines to MediaWiki:Gadgets-definition; replace the other pages whole.");
-            for (title, text) in pages {
-                println!("\n===== {title} =====");
-                print!("{text}");
-                if !text.ends_with('\n') {
-                    println!();
-                }
-            }
-            Ok(())
-        }
+        Command::Serve => serve(config).await,
+        Command::Demo => run_demo(config).await,
+        Command::Gadget { site, server, out_dir } => gadget(config, &site, server, out_dir),
         Command::Purge => {
-            let store = Store::connect(&config.database_url(), &config.sqlite_synchronous).await?;
-            let purged = crate::conversations::retention::purge_expired(&store, config.retention_days).await;
-            store.close().await;
-            println!("Purged {} closed conversations older than {} days", purged?, config.retention_days);
-            Ok(())
-        }
-        Command::Seed { conversations } => {
-            let store = Store::connect(&config.database_url(), &config.sqlite_synchronous).await?;
-            demo_helper_token(&store).await?;
-            let helper = helpers::find_by_name(&store, demo::DEMO_HELPER)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("the demo helper is missing"))?;
-            let topics = ["harassment", "conflict", "understanding", "other"];
-            let seeded = crate::seed::seed(
-                &store,
-                demo::DEMO_SITE,
-                demo::DEMO_QUEUE,
-                &topics,
-                &helper.id,
-                &helper.name,
-                conversations,
-            )
-            .await?;
-            store.close().await;
+            let state = offline_state(config).await?;
+            let purged = crate::conversations::retention::purge_expired(&state).await;
+            state.store.close().await;
             println!(
-                "Seeded {} conversations ({} messages) in {:.1} s",
-                seeded.conversations, seeded.messages, seeded.seconds
+                "Purged {} closed conversations older than {} days",
+                purged?, state.config.retention_days
             );
             Ok(())
         }
+        Command::Seed { conversations } => seed(config, conversations).await,
         Command::Helper { command } => {
-            let store = Store::connect(&config.database_url(), &config.sqlite_synchronous).await?;
-            let result = helper_command(&config, &store, command).await;
-            store.close().await;
+            let state = offline_state(config).await?;
+            let result = helper_command(&state, command).await;
+            state.store.close().await;
             result
         }
     }
 }
 
-async fn demo_helper_token(store: &Store) -> anyhow::Result<String> {
-    match helpers::add(store, demo::DEMO_HELPER, &[demo::DEMO_QUEUE.to_string()], &[]).await {
-        Ok(_) | Err(HelperError::Exists(_)) => {}
-        Err(e) => return Err(e.into()),
-    }
-    // The demo's one helper also coordinates, so the statistics can be seen.
-    helpers::set_role(store, demo::DEMO_HELPER, demo::DEMO_QUEUE, "coordinator").await?;
-    Ok(helpers::new_api_token(store, demo::DEMO_HELPER).await?)
+/// The shared state without a server, for commands that change the store.
+async fn offline_state(config: Config) -> anyhow::Result<AppState> {
+    Ok(AppState::build(config, Clock::system()).await?.0)
 }
 
-async fn print_link(config: &Config, store: &Store, helper: &helpers::Helper) -> anyhow::Result<()> {
-    let minutes = config.console.link_minutes;
-    let token = crate::console::session::new_link(store, &helper.id, minutes).await?;
-    println!("Console sign-in link for {} (works once, for {minutes} minutes):", helper.name);
-    println!("{}/console/signin/link?token={token}", config.public_url());
+async fn serve(config: Config) -> anyhow::Result<()> {
+    raise_open_file_limit();
+    let server = Server::start(config).await?;
+    server.state.config.record_served_url()?;
+    println!("Helpline listening on {}", server.url());
+    server.run_until_signal().await
+}
+
+async fn run_demo(mut config: Config) -> anyhow::Result<()> {
+    raise_open_file_limit();
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let mut origins = vec![format!("http://{addr}")];
+    if addr.ip().is_loopback() {
+        origins.push(format!("http://localhost:{}", addr.port()));
+    }
+    demo::add_demo_site(&mut config, &origins);
+    if config.public_url.as_deref().is_none_or(|u| u.starts_with("http://")) {
+        // The demo is served over plain HTTP: a Secure cookie would never come back.
+        config.console.secure_cookies = false;
+    }
+    config.validate()?;
+    let server = Server::start_on(config, Clock::system(), listener).await?;
+    let state = &server.state;
+    state.config.record_served_url()?;
+    let token = demo_helper_token(state).await?;
+    let url = state.config.public_url();
+    println!("Helpline demo listening on {url}");
+    println!("  demo wiki page:  {url}/demo");
+    println!("  widget settings: {url}/v1/sites/demo/widget");
+    println!("  API description: {url}/v1/openapi.json");
+    println!("  helper queue:    curl -H 'Authorization: Bearer TOKEN' {url}/v1/helper/queue");
+    println!("  metrics:         {url}/metrics");
+    let demo_helper = helpers::find(&state.store, demo::DEMO_HELPER).await?;
+    let link = signin::new_link(&state.store, &state.config.console, &demo_helper.id, state.now_ms()).await?;
+    println!("  helper console:  {}  (sign-in link, works once)", signin::link_url(&url, &link));
+    // The token stays the last line: scripts read it, then may stop reading.
+    println!("Helper {} API token:", demo::DEMO_HELPER);
+    println!("{token}");
+    server.run_until_signal().await
+}
+
+fn gadget(
+    mut config: Config,
+    site: &str,
+    server: Option<String>,
+    out_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    if site == demo::DEMO_SITE {
+        demo::add_demo_site(&mut config, &[]);
+    }
+    let site =
+        config.site(site).ok_or_else(|| anyhow::anyhow!("there is no site {site:?} in the configuration"))?;
+    let server = server.or_else(|| config.public_url.clone()).ok_or_else(|| {
+        anyhow::anyhow!("give --server URL (or set public_url): the address readers reach Helpline at")
+    })?;
+    let i18n = crate::i18n::I18n::load()?;
+    let pages = crate::widget::gadget_pages(site, server.trim_end_matches('/'), &i18n);
+    if let Some(dir) = out_dir {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        for (title, text) in pages {
+            let path = dir.join(title.replace([':', '/'], "_"));
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            println!("{title}\t{}", path.display());
+        }
+        return Ok(());
+    }
+    println!("Create or edit these pages on the wiki (as an interface administrator).");
+    println!("Add the two lines to MediaWiki:Gadgets-definition; replace the other pages whole.");
+    for (title, text) in pages {
+        println!("\n===== {title} =====");
+        print!("{text}");
+        if !text.ends_with('\n') {
+            println!();
+        }
+    }
     Ok(())
 }
 
-/// The server's secrets: helpers' addresses are sealed and found with them.
-fn secrets(config: &Config) -> anyhow::Result<crate::secrets::Secrets> {
-    Ok(crate::secrets::Secrets::new(config.load_or_create_secret()?))
+async fn seed(config: Config, conversations: u64) -> anyhow::Result<()> {
+    let state = offline_state(config).await?;
+    demo_helper_token(&state).await?;
+    let helper = helpers::find(&state.store, demo::DEMO_HELPER).await?;
+    let topics = ["harassment", "conflict", "understanding", "other"];
+    let seeded = crate::store::seed::seed(
+        &state.store,
+        demo::DEMO_SITE,
+        demo::DEMO_QUEUE,
+        &topics,
+        &helper.id,
+        &helper.name,
+        conversations,
+    )
+    .await?;
+    state.store.close().await;
+    println!(
+        "Seeded {} conversations ({} messages) in {:.1} s",
+        seeded.conversations, seeded.messages, seeded.seconds
+    );
+    Ok(())
 }
 
-async fn helper_command(config: &Config, store: &Store, command: HelperCommand) -> anyhow::Result<()> {
+/// The demo's one helper (made if missing), who also coordinates, so the statistics
+/// can be seen; a new API token for them.
+async fn demo_helper_token(state: &AppState) -> anyhow::Result<String> {
+    let queue = QueueId::from(demo::DEMO_QUEUE);
+    match helpers::add(&state.store, state.now_ms(), demo::DEMO_HELPER, std::slice::from_ref(&queue), &[])
+        .await
+    {
+        Ok(_) | Err(HelperError::Exists(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    helpers::set_role(&state.store, demo::DEMO_HELPER, &queue, QueueRole::Coordinator).await?;
+    Ok(helpers::new_api_token(&state.store, state.now_ms(), demo::DEMO_HELPER).await?)
+}
+
+async fn print_link(state: &AppState, helper: &crate::domain::Helper) -> anyhow::Result<()> {
+    let minutes = state.config.console.link_minutes;
+    let token = signin::new_link(&state.store, &state.config.console, &helper.id, state.now_ms()).await?;
+    println!("Console sign-in link for {} (works once, for {minutes} minutes):", helper.name);
+    println!("{}", signin::link_url(&state.config.public_url(), &token));
+    Ok(())
+}
+
+async fn add_helper(
+    state: &AppState,
+    name: &str,
+    queues: Vec<String>,
+    languages: &[String],
+    coordinator: bool,
+    email: Option<&str>,
+) -> anyhow::Result<()> {
+    let queues: Vec<QueueId> = queues.into_iter().map(QueueId::from).collect();
+    for queue in &queues {
+        if state.config.queue(queue).is_none() && queue != demo::DEMO_QUEUE {
+            anyhow::bail!("there is no queue {queue:?} in the configuration");
+        }
+    }
+    let languages = languages
+        .iter()
+        .map(|l| Language::parse(l).map(Language::into_string))
+        .collect::<Result<Vec<_>, _>>()?;
+    let email = email.map(Email::parse).transpose()?;
+    let mut helper = helpers::add(&state.store, state.now_ms(), name, &queues, &languages).await?;
+    if let Some(address) = &email {
+        helpers::set_email(&state.store, &state.secrets, &helper.id, Some(address)).await?;
+    }
+    if coordinator {
+        for queue in &queues {
+            helpers::set_role(&state.store, name, queue, QueueRole::Coordinator).await?;
+        }
+        helper = helpers::find(&state.store, name).await?;
+    }
+    let roles: Vec<String> =
+        helper.queues.iter().map(|m| format!("{} ({})", m.queue, m.role.as_str())).collect();
+    println!("Added helper {} (queues: {})", helper.name, roles.join(", "));
+    print_link(state, &helper).await
+}
+
+async fn helper_command(state: &AppState, command: HelperCommand) -> anyhow::Result<()> {
+    let store: &Store = &state.store;
     match command {
         HelperCommand::Add { name, queues, languages, coordinator, email } => {
-            for queue in &queues {
-                if config.queue(queue).is_none() && queue != demo::DEMO_QUEUE {
-                    anyhow::bail!("there is no queue {queue:?} in the configuration");
-                }
-            }
-            let languages = languages
-                .iter()
-                .map(|l| {
-                    crate::conversations::text::language(l).map_err(|e| anyhow::anyhow!(e.public_message()))
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            if let Some(address) = &email {
-                crate::conversations::text::email(address)
-                    .map_err(|e| anyhow::anyhow!(e.public_message()))?;
-            }
-            let mut helper = helpers::add(store, &name, &queues, &languages).await?;
-            if let Some(address) = &email {
-                helpers::set_email(store, &secrets(config)?, &helper.id, Some(address)).await?;
-            }
-            if coordinator {
-                for queue in &queues {
-                    helpers::set_role(store, &name, queue, "coordinator").await?;
-                }
-                helper = helpers::find_by_name(store, &name).await?.unwrap_or(helper);
-            }
-            let roles: Vec<String> =
-                helper.queues.iter().map(|m| format!("{} ({})", m.queue, m.role)).collect();
-            println!("Added helper {} (queues: {})", helper.name, roles.join(", "));
-            print_link(config, store, &helper).await?;
+            add_helper(state, &name, queues, &languages, coordinator, email.as_deref()).await?;
         }
-        HelperCommand::Link { name } => {
-            let helper = helpers::find_by_name(store, &name)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no helper named {name}"))?;
-            print_link(config, store, &helper).await?;
-        }
+        HelperCommand::Link { name } => print_link(state, &helpers::find(store, &name).await?).await?,
         HelperCommand::Email { name, address } => {
-            let helper = helpers::find_by_name(store, &name)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no helper named {name}"))?;
-            helpers::set_email(store, &secrets(config)?, &helper.id, address.as_deref()).await?;
+            let helper = helpers::find(store, &name).await?;
+            let address = address.as_deref().map(Email::parse).transpose()?;
+            helpers::set_email(store, &state.secrets, &helper.id, address.as_ref()).await?;
             match address {
                 Some(_) => println!("Sign-in links for {name} may now be sent by e-mail"),
                 None => println!("No e-mail address is kept for {name} any more"),
             }
         }
         HelperCommand::Token { name } => {
-            let token = helpers::new_api_token(store, &name).await?;
+            let token = helpers::new_api_token(store, state.now_ms(), &name).await?;
             println!("API token for {name} (shown once; keep it secret):");
             println!("{token}");
         }
@@ -333,7 +348,7 @@ async fn helper_command(config: &Config, store: &Store, command: HelperCommand) 
                 let queues = h
                     .queues
                     .iter()
-                    .map(|m| format!("{} ({})", m.queue, m.role))
+                    .map(|m| format!("{} ({})", m.queue, m.role.as_str()))
                     .collect::<Vec<_>>()
                     .join(", ");
                 let langs = if h.languages.is_empty() { "any".to_string() } else { h.languages.join(",") };
@@ -341,17 +356,9 @@ async fn helper_command(config: &Config, store: &Store, command: HelperCommand) 
             }
         }
         HelperCommand::Remove { name } => {
-            let helper = helpers::find_by_name(store, &name)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no helper named {name}"))?;
             // The conversations' own path, so each requester is told (a running server's
             // sockets show it at their next refresh; this process has none to tell).
-            let state = crate::app::AppState::build(config.clone()).await?;
-            let returned =
-                crate::conversations::routing::return_owned(&state, &helper.id, None, None, "helper removed")
-                    .await?;
-            helpers::remove(&state.store, &name).await?;
-            state.store.close().await;
+            let returned = crate::conversations::routing::remove_helper(state, &name).await?;
             println!("Removed helper {name}; {returned} open conversations went back to their queues");
         }
     }

@@ -94,6 +94,15 @@ impl AppError {
     }
 }
 
+impl From<crate::domain::DomainError> for AppError {
+    fn from(e: crate::domain::DomainError) -> Self {
+        match e.kind {
+            crate::domain::ErrorKind::Invalid => Self::BadRequest { code: e.code, message: e.message },
+            crate::domain::ErrorKind::Conflict => Self::Conflict { code: e.code, message: e.message },
+        }
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         Self::Internal(e.into())

@@ -1,8 +1,19 @@
 //! Helpline: a "Get help" button on every page of a wiki that reaches a volunteer help
 //! team in seconds, by live chat or by e-mail.
 //!
-//! Data flows one way: HTTP/WebSocket edge → capability service → store; real-time
-//! events flow store → hub → sockets. See docs/ARCHITECTURE.md.
+//! Data flows one way: edge (HTTP handlers, sockets, console pages) → capability
+//! service → store; real-time events flow store → hub → sockets. The modules form
+//! layers, each using only those below it (docs/ARCHITECTURE.md, checked by
+//! `tests/layering.rs`):
+//!
+//! 1. `domain` — the words of the design as types and rules;
+//! 2. foundations: `error`, `clock`, `config`, `secrets`, `i18n`, `screening`, `metrics`,
+//!    `rate_limit`, `demo`;
+//! 3. parts: `store` (all SQL), `hub` (fan-out, presence, viewers), `mail`, `wiki`, `stats`;
+//! 4. `state` — what everything shares;
+//! 5. capabilities: `extract`, `helpers`, `sites`, `blocks`, `thanks`, then `conversations`;
+//! 6. edges: `live` (sockets), `console` (pages), `ops`, `widget`;
+//! 7. `app` (the router and server), then `cli`.
 
 /// Chooses the process's TLS implementation, rustls with *ring* (as the mail relay uses),
 /// before any HTTPS client is built. Idempotent.
@@ -13,22 +24,28 @@ pub fn install_tls() {
 pub mod app;
 pub mod blocks;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod console;
 pub mod conversations;
 pub mod demo;
+pub mod domain;
 pub mod error;
+pub mod extract;
 pub mod helpers;
+pub mod hub;
 pub mod i18n;
 pub mod live;
 pub mod mail;
+pub mod metrics;
 pub mod ops;
 pub mod rate_limit;
 pub mod screening;
 pub mod secrets;
-pub mod seed;
 pub mod sites;
+pub mod state;
 pub mod stats;
 pub mod store;
 pub mod thanks;
 pub mod widget;
+pub mod wiki;

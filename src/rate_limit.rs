@@ -1,20 +1,14 @@
 //! Rate limits per requester network (keyed hash of the address, never the address)
 //! and per requester token. Over the limit: `429` with `Retry-After`.
 
-use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::app::AppState;
 use crate::config::Limits;
 use crate::error::AppError;
-use crate::secrets::day_number;
-use crate::store::now_ms;
 
 pub struct RateLimits {
     requests_per_network: DefaultKeyedRateLimiter<String>,
@@ -74,33 +68,5 @@ impl RateLimits {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
-    }
-}
-
-/// The keyed hash of the requester's network (IPv4 address or IPv6 /64), rotated daily.
-pub struct RequesterNetwork(pub String);
-
-impl FromRequestParts<AppState> for RequesterNetwork {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-        let ip = if state.config.trust_forwarded_for {
-            parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                // The rightmost address is the one our proxy saw; entries to its left
-                // come from the client and can be forged.
-                .and_then(|v| v.rsplit(',').next())
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(peer)
-        } else {
-            peer
-        };
-        Ok(Self(state.secrets.network_hash(ip, day_number(now_ms()))))
     }
 }

@@ -23,7 +23,6 @@ on_both_backends!(
     a_team_alias_keeps_the_helpers_name_from_the_requester,
     canned_replies_come_in_the_requesters_language,
     take_next_offers_urgent_then_oldest_in_the_helpers_languages,
-    statistics_are_for_coordinators_and_hold_aggregates_only,
     a_block_stops_the_requester_until_lifted,
     thanks_reach_their_helper_once_and_coordinators_as_an_average,
     coordinators_invite_and_remove_members_and_lift_blocks,
@@ -35,7 +34,7 @@ async fn a_link_signs_in_once_with_a_fresh_session(app: TestApp) {
     let (status, _) = page(&app, &client, "/console").await;
     assert_eq!(status, StatusCode::SEE_OTHER, "not signed in: sent to sign-in");
 
-    let token = link_for(&app, "alice", 15).await;
+    let token = link_for(&app, "alice").await;
     // Looking at the link (a mail scanner, a preview) does not use it up.
     for _ in 0..2 {
         let (status, html) = page(&app, &client, &format!("/console/signin/link?token={token}")).await;
@@ -74,13 +73,15 @@ async fn a_link_signs_in_once_with_a_fresh_session(app: TestApp) {
     assert!(again.text().await.unwrap().contains("already been used"));
 
     // Every sign-in gets its own new session id.
-    let second = session_cookie(&redeem(&app, &client, &link_for(&app, "alice", 15).await).await);
+    let second = session_cookie(&redeem(&app, &client, &link_for(&app, "alice").await).await);
     assert_ne!(first, second);
 }
 
 async fn expired_and_unknown_links_are_refused(app: TestApp) {
     let client = browser();
-    let expired = link_for(&app, "alice", 0).await;
+    let expired = link_for(&app, "alice").await;
+    // A link works for `link_minutes` (15): a quarter of an hour and a minute later, no more.
+    app.advance(std::time::Duration::from_secs(16 * 60));
     let response = redeem(&app, &client, &expired).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.headers().get(SET_COOKIE).is_none());
@@ -211,7 +212,7 @@ async fn a_conversation_handled_from_the_console(app: TestApp) {
 
 async fn signing_out_ends_the_session(app: TestApp) {
     let client = browser();
-    let response = redeem(&app, &client, &link_for(&app, "alice", 15).await).await;
+    let response = redeem(&app, &client, &link_for(&app, "alice").await).await;
     let cookie = session_cookie(&response);
     let csrf = csrf_of(&page(&app, &client, "/console").await.1);
     let out = act(&app, &client, "/console/signout", &[("csrf", &csrf)]).await;
@@ -232,7 +233,7 @@ async fn signing_out_ends_the_session(app: TestApp) {
 #[tokio::test]
 async fn the_console_socket_takes_the_session_only_from_the_console_itself() {
     let app = spawn(Backend::Sqlite).await.unwrap();
-    let response = redeem(&app, &browser(), &link_for(&app, "alice", 15).await).await;
+    let response = redeem(&app, &browser(), &link_for(&app, "alice").await).await;
     let cookie = session_cookie(&response);
     let connect = |origin: &'static str| {
         let mut request = app.ws_url("/v1/helper/live").into_client_request().unwrap();
@@ -322,8 +323,7 @@ async fn canned_replies_come_in_the_requesters_language(app: TestApp) {
 }
 
 async fn take_next_offers_urgent_then_oldest_in_the_helpers_languages(app: TestApp) {
-    let store = &app.server.as_ref().unwrap().state.store;
-    helpline::helpers::add(store, "dora", &["wiki-queue".to_string()], &["de".to_string()]).await.unwrap();
+    app.add_helper("dora", &["wiki-queue"], &["de"]).await;
     let create = |lang: &'static str, text: &'static str| {
         let app = &app;
         async move {
@@ -356,13 +356,35 @@ async fn take_next_offers_urgent_then_oldest_in_the_helpers_languages(app: TestA
     assert_eq!(refused.status(), StatusCode::FORBIDDEN, "CSRF applies here too");
 }
 
+on_both_backends!(spawn = spawn_purging_at_once; statistics_are_for_coordinators_and_hold_aggregates_only);
+
+/// Closed conversations are purged as soon as the purge runs (no retention, no reopening).
+async fn spawn_purging_at_once(backend: Backend) -> Option<TestApp> {
+    TestApp::spawn_with(backend, |config| {
+        config.console.secure_cookies = false;
+        config.retention_days = 0;
+        config.reopen_days = 0;
+    })
+    .await
+}
+
 async fn statistics_are_for_coordinators_and_hold_aggregates_only(app: TestApp) {
-    let store = &app.server.as_ref().unwrap().state.store;
+    // Two conversations closed and purged after retention earlier today still count.
+    for text in ["purged one", "purged two"] {
+        let (id, _, _) = app.start(text).await;
+        let path = format!("/v1/helper/conversations/{id}/close");
+        assert_eq!(
+            app.helper_post("bob", &path, serde_json::json!({"outcome": "resolved"})).await.status(),
+            200
+        );
+    }
+    app.advance(std::time::Duration::from_secs(1));
+    assert_eq!(app.purge().await, 2, "retention is 0 days here");
     let (alice, csrf) = signed_in(&app, "alice").await;
     let (status, _) = page(&app, &alice, "/console/stats").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "not a coordinator yet");
-    helpline::helpers::set_role(store, "alice", "wiki-queue", "coordinator").await.unwrap();
-    assert!(helpline::helpers::set_role(store, "alice", "other-queue", "coordinator").await.is_err());
+    app.set_role("alice", "wiki-queue", "coordinator").await.unwrap();
+    assert!(app.set_role("alice", "other-queue", "coordinator").await.is_err());
 
     let (answered, _, _) = app.start("secret words one").await;
     let (redirected, _, _) = app.start("secret words two").await;
@@ -377,15 +399,7 @@ async fn statistics_are_for_coordinators_and_hold_aggregates_only(app: TestApp) 
     act(&app, &alice, &format!("/console/conversations/{answered}/close"), &close).await;
     let redirect = [("csrf", csrf.as_str()), ("team", "oversight")];
     act(&app, &alice, &format!("/console/conversations/{redirected}/redirect"), &redirect).await;
-    // Two conversations purged after retention earlier today still count.
-    let today = helpline::stats::day_of(helpline::store::now_ms());
-    sqlx::query(
-        "INSERT INTO daily_stats (day, site, queue, lang, outcome, conversations) VALUES ($1, 'wiki', 'wiki-queue', 'en', 'resolved', 2)",
-    )
-    .bind(&today)
-    .execute(&store.write)
-    .await
-    .unwrap();
+    let today = helpline::domain::time::day_of(app.now_ms());
 
     let (status, html) = page(&app, &alice, "/console/stats?days=7").await;
     assert_eq!(status, StatusCode::OK);
@@ -507,21 +521,19 @@ async fn thanks_reach_their_helper_once_and_coordinators_as_an_average(app: Test
         "only their helper sees them"
     );
 
-    let store = &app.server.as_ref().unwrap().state.store;
-    helpline::helpers::set_role(store, "bob", "wiki-queue", "coordinator").await.unwrap();
+    app.set_role("bob", "wiki-queue", "coordinator").await.unwrap();
     let (_, stats) = page(&app, &bob, "/console/stats").await;
     assert!(stats.contains("thanks, average rating 4.0 of 5"), "{stats}");
     assert!(!stats.contains("Thank you! Write"), "coordinators see the aggregate only");
 }
 
 async fn coordinators_invite_and_remove_members_and_lift_blocks(app: TestApp) {
-    let store = &app.server.as_ref().unwrap().state.store;
     let (bob, bob_csrf) = signed_in(&app, "bob").await;
     assert_eq!(page(&app, &bob, "/console/team").await.0, StatusCode::FORBIDDEN);
     let invite = [("csrf", bob_csrf.as_str()), ("queue", "wiki-queue"), ("name", "dora")];
     assert_eq!(act(&app, &bob, "/console/team/invite", &invite).await.status(), StatusCode::FORBIDDEN);
 
-    helpline::helpers::set_role(store, "alice", "wiki-queue", "coordinator").await.unwrap();
+    app.set_role("alice", "wiki-queue", "coordinator").await.unwrap();
     let (alice, csrf) = signed_in(&app, "alice").await;
     let no_csrf =
         act(&app, &alice, "/console/team/invite", &[("queue", "wiki-queue"), ("name", "dora")]).await;
@@ -532,7 +544,7 @@ async fn coordinators_invite_and_remove_members_and_lift_blocks(app: TestApp) {
     // A mistyped address adds nobody.
     let typo = [("csrf", csrf.as_str()), ("queue", "wiki-queue"), ("name", "dora"), ("email", "dora@")];
     assert_eq!(act(&app, &alice, "/console/team/invite", &typo).await.status(), StatusCode::BAD_REQUEST);
-    assert!(helpline::helpers::find_by_name(store, "dora").await.unwrap().is_none());
+    assert!(app.helper("dora").await.is_none());
     // A new helper, invited with a one-time link shown once (and an address for later links).
     let invite = [
         ("csrf", csrf.as_str()),
@@ -555,15 +567,12 @@ async fn coordinators_invite_and_remove_members_and_lift_blocks(app: TestApp) {
     let claimed =
         act(&app, &dora, &format!("/console/conversations/{id}/claim"), &[("csrf", &dora_csrf)]).await;
     assert_eq!(claimed.status(), StatusCode::SEE_OTHER);
-    let secrets = &app.server.as_ref().unwrap().state.secrets;
-    let (found, _) =
-        helpline::helpers::find_by_email(store, secrets, "Dora@example.org").await.unwrap().unwrap();
-    assert_eq!(found.name, "dora");
+    assert_eq!(app.helper_by_email("Dora@example.org").await.as_deref(), Some("dora"));
 
     // An existing helper of another queue joins this one; roles change; members leave.
     let carol = [("csrf", csrf.as_str()), ("queue", "wiki-queue"), ("name", "carol")];
     assert_eq!(act(&app, &alice, "/console/team/invite", &carol).await.status(), StatusCode::OK);
-    assert!(helpline::helpers::find_by_name(store, "carol").await.unwrap().unwrap().is_member("wiki-queue"));
+    assert!(app.helper("carol").await.unwrap().is_member("wiki-queue"));
     let promote =
         [("csrf", csrf.as_str()), ("queue", "wiki-queue"), ("name", "bob"), ("role", "coordinator")];
     assert_eq!(act(&app, &alice, "/console/team/role", &promote).await.status(), StatusCode::SEE_OTHER);
@@ -652,11 +661,10 @@ async fn capacity_limits_taking_and_read_marks_show(app: TestApp) {
     let seq = app.requester_view(&first, &token).await["last_seq"].as_i64().unwrap();
     let mut socket = app.requester_socket(&first, &token, 0).await;
     common::send(&mut socket, serde_json::json!({"type": "read", "seq": seq})).await;
-    let deadline = std::time::Instant::now() + common::PATIENCE;
-    while !page(&app, &alice, &path).await.1.contains(r#"class="read""#) {
-        assert!(std::time::Instant::now() < deadline, "the read mark never showed");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    common::eventually("the read mark shows", || async {
+        page(&app, &alice, &path).await.1.contains(r#"class="read""#).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -19,8 +19,7 @@ on_both_backends!(
 );
 
 async fn make_coordinator(app: &TestApp, name: &str) {
-    let store = &app.server.as_ref().unwrap().state.store;
-    helpline::helpers::set_role(store, name, "wiki-queue", "coordinator").await.unwrap();
+    app.set_role(name, "wiki-queue", "coordinator").await.unwrap();
 }
 
 /// The conversation page of a new conversation in `lang`, claimed by `helper`.

@@ -44,22 +44,12 @@ async fn a_helper_signs_in_with_a_link_from_their_mailbox(backend: Backend) {
     let port = free_port();
     let smtpd = Smtpd::start(port).await;
     let Some(app) = spawn(backend, port).await else { return };
-    let state = &app.server.as_ref().unwrap().state;
-    let alice = helpline::helpers::find_by_name(&state.store, "alice").await.unwrap().unwrap();
-    let bob = helpline::helpers::find_by_name(&state.store, "bob").await.unwrap().unwrap();
-    helpline::helpers::set_email(&state.store, &state.secrets, &alice.id, Some("alice@example.org"))
-        .await
-        .unwrap();
-    helpline::helpers::set_email(&state.store, &state.secrets, &bob.id, Some("bob@example.org"))
-        .await
-        .unwrap();
+    app.set_email("alice", Some("alice@example.org")).await.unwrap();
+    app.set_email("bob", Some("bob@example.org")).await.unwrap();
     // One address, one helper; nor is an address kept in clear.
-    let taken =
-        helpline::helpers::set_email(&state.store, &state.secrets, &bob.id, Some("ALICE@example.org")).await;
-    assert!(taken.is_err());
-    let stored: Vec<Option<String>> =
-        sqlx::query_scalar("SELECT email_sealed FROM helpers").fetch_all(&state.store.read).await.unwrap();
-    assert!(stored.iter().flatten().all(|s| !s.contains("example.org")), "{stored:?}");
+    assert!(app.set_email("bob", Some("ALICE@example.org")).await.is_err());
+    let stored: Vec<(Option<String>,)> = app.stored("SELECT email_sealed FROM helpers", &[]).await;
+    assert!(stored.iter().filter_map(|s| s.0.as_ref()).all(|s| !s.contains("example.org")), "{stored:?}");
 
     let client = browser();
     let (_, signin) = page(&app, &client, "/console/signin").await;
@@ -114,18 +104,13 @@ async fn a_helper_signs_in_with_a_link_from_their_mailbox(backend: Backend) {
 }
 
 async fn links_asked_for_at_once_stay_within_the_limit(app: TestApp) {
-    let store = &app.server.as_ref().unwrap().state.store;
-    let alice = helpline::helpers::find_by_name(store, "alice").await.unwrap().unwrap();
+    let alice = app.helper("alice").await.unwrap();
     // Eight requests racing (separate connections on PostgreSQL): three links, no more.
-    let asks = (0..8).map(|_| helpline::console::session::new_link_within(store, &alice.id, 15, 3));
-    let made = futures_util::future::join_all(asks).await;
-    let links: Vec<String> = made.into_iter().filter_map(Result::unwrap).collect();
+    let asks = (0..8).map(|_| app.mailed_link_within("alice", 3));
+    let links: Vec<String> = futures_util::future::join_all(asks).await.into_iter().flatten().collect();
     assert_eq!(links.len(), 3, "{links:?}");
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM magic_links WHERE helper_id = $1")
-        .bind(&alice.id)
-        .fetch_one(&store.read)
-        .await
-        .unwrap();
+    let stored =
+        app.stored_count("SELECT COUNT(*) FROM magic_links WHERE helper_id = $1", &[alice.id.as_str()]).await;
     assert_eq!(stored, 3);
     // Each one made signs in.
     for link in links {

@@ -27,7 +27,7 @@ async fn removing_a_helper_returns_their_conversations_to_the_queue(app: TestApp
     assert_eq!(app.claim("alice", &closed).await.status(), 200);
     let path = format!("/v1/helper/conversations/{closed}/close");
     assert_eq!(app.helper_post("alice", &path, json!({"outcome": "resolved"})).await.status(), 200);
-    helpline::helpers::remove(&app.server.as_ref().unwrap().state.store, "alice").await.unwrap();
+    assert_eq!(app.remove_helper("alice").await, 1, "the open one goes back");
     let view = app.requester_view(&id, &token).await;
     assert_eq!(view["status"], "waiting");
     assert!(view["helper_name"].is_null());
@@ -53,22 +53,18 @@ fn ids(items: &[Value]) -> Vec<String> {
 }
 
 async fn queue_lists_waiting_first_urgent_on_top_oldest_first(app: TestApp) {
+    // Requests a millisecond apart may share a timestamp: ten seconds pass between them.
+    let pause = || app.advance(std::time::Duration::from_secs(10));
     let (old, _, _) = app.start("first, calm").await;
+    pause();
     let (claimed, _, _) = app.start("second, will be claimed").await;
+    pause();
     let (newer, _, _) = app.start("third, calm").await;
-    let (urgent, _, _) = app.start("fourth: I want to end my life").await;
+    pause();
     let german = app.create(json!({"site": "wiki", "lang": "de", "text": "Hilfe bitte"})).await;
     let german: Value = german.json().await.unwrap();
-    // Requests a millisecond apart may share a timestamp; make their order plain.
-    let store = &app.server.as_ref().unwrap().state.store;
-    for (seconds_ago, id) in [(40, &old), (30, &newer), (20, &german["id"].as_str().unwrap().to_string())] {
-        sqlx::query("UPDATE conversations SET waiting_since = waiting_since - $1 WHERE id = $2")
-            .bind(seconds_ago * 1000_i64)
-            .bind(id)
-            .execute(&store.write)
-            .await
-            .unwrap();
-    }
+    pause();
+    let (urgent, _, _) = app.start("fourth: I want to end my life").await;
     assert_eq!(app.claim("alice", &claimed).await.status(), 200);
 
     let all = queue(&app, "bob", "").await;
@@ -335,15 +331,10 @@ async fn bad_helper_input_changes_nothing(app: TestApp) {
 
 async fn median_wait_comes_from_first_replies(app: TestApp) {
     let (id, _, _) = app.start("help").await;
+    // Three minutes until the first reply.
+    app.advance(std::time::Duration::from_secs(180));
     assert_eq!(app.claim("alice", &id).await.status(), 200);
     assert_eq!(app.helper_says("alice", &id, "a", "Hi", false).await.status(), 201);
-    let state = &app.server.as_ref().unwrap().state;
-    // Make the wait 3 minutes, as if the reply had come then.
-    sqlx::query("UPDATE conversations SET first_reply_at = created_at + 180000 WHERE id = $1")
-        .bind(&id)
-        .execute(&state.store.write)
-        .await
-        .unwrap();
     let _alice = app.helper_socket("alice").await;
     let settings: Value = app
         .client

@@ -330,11 +330,8 @@ async fn helpers_online(app: &TestApp) -> i64 {
 
 /// Polls until `want` (the server notices a closed socket asynchronously).
 async fn eventually_online(app: &TestApp, want: i64) {
-    let deadline = tokio::time::Instant::now() + common::PATIENCE;
-    while helpers_online(app).await != want {
-        assert!(tokio::time::Instant::now() < deadline, "helpers_online never became {want}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let what = format!("helpers_online becomes {want}");
+    common::eventually(&what, || async { (helpers_online(app).await == want).then_some(()) }).await;
 }
 
 async fn presence_follows_sockets_and_the_away_switch(app: TestApp) {

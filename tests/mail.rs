@@ -4,10 +4,8 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::smtpd::{Smtpd, free_port};
-use common::{Backend, PATIENCE, TestApp, error_code};
+use common::{Backend, TestApp, error_code, eventually};
 use helpline::config::MailConfig;
 use serde_json::{Value, json};
 
@@ -115,13 +113,9 @@ async fn an_email_request_is_confirmed_then_answered_by_mail(backend: Backend) {
     assert_eq!(mails.len(), 3, "one mail per answer, none for the note or the join alone");
 
     // The address is stored sealed, not in clear.
-    let store = &app.server.as_ref().unwrap().state.store;
-    let sealed: Option<String> = sqlx::query_scalar("SELECT email_sealed FROM conversations WHERE id = $1")
-        .bind(&id)
-        .fetch_one(&store.read)
-        .await
-        .unwrap();
-    assert!(!sealed.unwrap().contains("example.org"));
+    let sealed: Vec<(Option<String>,)> =
+        app.stored("SELECT email_sealed FROM conversations WHERE id = $1", &[&id]).await;
+    assert!(!sealed[0].0.as_deref().unwrap().contains("example.org"));
 }
 
 async fn mail_counter(app: &TestApp, outcome: &str) -> u64 {
@@ -131,11 +125,8 @@ async fn mail_counter(app: &TestApp, outcome: &str) -> u64 {
 }
 
 async fn wait_for_counter(app: &TestApp, outcome: &str, at_least: u64) {
-    let deadline = Instant::now() + PATIENCE;
-    while mail_counter(app, outcome).await < at_least {
-        assert!(Instant::now() < deadline, "no mail {outcome} counted");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let what = format!("a mail {outcome} counted");
+    eventually(&what, || async { (mail_counter(app, outcome).await >= at_least).then_some(()) }).await;
 }
 
 async fn answers_wait_while_the_relay_is_down_and_go_out_when_it_is_back(backend: Backend) {
@@ -149,11 +140,10 @@ async fn answers_wait_while_the_relay_is_down_and_go_out_when_it_is_back(backend
     let mails = smtpd.wait_for(1).await;
     assert_eq!(mails.len(), 1);
     assert!(mails[0]["body"].as_str().unwrap().contains("> Please help, nobody answers me"));
-    let deadline = Instant::now() + PATIENCE;
-    while helper_view(&app, &id).await["mail"] != "sent" {
-        assert!(Instant::now() < deadline, "the mail state never became sent");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the mail state becomes sent", || async {
+        (helper_view(&app, &id).await["mail"] == "sent").then_some(())
+    })
+    .await;
 }
 
 async fn a_mail_that_keeps_failing_is_shown_to_the_helper(backend: Backend) {
@@ -216,11 +206,11 @@ fn bad_mail_settings_fail_at_start() {
         max_attempts: 3,
         retry_ms: 1000,
     };
-    assert!(helpline::mail::check_config(&good).is_ok());
+    assert!(good.check().is_ok());
     let bad_from = MailConfig { from: "not an address".into(), ..good.clone() };
-    assert!(helpline::mail::check_config(&bad_from).unwrap_err().to_string().contains("mail.from"));
+    assert!(bad_from.check().unwrap_err().to_string().contains("mail.from"));
     let bad_url = MailConfig { smtp_url: "ftp://example.org".into(), ..good.clone() };
-    assert!(helpline::mail::check_config(&bad_url).unwrap_err().to_string().contains("mail.smtp_url"));
+    assert!(bad_url.check().unwrap_err().to_string().contains("mail.smtp_url"));
     let zero = MailConfig { poll_ms: 0, ..good };
-    assert!(helpline::mail::check_config(&zero).is_err());
+    assert!(zero.check().is_err());
 }

@@ -5,10 +5,8 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::console::{act, signed_in};
-use common::{Backend, PATIENCE, TestApp, Ws, next_matching, send};
+use common::{Backend, TestApp, Ws, eventually, next_matching, send};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -40,34 +38,23 @@ async fn offered(ws: &mut Ws) -> String {
 
 /// (helper name, outcome) of every offer of a conversation, oldest first.
 async fn offers_of(app: &TestApp, id: &str) -> Vec<(String, Option<String>)> {
-    let store = &app.server.as_ref().unwrap().state.store;
-    sqlx::query_as(
+    app.stored(
         "SELECT h.name, o.outcome FROM offers o JOIN helpers h ON h.id = o.helper_id \
          WHERE o.conversation_id = $1 ORDER BY o.offered_at, h.name",
+        &[id],
     )
-    .bind(id)
-    .fetch_all(&store.read)
     .await
-    .unwrap()
 }
 
 /// Waits until the offers of `id` are as expected (the round runs each second).
 async fn wait_for_offers(app: &TestApp, id: &str, expected: &[(&str, Option<&str>)]) {
     let expected: Vec<(String, Option<String>)> =
         expected.iter().map(|(n, o)| ((*n).to_string(), o.map(str::to_string))).collect();
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let now = offers_of(app, id).await;
-        if now == expected {
-            return;
-        }
-        assert!(Instant::now() < deadline, "offers of {id}: {now:?}, expected {expected:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = format!("the offers of {id} become {expected:?}");
+    eventually(&what, || async { (offers_of(app, id).await == expected).then_some(()) }).await;
 }
 
 async fn offers_go_to_the_least_loaded_and_move_on_when_declined(app: TestApp) {
-    let state = &app.server.as_ref().unwrap().state;
     let mut alice = app.helper_socket("alice").await;
     let mut bob = app.helper_socket("bob").await;
     let mut carol = app.helper_socket("carol").await;
@@ -107,14 +94,13 @@ async fn offers_go_to_the_least_loaded_and_move_on_when_declined(app: TestApp) {
     wait_for_offers(&app, &second, &[("bob", Some("declined")), ("alice", Some("taken"))]).await;
 
     // Away, or at capacity: not offered. Alice at capacity 1 with one open; bob away.
-    let alice_id = helpline::helpers::find_by_name(&state.store, "alice").await.unwrap().unwrap().id;
-    helpline::helpers::set_capacity(&state.store, &alice_id, 1).await.unwrap();
+    app.set_capacity("alice", 1).await;
     send(&mut bob, json!({"type": "presence", "status": "away"})).await;
     // Frames are handled in order: the pong means he is away now.
     send(&mut bob, json!({"type": "ping"})).await;
     next_matching(&mut bob, |f| f["type"] == "pong").await;
     let (third, _, _) = app.start("third request").await;
-    helpline::conversations::offers::round(state).await.unwrap();
+    app.offer_round().await;
     assert_eq!(offers_of(&app, &third).await, vec![], "nobody available under capacity");
     // Bob is back: it is his.
     send(&mut bob, json!({"type": "presence", "status": "available"})).await;

@@ -48,14 +48,10 @@ async fn create_then_read_after_seq(app: TestApp) {
     assert_eq!(second["queue_position"], 2);
 
     // The token is stored only as a hash.
-    let server = app.server.as_ref().unwrap();
-    let stored: String = sqlx::query_scalar("SELECT token_hash FROM conversations WHERE id = $1")
-        .bind(&id)
-        .fetch_one(&server.state.store.read)
-        .await
-        .unwrap();
-    assert_ne!(stored, token);
-    assert_eq!(stored, helpline::secrets::hash_token(&token));
+    let stored: Vec<(String,)> =
+        app.stored("SELECT token_hash FROM conversations WHERE id = $1", &[&id]).await;
+    assert_ne!(stored[0].0, token);
+    assert_eq!(stored[0].0, helpline::secrets::hash_token(&token));
 }
 
 async fn widget_settings_are_localised_and_honest(app: TestApp) {
@@ -119,11 +115,12 @@ async fn widget_settings_are_localised_and_honest(app: TestApp) {
 }
 
 async fn count_rows(app: &TestApp, table: &str) -> i64 {
-    let sql = format!("SELECT COUNT(*) FROM {table}");
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .fetch_one(&app.server.as_ref().unwrap().state.store.read)
-        .await
-        .unwrap()
+    match table {
+        "conversations" => app.stored_count("SELECT COUNT(*) FROM conversations", &[]).await,
+        "messages" => app.stored_count("SELECT COUNT(*) FROM messages", &[]).await,
+        "events" => app.stored_count("SELECT COUNT(*) FROM events", &[]).await,
+        other => panic!("no table {other} counted here"),
+    }
 }
 
 async fn bad_first_messages_are_refused_and_nothing_is_stored(app: TestApp) {
@@ -207,11 +204,7 @@ async fn wrong_tokens_and_other_conversations_are_not_found(app: TestApp) {
     let (status, code) = error_code(response).await;
     assert_eq!((status, code.as_str()), (401, "missing_token"));
     // Nothing was added to b.
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE conversation_id = $1")
-        .bind(&id_b)
-        .fetch_one(&app.server.as_ref().unwrap().state.store.read)
-        .await
-        .unwrap();
+    let stored = app.stored_count("SELECT COUNT(*) FROM messages WHERE conversation_id = $1", &[&id_b]).await;
     assert_eq!(stored, 1);
 }
 
@@ -307,14 +300,10 @@ async fn email_is_sealed_and_never_shown(app: TestApp) {
         .unwrap();
     assert!(!raw.contains("reader@example.org"), "helpers never see the address");
     assert!(raw.contains("\"has_email\":true"));
-    let state = &app.server.as_ref().unwrap().state;
-    let sealed: String = sqlx::query_scalar("SELECT email_sealed FROM conversations WHERE id = $1")
-        .bind(id)
-        .fetch_one(&state.store.read)
-        .await
-        .unwrap();
-    assert!(!sealed.contains("reader"));
-    assert_eq!(state.secrets.open(&sealed).as_deref(), Some("reader@example.org"));
+    let sealed: Vec<(String,)> =
+        app.stored("SELECT email_sealed FROM conversations WHERE id = $1", &[id]).await;
+    assert!(!sealed[0].0.contains("reader"));
+    assert_eq!(app.unseal(&sealed[0].0).as_deref(), Some("reader@example.org"));
 }
 
 async fn origins_outside_the_site_are_refused(app: TestApp) {
@@ -404,18 +393,12 @@ async fn requester_can_close_and_come_back_to_the_last_helper_queue(app: TestApp
     assert_eq!(view["status"], "active");
     assert_eq!(view["helper_name"], "alice");
 
-    // Past the reopen window, a closed conversation stays closed.
-    let state = &app.server.as_ref().unwrap().state;
+    // Past the reopen window (14 days), a closed conversation stays closed.
     let close = app
         .helper_post("alice", &format!("/v1/helper/conversations/{id}/close"), json!({"outcome": "resolved"}))
         .await;
     assert_eq!(close.status(), 200);
-    sqlx::query("UPDATE conversations SET closed_at = closed_at - $2 WHERE id = $1")
-        .bind(&id)
-        .bind(15_i64 * 86_400_000)
-        .execute(&state.store.write)
-        .await
-        .unwrap();
+    app.advance(std::time::Duration::from_secs(15 * 86_400));
     let late = app.requester_post(&id, &token, json!({"client_id": "late", "text": "Hello?"})).await;
     assert_eq!(error_code(late).await, (409, "closed".to_string()));
 }

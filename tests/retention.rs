@@ -3,58 +3,44 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::TestApp;
 use serde_json::json;
 
 on_both_backends!(closed_conversations_are_purged_after_retention_and_counted);
 
+const DAY: Duration = Duration::from_secs(86_400);
+
+async fn close(app: &TestApp, id: &str) {
+    let path = format!("/v1/helper/conversations/{id}/close");
+    assert_eq!(app.helper_post("alice", &path, json!({"outcome": "resolved"})).await.status(), 200);
+}
+
 async fn closed_conversations_are_purged_after_retention_and_counted(app: TestApp) {
-    let store = &app.server.as_ref().unwrap().state.store;
     let (old, old_token, _) = app.start("old and closed").await;
     let (recent, recent_token, _) = app.start("recently closed").await;
     let (open, open_token, _) = app.start("still open").await;
-    for id in [&old, &recent] {
-        let closed = app
-            .helper_post(
-                "alice",
-                &format!("/v1/helper/conversations/{id}/close"),
-                json!({"outcome": "resolved"}),
-            )
-            .await;
-        assert_eq!(closed.status(), 200);
-    }
-    let day = 86_400_000_i64;
-    for (id, days) in [(&old, 91), (&recent, 89)] {
-        sqlx::query("UPDATE conversations SET closed_at = closed_at - $2 WHERE id = $1")
-            .bind(id)
-            .bind(days * day)
-            .execute(&store.write)
-            .await
-            .unwrap();
-    }
-    let purged = helpline::conversations::retention::purge_expired(store, 90).await.unwrap();
-    assert_eq!(purged, 1);
+    // Retention is 90 days: one closed 91 days ago, one 89 days ago.
+    close(&app, &old).await;
+    app.advance(2 * DAY);
+    close(&app, &recent).await;
+    app.advance(89 * DAY);
+    assert_eq!(app.purge().await, 1);
     assert_eq!(app.requester_get(&old, &old_token, 0).await.status(), 404);
-    let remaining: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE conversation_id = $1")
-        .bind(&old)
-        .fetch_one(&store.read)
-        .await
-        .unwrap();
-    assert_eq!(remaining, 0, "messages go with the conversation");
-    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE conversation_id = $1")
-        .bind(&old)
-        .fetch_one(&store.read)
-        .await
-        .unwrap();
+    let messages =
+        app.stored_count("SELECT COUNT(*) FROM messages WHERE conversation_id = $1", &[&old]).await;
+    assert_eq!(messages, 0, "messages go with the conversation");
+    let events = app.stored_count("SELECT COUNT(*) FROM events WHERE conversation_id = $1", &[&old]).await;
     assert_eq!(events, 0, "and its audit events");
     assert_eq!(app.requester_get(&recent, &recent_token, 0).await.status(), 200);
     assert_eq!(app.requester_get(&open, &open_token, 0).await.status(), 200);
-    let (outcome, count): (String, i64) =
-        sqlx::query_as("SELECT outcome, conversations FROM daily_stats WHERE site = 'wiki'")
-            .fetch_one(&store.read)
-            .await
-            .unwrap();
-    assert_eq!((outcome.as_str(), count), ("resolved", 1));
-    // Running again purges nothing more.
-    assert_eq!(helpline::conversations::retention::purge_expired(store, 90).await.unwrap(), 0);
+    let stats: Vec<(String, i64)> =
+        app.stored("SELECT outcome, conversations FROM daily_stats WHERE site = 'wiki'", &[]).await;
+    assert_eq!(stats, [("resolved".to_string(), 1)]);
+    // Running again purges nothing more; two days on, the other one goes.
+    assert_eq!(app.purge().await, 0);
+    app.advance(2 * DAY);
+    assert_eq!(app.purge().await, 1);
+    assert_eq!(app.requester_get(&recent, &recent_token, 0).await.status(), 404);
 }

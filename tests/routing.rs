@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
-use common::{PATIENCE, TestApp};
+use common::{TestApp, eventually};
 use futures_util::SinkExt;
 use serde_json::Value;
 
@@ -26,15 +24,11 @@ async fn a_conversation_returns_to_the_queue_when_its_owner_goes_offline(app: Te
     alice.close(None).await.unwrap();
     drop(alice);
 
-    let deadline = Instant::now() + PATIENCE;
-    let view = loop {
+    let view = eventually("the conversation goes back to the queue", || async {
         let view = app.requester_view(&left, &left_token).await;
-        if view["status"] == "waiting" {
-            break view;
-        }
-        assert!(Instant::now() < deadline, "the conversation never went back to the queue: {view}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+        (view["status"] == "waiting").then_some(view)
+    })
+    .await;
     assert!(view["helper_name"].is_null());
     let last = view["messages"].as_array().unwrap().last().unwrap();
     assert_eq!(last["author_role"], "system");

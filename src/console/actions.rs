@@ -1,23 +1,26 @@
-//! Console actions (POST): sign-in with a link, sign-out, presence, and the operations on
-//! a conversation. Every one checks the origin; every one but sign-in checks the session's
-//! CSRF token. A form answers with a redirect back (works without script); the console
-//! script asks for JSON instead (`Accept: application/json`).
+//! Console actions (POST), each its own typed route: sign-in with a link, sign-out,
+//! presence, taking the next request, declining an offer, settings, and the operations
+//! on a conversation. Every form but sign-in is a [`ConsoleForm`] (same origin, a
+//! session, its CSRF token). A form answers with a redirect back (works without
+//! script); the console script asks for JSON instead.
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::header::{ACCEPT, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::Ui;
+use super::guard::{ConsoleForm, NoFields, cross_site};
 use super::pages::{error_page, refused_page};
-use super::session::{self, ConsoleSession, MaybeSession};
-use crate::app::AppState;
 use crate::conversations::helper_ops::{self, CloseInput, HelperMessageInput, RedirectInput, TransferInput};
-use crate::conversations::model::Outcome;
+use crate::conversations::offers;
+use crate::domain::helper::parse_capacity;
+use crate::domain::{ConversationId, Outcome, PresenceStatus};
 use crate::error::{AppError, AppResult};
-use crate::secrets::constant_time_eq;
+use crate::helpers::signin::{self, ConsoleSession};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct LinkForm {
@@ -32,301 +35,289 @@ pub async fn redeem_link(
     headers: HeaderMap,
     Form(form): Form<LinkForm>,
 ) -> Response {
-    if !session::same_origin(&headers, state.config.public_url.as_deref()) {
+    if !signin::same_origin(&headers, state.config.public_url.as_deref()) {
         return error_page(&state, &headers, &cross_site(), None);
     }
-    match session::redeem_link(&state.store, &state.config.console, &form.token).await {
+    match signin::redeem_link(&state.store, &state.config.console, &form.token, state.now_ms()).await {
         Ok(Ok(cookie_value)) => (
             StatusCode::SEE_OTHER,
-            [(SET_COOKIE, session::cookie(&state.config.console, &cookie_value))],
+            [(SET_COOKIE, signin::cookie(&state.config.console, &cookie_value))],
             Redirect::to("/console"),
         )
             .into_response(),
         Ok(Err(refused)) => {
-            refused_page(Ui::new(&state.i18n, &headers, None), &refused, state.config.console.link_minutes)
+            refused_page(Ui::of(&state, &headers, None), &refused, state.config.console.link_minutes)
         }
         Err(e) => error_page(&state, &headers, &AppError::from(e), None),
     }
 }
 
-fn cross_site() -> AppError {
-    AppError::Forbidden("This request came from another site.".into())
-}
-
-/// The session, if the request is same-origin and carries its CSRF token.
-pub(super) fn checked(
-    state: &AppState,
-    headers: &HeaderMap,
-    session: Option<ConsoleSession>,
-    form_token: Option<&str>,
-) -> AppResult<ConsoleSession> {
-    if !session::same_origin(headers, state.config.public_url.as_deref()) {
-        return Err(cross_site());
-    }
-    let session = session.ok_or(AppError::Unauthorized("not_signed_in"))?;
-    let header_token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
-    match form_token.filter(|t| !t.is_empty()).or(header_token) {
-        Some(token) if constant_time_eq(token, &session.csrf) => Ok(session),
-        _ => Err(AppError::Forbidden(
-            "The form is out of date (missing or wrong CSRF token). Reload the page.".into(),
-        )),
-    }
-}
-
-fn wants_json(headers: &HeaderMap) -> bool {
-    headers.get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"))
-}
-
-/// The answer to an action: JSON for the script, a redirect (or an error page) for a form.
-fn answer(state: &AppState, headers: &HeaderMap, result: AppResult<()>, back: &str) -> Response {
-    match (result, wants_json(headers)) {
-        (Ok(()), true) => axum::Json(serde_json::json!({ "ok": true })).into_response(),
-        (Ok(()), false) => Redirect::to(back).into_response(),
-        (Err(error), true) => error.into_response(),
-        (Err(AppError::Unauthorized(_)), false) => Redirect::to("/console/signin").into_response(),
-        (Err(error), false) => error_page(state, headers, &error, Some(back.to_string())),
-    }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
-}
-
-pub async fn signout(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeSession(session): MaybeSession,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    let result = async {
-        let session = checked(&state, &headers, session, form.csrf.as_deref())?;
-        session::end(&state.store, &session).await?;
-        Ok::<_, AppError>(())
-    }
-    .await;
-    match result {
+pub async fn signout(State(state): State<AppState>, action: ConsoleForm<NoFields>) -> Response {
+    match signin::end(&state.store, &action.session, state.now_ms()).await {
         Ok(()) => (
             StatusCode::SEE_OTHER,
-            [(SET_COOKIE, session::removal_cookie(&state.config.console))],
+            [(SET_COOKIE, signin::removal_cookie(&state.config.console))],
             Redirect::to("/console/signin"),
         )
             .into_response(),
-        Err(error) => answer(&state, &headers, Err(error), "/console"),
+        Err(error) => action.reply.done(&state, Err(error.into()), "/console"),
     }
 }
 
 #[derive(Deserialize)]
 pub struct PresenceForm {
-    csrf: Option<String>,
     status: String,
 }
 
-pub async fn presence(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeSession(session): MaybeSession,
-    Form(form): Form<PresenceForm>,
-) -> Response {
+pub async fn presence(State(state): State<AppState>, action: ConsoleForm<PresenceForm>) -> Response {
     let result = async {
-        let session = checked(&state, &headers, session, form.csrf.as_deref())?;
-        let away = match form.status.as_str() {
-            "away" => true,
-            "available" => false,
-            _ => return Err(AppError::bad_request("invalid_status", "Status is available or away.")),
-        };
-        crate::helpers::set_away(&state.store, &session.helper.id, away).await?;
-        state.presence.set_away(&session.helper.id, away);
+        let status = PresenceStatus::parse(&action.form.status)
+            .ok_or_else(|| AppError::bad_request("invalid_status", "Status is available or away."))?;
+        crate::helpers::set_presence(&state, &action.session.helper.id, status).await?;
         Ok(())
     }
     .await;
-    answer(&state, &headers, result, "/console")
+    action.reply.done(&state, result, "/console")
 }
 
-/// Fair routing from the helper's side: claims the request that has waited longest in
-/// the helper's queues and languages (urgent ones first), and opens it. If another helper
-/// takes it first, the next one is tried.
-pub async fn take_next(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeSession(session): MaybeSession,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    let result = async {
-        let session = checked(&state, &headers, session, form.csrf.as_deref())?;
-        let helper = &session.helper;
-        if crate::helpers::open_count(&state.store, &helper.id).await? >= helper.capacity {
-            return Err(AppError::conflict(
-                "at_capacity",
-                format!("You already have {} open conversations, your chosen capacity.", helper.capacity),
-            ));
-        }
-        for _ in 0..5 {
-            let Some(id) = next_for(&state, helper).await? else {
-                return Err(AppError::NotFound("Nobody is waiting in your queues and languages."));
-            };
-            let c = helper_ops::authorize(&state, helper, &id).await?;
-            match helper_ops::claim(&state, helper, &c).await {
-                Ok(_) => return Ok(id),
-                Err(AppError::Conflict { .. }) => {}
-                Err(other) => return Err(other),
-            }
-        }
-        Err(AppError::conflict("busy", "Other helpers took the waiting requests first. Try again."))
-    }
-    .await;
-    match result {
-        Ok(id) => answer(&state, &headers, Ok(()), &format!("/console/conversations/{id}")),
-        Err(error) => answer(&state, &headers, Err(error), "/console"),
+/// Claims the request that has waited longest in the helper's queues and languages
+/// (urgent first) and opens it.
+pub async fn take_next(State(state): State<AppState>, action: ConsoleForm<NoFields>) -> Response {
+    match helper_ops::take_next(&state, &action.session.helper).await {
+        Ok(id) => action.reply.done(&state, Ok(()), &format!("/console/conversations/{id}")),
+        Err(error) => action.reply.done(&state, Err(error), "/console"),
     }
 }
 
 /// "Not now" to an offered request: the next helper gets it.
 pub async fn decline_offer(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeSession(session): MaybeSession,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    Path(id): Path<ConversationId>,
+    action: ConsoleForm<NoFields>,
 ) -> Response {
-    let result = async {
-        let session = checked(&state, &headers, session, form.csrf.as_deref())?;
-        crate::conversations::offers::decline(&state, &session.helper, &id).await
-    }
-    .await;
-    answer(&state, &headers, result, "/console")
-}
-
-/// The first waiting conversation (urgent first, then oldest) this helper can take.
-pub async fn next_for(state: &AppState, helper: &crate::helpers::Helper) -> AppResult<Option<String>> {
-    let queues = helper.queue_ids();
-    let filter = crate::conversations::queries::QueueFilter {
-        queues: &queues,
-        lang: None,
-        status: Some(crate::conversations::model::Status::Waiting),
-        site: None,
-        owner_id: None,
-        limit: 500,
-    };
-    let mut conn = state.store.read.acquire().await?;
-    let waiting = crate::conversations::queries::queue_listing(&mut conn, &filter).await?;
-    Ok(waiting.into_iter().find(|c| helper.speaks(&c.lang)).map(|c| c.id))
+    let result = offers::decline(&state, &action.session.helper, &id).await;
+    action.reply.done(&state, result, "/console")
 }
 
 #[derive(Deserialize)]
 pub struct SettingsForm {
-    csrf: Option<String>,
     shown_as: String,
     capacity: Option<String>,
 }
 
-/// How requesters see this helper: by name or by team alias. Messages already written
-/// keep the name they were written under.
-pub async fn settings(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeSession(session): MaybeSession,
-    Form(form): Form<SettingsForm>,
-) -> Response {
+/// How requesters see this helper (name or team alias), and how many conversations
+/// they take at once.
+pub async fn settings(State(state): State<AppState>, action: ConsoleForm<SettingsForm>) -> Response {
     let result = async {
-        let session = checked(&state, &headers, session, form.csrf.as_deref())?;
+        let form = &action.form;
+        let helper = &action.session.helper;
         let use_alias = match form.shown_as.as_str() {
             "alias" => true,
             "name" => false,
             _ => return Err(AppError::bad_request("invalid_choice", "Choose name or alias.")),
         };
         let capacity = match form.capacity.as_deref().map(str::trim) {
-            None | Some("") => session.helper.capacity,
-            Some(text) => text
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=crate::helpers::MAX_CAPACITY).contains(n))
-                .ok_or_else(|| {
-                    AppError::bad_request("invalid_capacity", "Capacity is a whole number from 1 to 20.")
-                })?,
+            None | Some("") => helper.capacity,
+            Some(text) => parse_capacity(text)?,
         };
-        crate::helpers::set_shown_as_alias(&state.store, &session.helper.id, use_alias).await?;
-        crate::helpers::set_capacity(&state.store, &session.helper.id, capacity).await?;
-        let mut conn = state.store.read.acquire().await?;
-        if let Some(helper) = crate::helpers::find_by_id(&mut conn, &session.helper.id).await? {
-            state.presence.refresh(&helper);
-        }
+        crate::helpers::set_preferences(&state, &helper.id, use_alias, capacity).await?;
         Ok(())
     }
     .await;
-    answer(&state, &headers, result, "/console/settings")
+    action.reply.done(&state, result, "/console/settings")
+}
+
+fn page_of(id: &ConversationId) -> String {
+    format!("/console/conversations/{id}")
+}
+
+/// Runs an operation on a conversation of the helper's queues.
+async fn on_conversation<F, Fut>(
+    state: &AppState,
+    id: &ConversationId,
+    session: &ConsoleSession,
+    run: F,
+) -> AppResult<()>
+where
+    F: FnOnce(crate::domain::Conversation) -> Fut,
+    Fut: Future<Output = AppResult<()>>,
+{
+    let c = helper_ops::authorize(state, &session.helper, id).await?;
+    run(c).await
+}
+
+pub async fn claim(
+    State(state): State<AppState>,
+    Path(id): Path<ConversationId>,
+    action: ConsoleForm<NoFields>,
+) -> Response {
+    let state = &state;
+    let helper = &action.session.helper;
+    let result = on_conversation(state, &id, &action.session, |c| async move {
+        helper_ops::claim(state, helper, &c).await.map(drop)
+    })
+    .await;
+    action.reply.done(state, result, &page_of(&id))
+}
+
+/// The owner gives it back to the queue, and goes back to the dashboard.
+pub async fn release(
+    State(state): State<AppState>,
+    Path(id): Path<ConversationId>,
+    action: ConsoleForm<NoFields>,
+) -> Response {
+    let state = &state;
+    let helper = &action.session.helper;
+    let result = on_conversation(state, &id, &action.session, |c| async move {
+        helper_ops::release(state, helper, &c).await.map(drop)
+    })
+    .await;
+    let back = if result.is_ok() { "/console".to_string() } else { page_of(&id) };
+    action.reply.done(state, result, &back)
 }
 
 #[derive(Deserialize)]
-pub struct ActionForm {
-    csrf: Option<String>,
+pub struct MessageForm {
     text: Option<String>,
     client_id: Option<String>,
+}
+
+async fn post(
+    state: &AppState,
+    id: &ConversationId,
+    action: &ConsoleForm<MessageForm>,
+    internal: bool,
+) -> Response {
+    let input = HelperMessageInput {
+        client_id: action.form.client_id.clone().unwrap_or_else(crate::secrets::new_id),
+        text: action.form.text.clone().unwrap_or_default(),
+        internal,
+    };
+    let helper = &action.session.helper;
+    let input = &input;
+    let result = on_conversation(state, id, &action.session, |c| async move {
+        helper_ops::post(state, helper, &c, input).await.map(drop)
+    })
+    .await;
+    action.reply.done(state, result, &page_of(id))
+}
+
+/// An answer to the requester (owner only).
+pub async fn reply(
+    State(state): State<AppState>,
+    Path(id): Path<ConversationId>,
+    action: ConsoleForm<MessageForm>,
+) -> Response {
+    post(&state, &id, &action, false).await
+}
+
+/// An internal note: helpers only, never the requester.
+pub async fn note(
+    State(state): State<AppState>,
+    Path(id): Path<ConversationId>,
+    action: ConsoleForm<MessageForm>,
+) -> Response {
+    post(&state, &id, &action, true).await
+}
+
+#[derive(Deserialize)]
+pub struct TransferForm {
     to_helper: Option<String>,
     to_queue: Option<String>,
+}
+
+pub async fn transfer(
+    State(state): State<AppState>,
+    Path(id): Path<ConversationId>,
+    action: ConsoleForm<TransferForm>,
+) -> Response {
+    let input = TransferInput {
+        to_helper: action.form.to_helper.clone().filter(|s| !s.is_empty()),
+        to_queue: action.form.to_queue.clone().filter(|s| !s.is_empty()).map(Into::into),
+    };
+    let state = &state;
+    let helper = &action.session.helper;
+    let input = &input;
+    let result = on_conversation(state, &id, &action.session, |c| async move {
+        helper_ops::transfer(state, helper, &c, input).await.map(drop)
+    })
+    .await;
+    action.reply.done(state, result, &page_of(&id))
+}
+
+#[derive(Deserialize)]
+pub struct RedirectForm {
     team: Option<String>,
-    outcome: Option<String>,
+}
+
+pub async fn redirect(
+    State(state): State<AppState>,
+    Path(id): Path<ConversationId>,
+    action: ConsoleForm<RedirectForm>,
+) -> Response {
+    let input = RedirectInput { team: action.form.team.clone().unwrap_or_default() };
+    let state = &state;
+    let helper = &action.session.helper;
+    let input = &input;
+    let result = on_conversation(state, &id, &action.session, |c| async move {
+        helper_ops::redirect(state, helper, &c, input).await.map(drop)
+    })
+    .await;
+    action.reply.done(state, result, &page_of(&id))
+}
+
+#[derive(Deserialize)]
+pub struct BlockForm {
     hours: Option<String>,
 }
 
-pub async fn conversation_action(
+pub async fn block(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeSession(session): MaybeSession,
-    Path((id, action)): Path<(String, String)>,
-    Form(form): Form<ActionForm>,
+    Path(id): Path<ConversationId>,
+    action: ConsoleForm<BlockForm>,
 ) -> Response {
-    let back = format!("/console/conversations/{id}");
-    let result = run_action(&state, &headers, session, &id, &action, form).await;
-    let back = if action == "release" && result.is_ok() { "/console".to_string() } else { back };
-    answer(&state, &headers, result, &back)
+    let hours = action.form.hours.as_deref().and_then(|h| h.trim().parse().ok()).unwrap_or(0);
+    let state = &state;
+    let helper = &action.session.helper;
+    let result = on_conversation(state, &id, &action.session, |c| async move {
+        crate::blocks::block(state, helper, &c, hours).await
+    })
+    .await;
+    action.reply.done(state, result, &page_of(&id))
 }
 
-async fn run_action(
-    state: &AppState,
-    headers: &HeaderMap,
-    session: Option<ConsoleSession>,
-    id: &str,
-    action: &str,
-    form: ActionForm,
-) -> AppResult<()> {
-    let session = checked(state, headers, session, form.csrf.as_deref())?;
-    let helper = &session.helper;
-    let c = helper_ops::authorize(state, helper, id).await?;
-    let text = || form.text.clone().unwrap_or_default();
-    let client_id = || form.client_id.clone().unwrap_or_else(crate::secrets::new_id);
-    match action {
-        "claim" => helper_ops::claim(state, helper, &c).await.map(drop),
-        "release" => helper_ops::release(state, helper, &c).await.map(drop),
-        "reply" | "note" => {
-            let input =
-                HelperMessageInput { client_id: client_id(), text: text(), internal: action == "note" };
-            helper_ops::post(state, helper, &c, &input).await.map(drop)
-        }
-        "transfer" => {
-            let input = TransferInput {
-                to_helper: form.to_helper.clone().filter(|s| !s.is_empty()),
-                to_queue: form.to_queue.clone().filter(|s| !s.is_empty()),
-            };
-            helper_ops::transfer(state, helper, &c, &input).await.map(drop)
-        }
-        "redirect" => {
-            let input = RedirectInput { team: form.team.clone().unwrap_or_default() };
-            helper_ops::redirect(state, helper, &c, &input).await.map(drop)
-        }
-        "block" => {
-            let hours = form.hours.as_deref().and_then(|h| h.parse().ok()).unwrap_or(0);
-            crate::blocks::block(state, helper, &c, hours).await
-        }
-        "unblock" => crate::blocks::lift(state, helper, &c).await,
-        "close" => {
-            let outcome = form
-                .outcome
-                .as_deref()
-                .and_then(Outcome::parse)
-                .ok_or_else(|| AppError::bad_request("invalid_outcome", "Choose an outcome."))?;
-            helper_ops::close(state, helper, &c, &CloseInput { outcome }).await.map(drop)
-        }
-        _ => Err(AppError::NotFound("No such action.")),
-    }
+pub async fn unblock(
+    State(state): State<AppState>,
+    Path(id): Path<ConversationId>,
+    action: ConsoleForm<NoFields>,
+) -> Response {
+    let state = &state;
+    let helper = &action.session.helper;
+    let result = on_conversation(state, &id, &action.session, |c| async move {
+        crate::blocks::lift(state, helper, &c).await
+    })
+    .await;
+    action.reply.done(state, result, &page_of(&id))
+}
+
+#[derive(Deserialize)]
+pub struct CloseForm {
+    outcome: Option<String>,
+}
+
+pub async fn close(
+    State(state): State<AppState>,
+    Path(id): Path<ConversationId>,
+    action: ConsoleForm<CloseForm>,
+) -> Response {
+    let outcome = action.form.outcome.as_deref().and_then(Outcome::parse);
+    let state = &state;
+    let helper = &action.session.helper;
+    let result = on_conversation(state, &id, &action.session, |c| async move {
+        let outcome =
+            outcome.ok_or_else(|| AppError::bad_request("invalid_outcome", "Choose an outcome."))?;
+        helper_ops::close(state, helper, &c, &CloseInput { outcome }).await.map(drop)
+    })
+    .await;
+    action.reply.done(state, result, &page_of(&id))
 }

@@ -1,22 +1,21 @@
 //! Coordinator pages for a site's canned replies and guides and its other teams
 //! (`sites::catalog` holds the rules). Open to the coordinators of the site's queue;
-//! every change is a form with the CSRF token, and says who made it.
+//! every change is a console form, and says who made it.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::Ui;
-use super::pages::{error_page, page_ui, render};
-use super::session::{MaybeSession, SignedIn};
-use crate::app::AppState;
+use super::guard::{ConsoleForm, SignedIn};
+use super::pages::{error_page, render};
 use crate::config::{CannedReply, OtherTeam, SiteConfig};
+use crate::domain::{Helper, Language, SiteId};
 use crate::error::{AppError, AppResult};
-use crate::helpers::Helper;
 use crate::sites::catalog::{self, Entry};
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "console/sites.html")]
@@ -36,16 +35,10 @@ struct SitePage<'a> {
     teams: Vec<Entry<OtherTeam>>,
 }
 
-/// The sites whose queue `helper` coordinates.
-fn editable_sites<'c>(state: &'c AppState, helper: &Helper) -> Vec<&'c SiteConfig> {
-    let queues = helper.coordinated_queues();
-    state.config.sites.iter().filter(|s| queues.contains(&s.queue)).collect()
-}
-
-fn editable_site<'c>(state: &'c AppState, helper: &Helper, site: &str) -> AppResult<&'c SiteConfig> {
-    editable_sites(state, helper)
+fn editable_site<'c>(state: &'c AppState, helper: &Helper, site: &SiteId) -> AppResult<&'c SiteConfig> {
+    catalog::editable_sites(&state.config, helper)
         .into_iter()
-        .find(|s| s.id == site)
+        .find(|s| s.id == *site)
         .ok_or_else(|| AppError::Forbidden("You do not coordinate the queue of that site.".into()))
 }
 
@@ -54,9 +47,11 @@ pub async fn index(
     headers: HeaderMap,
     SignedIn(session): SignedIn,
 ) -> Response {
-    let ui = page_ui(&state, &headers, &session, None);
-    let sites: Vec<(String, String)> =
-        editable_sites(&state, &session.helper).into_iter().map(|s| (s.id.clone(), s.name.clone())).collect();
+    let ui = Ui::signed_in(&state, &headers, &session, None);
+    let sites: Vec<(String, String)> = catalog::editable_sites(&state.config, &session.helper)
+        .into_iter()
+        .map(|s| (s.id.to_string(), s.name.clone()))
+        .collect();
     match sites.as_slice() {
         [] => error_page(
             &state,
@@ -73,15 +68,15 @@ pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
     SignedIn(session): SignedIn,
-    Path(site): Path<String>,
+    Path(site): Path<SiteId>,
 ) -> Response {
-    let ui = page_ui(&state, &headers, &session, None);
+    let ui = Ui::signed_in(&state, &headers, &session, None);
     let loaded = async {
         let site = editable_site(&state, &session.helper, &site)?;
-        let replies = catalog::all_replies(&state.store, &state.config, &site.id).await?;
-        let teams = catalog::all_teams(&state.store, &state.config, &site.id).await?;
+        let replies = catalog::all_replies(&state, &site.id).await?;
+        let teams = catalog::all_teams(&state, &site.id).await?;
         Ok::<_, AppError>(SitePage {
-            site_id: site.id.clone(),
+            site_id: site.id.to_string(),
             site_name: site.name.clone(),
             site_lang: site.language.clone(),
             replies,
@@ -98,7 +93,6 @@ pub async fn show(
 
 #[derive(Deserialize)]
 pub struct EntryForm {
-    csrf: Option<String>,
     id: Option<String>,
     lang: Option<String>,
     title: Option<String>,
@@ -107,57 +101,134 @@ pub struct EntryForm {
     email: Option<String>,
 }
 
+impl EntryForm {
+    fn id(&self) -> String {
+        self.id.clone().unwrap_or_default().trim().to_string()
+    }
+
+    fn lang(&self) -> AppResult<String> {
+        Ok(Language::parse(self.lang.as_deref().unwrap_or(""))?.into_string())
+    }
+
+    fn reply(&self) -> AppResult<CannedReply> {
+        Ok(CannedReply {
+            id: self.id(),
+            lang: self.lang()?,
+            title: self.title.clone().unwrap_or_default(),
+            text: self.text.clone().unwrap_or_default(),
+            link: optional(self.link.as_ref()),
+        })
+    }
+
+    fn team(&self) -> OtherTeam {
+        OtherTeam {
+            id: self.id(),
+            label: self.title.clone().unwrap_or_default(),
+            description: self.text.clone().unwrap_or_default(),
+            link: optional(self.link.as_ref()),
+            email: optional(self.email.as_ref()),
+        }
+    }
+}
+
 /// An empty optional field means "none".
 fn optional(value: Option<&String>) -> Option<String> {
     value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
-pub async fn act(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeSession(maybe): MaybeSession,
-    Path((site, action)): Path<(String, String)>,
-    Form(form): Form<EntryForm>,
-) -> Response {
+/// Runs a change on a site the helper may edit, then back to its page.
+async fn change<F, Fut>(state: &AppState, site: &SiteId, action: &ConsoleForm<EntryForm>, run: F) -> Response
+where
+    F: FnOnce(SiteId) -> Fut,
+    Fut: Future<Output = AppResult<()>>,
+{
     let back = format!("/console/sites/{site}");
-    let result = async {
-        let session = super::actions::checked(&state, &headers, maybe, form.csrf.as_deref())?;
-        let site = editable_site(&state, &session.helper, &site)?;
-        let me = &session.helper.id;
-        let id = form.id.clone().unwrap_or_default().trim().to_string();
-        let lang = || crate::conversations::text::language(form.lang.as_deref().unwrap_or(""));
-        let (store, config) = (&state.store, &state.config);
-        match action.as_str() {
-            "reply-save" => {
-                let reply = CannedReply {
-                    id,
-                    lang: lang()?,
-                    title: form.title.clone().unwrap_or_default(),
-                    text: form.text.clone().unwrap_or_default(),
-                    link: optional(form.link.as_ref()),
-                };
-                catalog::save_reply(store, &site.id, &reply, me).await
-            }
-            "reply-remove" => catalog::remove_reply(store, config, &site.id, &id, &lang()?, me).await,
-            "reply-restore" => catalog::restore_reply(store, &site.id, &id, &lang()?).await,
-            "team-save" => {
-                let team = OtherTeam {
-                    id,
-                    label: form.title.clone().unwrap_or_default(),
-                    description: form.text.clone().unwrap_or_default(),
-                    link: optional(form.link.as_ref()),
-                    email: optional(form.email.as_ref()),
-                };
-                catalog::save_team(store, &site.id, &team, me).await
-            }
-            "team-remove" => catalog::remove_team(store, config, &site.id, &id, me).await,
-            "team-restore" => catalog::restore_team(store, &site.id, &id).await,
-            _ => Err(AppError::NotFound("No such action.")),
-        }
-    }
-    .await;
+    let result = match editable_site(state, &action.session.helper, site) {
+        Ok(site) => run(site.id.clone()).await,
+        Err(e) => Err(e),
+    };
     match result {
         Ok(()) => Redirect::to(&back).into_response(),
-        Err(e) => error_page(&state, &headers, &e, Some(back)),
+        Err(e) => error_page(state, action.reply.headers(), &e, Some(back)),
     }
+}
+
+pub async fn reply_save(
+    State(state): State<AppState>,
+    Path(site): Path<SiteId>,
+    action: ConsoleForm<EntryForm>,
+) -> Response {
+    let (state, form) = (&state, &action.form);
+    let me = &action.session.helper;
+    change(state, &site, &action, |site| async move {
+        catalog::save_reply(state, &site, &form.reply()?, me).await
+    })
+    .await
+}
+
+pub async fn reply_remove(
+    State(state): State<AppState>,
+    Path(site): Path<SiteId>,
+    action: ConsoleForm<EntryForm>,
+) -> Response {
+    let (state, form) = (&state, &action.form);
+    let me = &action.session.helper;
+    change(state, &site, &action, |site| async move {
+        catalog::remove_reply(state, &site, &form.id(), &form.lang()?, me).await
+    })
+    .await
+}
+
+pub async fn reply_restore(
+    State(state): State<AppState>,
+    Path(site): Path<SiteId>,
+    action: ConsoleForm<EntryForm>,
+) -> Response {
+    let (state, form) = (&state, &action.form);
+    change(state, &site, &action, |site| async move {
+        catalog::restore_reply(state, &site, &form.id(), &form.lang()?).await
+    })
+    .await
+}
+
+pub async fn team_save(
+    State(state): State<AppState>,
+    Path(site): Path<SiteId>,
+    action: ConsoleForm<EntryForm>,
+) -> Response {
+    let (state, form) = (&state, &action.form);
+    let me = &action.session.helper;
+    change(
+        state,
+        &site,
+        &action,
+        |site| async move { catalog::save_team(state, &site, &form.team(), me).await },
+    )
+    .await
+}
+
+pub async fn team_remove(
+    State(state): State<AppState>,
+    Path(site): Path<SiteId>,
+    action: ConsoleForm<EntryForm>,
+) -> Response {
+    let (state, form) = (&state, &action.form);
+    let me = &action.session.helper;
+    change(
+        state,
+        &site,
+        &action,
+        |site| async move { catalog::remove_team(state, &site, &form.id(), me).await },
+    )
+    .await
+}
+
+pub async fn team_restore(
+    State(state): State<AppState>,
+    Path(site): Path<SiteId>,
+    action: ConsoleForm<EntryForm>,
+) -> Response {
+    let (state, form) = (&state, &action.form);
+    change(state, &site, &action, |site| async move { catalog::restore_team(state, &site, &form.id()).await })
+        .await
 }

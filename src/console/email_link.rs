@@ -1,8 +1,7 @@
 //! "Send me a sign-in link": a helper with an address on file asks for a one-time link
-//! by mail. The page answers the same whether or not the address belongs to a helper,
-//! and the lookup and sending happen after the answer, so neither the text nor the time
-//! it takes tells a stranger who helps here. At most `MAX_LINKS_IN_WINDOW` links are
-//! mailed per helper per link lifetime, so the form cannot be used to flood an inbox.
+//! by mail (`helpers::signin::mail_link`). The page answers the same whether or not the
+//! address belongs to a helper, and the lookup and sending happen after the answer, so
+//! neither the text nor the time it takes tells a stranger who helps here.
 
 use axum::Form;
 use axum::extract::State;
@@ -12,12 +11,11 @@ use serde::Deserialize;
 
 use super::Ui;
 use super::pages::{MessagePage, error_page, render};
-use super::session;
-use crate::app::AppState;
+use crate::domain::Email;
 use crate::error::AppError;
-use crate::rate_limit::RequesterNetwork;
-
-const MAX_LINKS_IN_WINDOW: i64 = 3;
+use crate::extract::RequesterNetwork;
+use crate::helpers::signin;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct EmailForm {
@@ -31,8 +29,8 @@ pub async fn request(
     RequesterNetwork(network): RequesterNetwork,
     Form(form): Form<EmailForm>,
 ) -> Response {
-    let ui = Ui::new(&state.i18n, &headers, None);
-    let refused = if !session::same_origin(&headers, state.config.public_url.as_deref()) {
+    let ui = Ui::of(&state, &headers, None);
+    let refused = if !signin::same_origin(&headers, state.config.public_url.as_deref()) {
         Some(AppError::Forbidden("This form must be sent from the sign-in page.".into()))
     } else if state.mailer.is_none() {
         Some(AppError::NotFound("Sign-in links by e-mail are not set up here."))
@@ -42,14 +40,14 @@ pub async fn request(
     if let Some(error) = refused {
         return error_page(&state, &headers, &error, Some("/console/signin".into()));
     }
-    if crate::conversations::text::email(&form.email).is_err() {
+    let Ok(address) = Email::parse(&form.email) else {
         let error = AppError::bad_request("invalid_email", ui.t("helpline-console-signin-email-invalid"));
         return error_page(&state, &headers, &error, Some("/console/signin".into()));
-    }
+    };
     let lang = ui.lang.clone();
     let task_state = state.clone();
     tokio::spawn(async move {
-        if let Err(error) = mail_link(&task_state, &form.email, &lang).await {
+        if let Err(error) = signin::mail_link(&task_state, &address, &lang).await {
             tracing::warn!(%error, "a sign-in link by e-mail did not go out");
         }
     });
@@ -61,30 +59,4 @@ pub async fn request(
         ui,
     };
     render(&page, StatusCode::OK)
-}
-
-async fn mail_link(state: &AppState, address: &str, lang: &str) -> anyhow::Result<()> {
-    let Some(mailer) = &state.mailer else { return Ok(()) };
-    let Some((helper, address)) =
-        crate::helpers::find_by_email(&state.store, &state.secrets, address).await?
-    else {
-        return Ok(());
-    };
-    let minutes = state.config.console.link_minutes;
-    let Some(token) =
-        session::new_link_within(&state.store, &helper.id, minutes, MAX_LINKS_IN_WINDOW).await?
-    else {
-        tracing::info!(helper = %helper.name, "sign-in link by e-mail not sent: enough links are out already");
-        return Ok(());
-    };
-    let link = format!("{}/console/signin/link?token={token}", state.config.public_url());
-    let i18n = &state.i18n;
-    let subject = i18n.format(lang, "helpline-mail-signin-subject", &[]);
-    let body = i18n.format(lang, "helpline-mail-signin-body", &[&helper.name, &link, &minutes.to_string()]);
-    let mail = mailer
-        .letter(&address, subject, body)
-        .map_err(|e| anyhow::anyhow!("building the mail: {}", e.code))?;
-    mailer.send(mail).await.map_err(|e| anyhow::anyhow!("the relay answered {}", e.code))?;
-    state.metrics.signin_link_mailed();
-    Ok(())
 }

@@ -1,14 +1,17 @@
-//! The helper console: server-rendered pages (askama templates in `templates/console/`)
-//! with a small script (`web/console/console.js`) for live updates. Same operations as
-//! the helper API (`conversations::helper_ops`), authenticated by a browser session
-//! instead of a bearer token. See docs/CONSOLE.md.
+//! The helper console, an edge: server-rendered pages (askama templates in
+//! `templates/console/`) with a small script (`web/console/console.js`) for live
+//! updates. The same operations as the helper API (`conversations::helper_ops`), by a
+//! browser session instead of a bearer token (`guard`). See docs/CONSOLE.md.
 
 mod actions;
 mod catalog;
+mod conversation;
+mod dashboard;
 mod email_link;
+pub mod guard;
 mod oauth;
 mod pages;
-pub mod session;
+mod stats;
 mod team;
 mod wiki_panel;
 
@@ -18,38 +21,73 @@ use axum::http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 
-use crate::app::AppState;
 use crate::i18n::{I18n, RTL_LANGUAGES};
+use crate::state::AppState;
 
 const CONSOLE_JS: &str = include_str!("../../web/console/console.js");
 const CONSOLE_CSS: &str = include_str!("../../web/console/console.css");
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/console", get(pages::dashboard))
-        .route("/console/live", get(pages::dashboard_live))
+        .merge(signin_routes())
+        .merge(conversation_routes())
+        .merge(coordinator_routes())
+        .route("/console", get(dashboard::page))
+        .route("/console/live", get(dashboard::live))
+        .route("/console/presence", post(actions::presence))
+        .route("/console/next", post(actions::take_next))
+        .route("/console/offers/{id}/decline", post(actions::decline_offer))
+        .route("/console/settings", get(pages::settings).post(actions::settings))
+        .route("/console/assets/console.js", get(|| asset("text/javascript; charset=utf-8", CONSOLE_JS)))
+        .route("/console/assets/console.css", get(|| asset("text/css; charset=utf-8", CONSOLE_CSS)))
+}
+
+fn signin_routes() -> Router<AppState> {
+    Router::new()
         .route("/console/signin", get(pages::signin))
         .route("/console/signin/link", get(pages::link).post(actions::redeem_link))
         .route("/console/signin/email", post(email_link::request))
         .route("/console/signout", post(actions::signout))
         .route("/console/oauth/start", get(oauth::start))
         .route("/console/oauth/callback", get(oauth::callback))
-        .route("/console/presence", post(actions::presence))
-        .route("/console/next", post(actions::take_next))
-        .route("/console/offers/{id}/decline", post(actions::decline_offer))
+}
+
+/// A conversation's page and what a helper does there, one typed route per action.
+fn conversation_routes() -> Router<AppState> {
+    let action = |name: &str| format!("/console/conversations/{{id}}/{name}");
+    Router::new()
+        .route("/console/conversations/{id}", get(conversation::page))
+        .route("/console/conversations/{id}/context", get(wiki_panel::show))
+        .route(&action("claim"), post(actions::claim))
+        .route(&action("release"), post(actions::release))
+        .route(&action("reply"), post(actions::reply))
+        .route(&action("note"), post(actions::note))
+        .route(&action("transfer"), post(actions::transfer))
+        .route(&action("redirect"), post(actions::redirect))
+        .route(&action("block"), post(actions::block))
+        .route(&action("unblock"), post(actions::unblock))
+        .route(&action("close"), post(actions::close))
+}
+
+/// Statistics, members and blocks, canned replies and other teams.
+fn coordinator_routes() -> Router<AppState> {
+    let site = |name: &str| format!("/console/sites/{{site}}/{name}");
+    Router::new()
+        .route("/console/stats", get(stats::page))
+        .route("/console/stats.csv", get(stats::csv))
         .route("/console/team", get(team::show))
-        .route("/console/team/{action}", post(team::act))
+        .route("/console/team/invite", post(team::invite))
+        .route("/console/team/remove", post(team::remove))
+        .route("/console/team/role", post(team::role))
+        .route("/console/team/lift", post(team::lift))
         .route("/console/sites", get(catalog::index))
         .route("/console/sites/{site}", get(catalog::show))
-        .route("/console/sites/{site}/{action}", post(catalog::act))
-        .route("/console/stats", get(pages::stats))
-        .route("/console/stats.csv", get(pages::stats_csv))
-        .route("/console/settings", get(pages::settings).post(actions::settings))
-        .route("/console/conversations/{id}", get(pages::conversation))
-        .route("/console/conversations/{id}/context", get(wiki_panel::show))
-        .route("/console/conversations/{id}/{action}", post(actions::conversation_action))
-        .route("/console/assets/console.js", get(|| asset("text/javascript; charset=utf-8", CONSOLE_JS)))
-        .route("/console/assets/console.css", get(|| asset("text/css; charset=utf-8", CONSOLE_CSS)))
+        .route(&site("reply-save"), post(catalog::reply_save))
+        .route(&site("reply-remove"), post(catalog::reply_remove))
+        .route(&site("reply-restore"), post(catalog::reply_restore))
+        .route(&site("team-save"), post(catalog::team_save))
+        .route(&site("team-remove"), post(catalog::team_remove))
+        .route(&site("team-restore"), post(catalog::team_restore))
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
@@ -68,12 +106,14 @@ pub struct Ui<'a> {
     pub away: bool,
     /// Coordinates at least one queue (sees the statistics link).
     pub coordinator: bool,
+    /// The server's time, for "waiting 5 min".
+    pub now: i64,
 }
 
 impl<'a> Ui<'a> {
     /// The language: `?uselang=`, else the first of the browser's languages that has a
     /// catalogue, else English.
-    pub fn new(i18n: &'a I18n, headers: &HeaderMap, uselang: Option<&str>) -> Self {
+    pub fn new(i18n: &'a I18n, now: i64, headers: &HeaderMap, uselang: Option<&str>) -> Self {
         let wanted = uselang
             .map(str::to_string)
             .into_iter()
@@ -89,7 +129,27 @@ impl<'a> Ui<'a> {
         let lang =
             wanted.map_or_else(|| "en".to_string(), |l| l.split('-').next().unwrap_or("en").to_string());
         let dir = if RTL_LANGUAGES.contains(&lang.as_str()) { "rtl" } else { "ltr" };
-        Self { i18n, lang, dir, csrf: String::new(), me: None, away: false, coordinator: false }
+        Self { i18n, lang, dir, csrf: String::new(), me: None, away: false, coordinator: false, now }
+    }
+
+    /// The texts of a request's page: its language from `uselang` or the browser's.
+    pub fn of(state: &'a AppState, headers: &HeaderMap, uselang: Option<&str>) -> Self {
+        Self::new(&state.i18n, state.now_ms(), headers, uselang)
+    }
+
+    /// The page context of a signed-in helper: their language, name, CSRF token and role.
+    pub fn signed_in(
+        state: &'a AppState,
+        headers: &HeaderMap,
+        session: &crate::helpers::signin::ConsoleSession,
+        uselang: Option<&str>,
+    ) -> Self {
+        let mut ui = Self::of(state, headers, uselang);
+        ui.csrf.clone_from(&session.csrf);
+        ui.me = Some(session.helper.name.clone());
+        ui.away = session.helper.away;
+        ui.coordinator = !session.helper.coordinated_queues().is_empty();
+        ui
     }
 
     pub fn t(&self, key: &str) -> String {
@@ -121,7 +181,7 @@ impl<'a> Ui<'a> {
     }
 
     /// The label a site gives a topic id (the id itself if the site does not know it).
-    pub fn topic(&self, config: &crate::config::Config, site: &str, topic: &str) -> String {
+    pub fn topic(&self, config: &crate::config::Config, site: &crate::domain::SiteId, topic: &str) -> String {
         config
             .site(site)
             .and_then(|s| s.topics.iter().find(|t| t.id == topic))
@@ -139,7 +199,7 @@ impl<'a> Ui<'a> {
 
     /// "5 min", "2 h", in the helper's language.
     pub fn since(&self, then_ms: &i64) -> String {
-        let minutes = ((crate::store::now_ms() - *then_ms) / 60_000).max(0);
+        let minutes = ((self.now - *then_ms) / 60_000).max(0);
         if minutes < 60 {
             self.t1("helpline-console-minutes", &minutes.to_string())
         } else {

@@ -1,27 +1,27 @@
 //! Coordinator pages: the members of the queues one coordinates (invite with a one-time
 //! sign-in link, make coordinator, take out of the queue) and the blocks in force there
-//! (lift early). Every change is a form with the CSRF token, refused for queues the
-//! signed-in helper does not coordinate.
+//! (lift early). Every change is a console form, refused for queues the signed-in helper
+//! does not coordinate.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use sqlx::Row;
 
 use super::Ui;
-use super::pages::{error_page, page_ui, render};
-use super::session::{self, SignedIn};
-use crate::app::AppState;
+use super::guard::{ConsoleForm, SignedIn};
+use super::pages::{error_page, render};
+use crate::domain::helper::validate_name;
+use crate::domain::time::rfc3339;
+use crate::domain::{Email, Helper, QueueId, QueueRole};
 use crate::error::{AppError, AppResult};
-use crate::helpers::{self, Helper};
-use crate::store::now_ms;
+use crate::helpers::{self, signin};
+use crate::state::AppState;
 
 pub struct Member {
     pub name: String,
-    pub queue: String,
+    pub queue: QueueId,
     pub role: String,
     pub languages: String,
     pub online: bool,
@@ -31,7 +31,7 @@ pub struct ActiveBlock {
     pub id: String,
     pub kind: String,
     pub conversation: Option<String>,
-    pub queue: String,
+    pub queue: QueueId,
     pub until: String,
     pub by: Option<String>,
 }
@@ -40,14 +40,14 @@ pub struct ActiveBlock {
 #[template(path = "console/team.html")]
 struct TeamPage<'a> {
     ui: Ui<'a>,
-    queues: Vec<(String, String)>,
+    queues: Vec<(QueueId, String)>,
     members: Vec<Member>,
     blocks: Vec<ActiveBlock>,
     /// After an invitation: who, and their one-time sign-in link.
     invited: Option<(String, String)>,
 }
 
-fn coordinated(helper: &Helper) -> AppResult<Vec<String>> {
+fn coordinated(helper: &Helper) -> AppResult<Vec<QueueId>> {
     let queues = helper.coordinated_queues();
     if queues.is_empty() {
         return Err(AppError::Forbidden("These pages are for the coordinators of a queue.".into()));
@@ -55,44 +55,31 @@ fn coordinated(helper: &Helper) -> AppResult<Vec<String>> {
     Ok(queues)
 }
 
-async fn load(state: &AppState, queues: &[String]) -> AppResult<(Vec<Member>, Vec<ActiveBlock>)> {
+async fn load(state: &AppState, queues: &[QueueId]) -> AppResult<(Vec<Member>, Vec<ActiveBlock>)> {
     let mut members = Vec::new();
-    for h in helpers::list(&state.store).await.map_err(|e| AppError::Internal(e.into()))? {
+    for h in helpers::list(&state.store).await? {
         for m in h.queues.iter().filter(|m| queues.contains(&m.queue)) {
             members.push(Member {
                 name: h.name.clone(),
                 queue: m.queue.clone(),
-                role: m.role.clone(),
+                role: m.role.as_str().to_string(),
                 languages: h.languages.join(", "),
                 online: state.presence.is_online(&h.id),
             });
         }
     }
-    let list = (0..queues.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
-    let sql = format!(
-        "SELECT b.id, b.kind, b.conversation_id, b.queue, b.expires_at, h.name AS by_name FROM blocks b \
-         LEFT JOIN helpers h ON h.id = b.helper_id \
-         WHERE b.expires_at > $1 AND b.lifted_at IS NULL AND b.queue IN ({list}) ORDER BY b.expires_at"
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_ms());
-    for q in queues {
-        query = query.bind(q);
-    }
-    let blocks = query
-        .fetch_all(&state.store.read)
+    let blocks = crate::blocks::in_force(state, queues)
         .await?
-        .iter()
-        .map(|r| {
-            Ok(ActiveBlock {
-                id: r.try_get("id")?,
-                kind: r.try_get("kind")?,
-                conversation: r.try_get("conversation_id")?,
-                queue: r.try_get("queue")?,
-                until: crate::conversations::model::rfc3339(r.try_get("expires_at")?),
-                by: r.try_get("by_name")?,
-            })
+        .into_iter()
+        .map(|b| ActiveBlock {
+            id: b.id,
+            kind: b.kind,
+            conversation: b.conversation.map(|c| c.to_string()),
+            queue: b.queue,
+            until: rfc3339(b.until),
+            by: b.by,
         })
-        .collect::<sqlx::Result<Vec<_>>>()?;
+        .collect();
     Ok((members, blocks))
 }
 
@@ -103,19 +90,15 @@ async fn page(
     helper: &Helper,
     invited: Option<(String, String)>,
 ) -> Response {
-    let queues = match coordinated(helper) {
-        Ok(q) => q,
-        Err(e) => return error_page(state, headers, &e, Some("/console".into())),
-    };
-    match load(state, &queues).await {
-        Ok((members, blocks)) => {
-            let queues = queues
-                .into_iter()
-                .map(|id| {
-                    let name = state.config.queue(&id).map_or_else(|| id.clone(), |q| q.name.clone());
-                    (id, name)
-                })
-                .collect();
+    let loaded = async {
+        let queues = coordinated(helper)?;
+        let (members, blocks) = load(state, &queues).await?;
+        Ok::<_, AppError>((queues, members, blocks))
+    }
+    .await;
+    match loaded {
+        Ok((queues, members, blocks)) => {
+            let queues = queues.into_iter().map(|id| (id.clone(), state.config.queue_name(&id))).collect();
             render(&TeamPage { ui, queues, members, blocks, invited }, StatusCode::OK)
         }
         Err(e) => error_page(state, headers, &e, Some("/console".into())),
@@ -127,142 +110,136 @@ pub async fn show(
     headers: HeaderMap,
     SignedIn(session): SignedIn,
 ) -> Response {
-    let ui = page_ui(&state, &headers, &session, None);
+    let ui = Ui::signed_in(&state, &headers, &session, None);
     page(&state, &headers, ui, &session.helper, None).await
 }
 
 #[derive(Deserialize)]
-pub struct TeamForm {
-    csrf: Option<String>,
+pub struct MemberForm {
     queue: Option<String>,
     name: Option<String>,
     languages: Option<String>,
     role: Option<String>,
-    block: Option<String>,
     email: Option<String>,
 }
 
-pub async fn act(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
-    Path(action): Path<String>,
-    Form(form): Form<TeamForm>,
-) -> Response {
-    let ui = page_ui(&state, &headers, &session, None);
-    let result = async {
-        super::actions::checked(&state, &headers, Some(session.clone()), form.csrf.as_deref())?;
-        let queues = coordinated(&session.helper)?;
-        run(&state, &session.helper, &queues, &action, &form).await
+/// The queue the form names, if the signed-in helper coordinates it.
+fn their_queue(me: &Helper, form: &MemberForm) -> AppResult<QueueId> {
+    coordinated(me)?;
+    let queue = form.queue.clone().unwrap_or_default();
+    if !me.coordinates(queue.as_str()) {
+        return Err(AppError::Forbidden("You do not coordinate that queue.".into()));
     }
-    .await;
+    Ok(queue.into())
+}
+
+fn back(state: &AppState, reply: &super::guard::Reply, result: AppResult<()>) -> Response {
     match result {
-        Ok(Some(invited)) => page(&state, &headers, ui, &session.helper, Some(invited)).await,
-        Ok(None) => Redirect::to("/console/team").into_response(),
-        Err(e) => error_page(&state, &headers, &e, Some("/console/team".into())),
+        Ok(()) => Redirect::to("/console/team").into_response(),
+        Err(e) => error_page(state, reply.headers(), &e, Some("/console/team".into())),
     }
 }
 
-async fn run(
+/// Adds a member (a new helper, or one of another queue) and shows their one-time
+/// sign-in link.
+pub async fn invite(State(state): State<AppState>, action: ConsoleForm<MemberForm>) -> Response {
+    let me = &action.session.helper;
+    let invited = async {
+        let queue = their_queue(me, &action.form)?;
+        let name = validate_name(action.form.name.as_deref().unwrap_or(""))?;
+        // Checked before anyone is added, so a typo adds nobody.
+        let email = action
+            .form
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(Email::parse)
+            .transpose()?;
+        let helper = match crate::store::helpers::find_by_name(&state.store, name).await? {
+            Some(helper) => {
+                helpers::join_queue(&state.store, &helper.id, &queue).await?;
+                helper
+            }
+            None => {
+                let languages = helpers::parse_languages(action.form.languages.as_deref().unwrap_or(""))?;
+                helpers::add(&state.store, state.now_ms(), name, std::slice::from_ref(&queue), &languages)
+                    .await?
+            }
+        };
+        if let Some(address) = &email {
+            helpers::set_email(&state.store, &state.secrets, &helper.id, Some(address)).await?;
+        }
+        let token = signin::new_link(&state.store, &state.config.console, &helper.id, state.now_ms()).await?;
+        Ok::<_, AppError>((helper.name, signin::link_url(&state.config.public_url(), &token)))
+    }
+    .await;
+    let ui = Ui::signed_in(&state, action.reply.headers(), &action.session, None);
+    match invited {
+        Ok(invited) => page(&state, action.reply.headers(), ui, me, Some(invited)).await,
+        Err(e) => error_page(&state, action.reply.headers(), &e, Some("/console/team".into())),
+    }
+}
+
+/// A member of one of my queues, never myself.
+async fn other_member(
     state: &AppState,
     me: &Helper,
-    queues: &[String],
-    action: &str,
-    form: &TeamForm,
-) -> AppResult<Option<(String, String)>> {
-    if action == "lift" {
-        let id = form.block.clone().unwrap_or_default();
-        let list = (0..queues.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "UPDATE blocks SET lifted_at = $1 WHERE id = $2 AND lifted_at IS NULL AND queue IN ({list})"
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_ms()).bind(id);
-        for q in queues {
-            query = query.bind(q);
-        }
-        if query.execute(&state.store.write).await?.rows_affected() == 0 {
-            return Err(AppError::NotFound("No such block in force in your queues."));
-        }
-        return Ok(None);
+    form: &MemberForm,
+    queue: &QueueId,
+) -> AppResult<Helper> {
+    let name = validate_name(form.name.as_deref().unwrap_or(""))?;
+    let helper = crate::store::helpers::find_by_name(&state.store, name)
+        .await?
+        .ok_or(AppError::NotFound("No helper of that name."))?;
+    if !helper.is_member(queue) {
+        return Err(AppError::NotFound("No helper of that name in that queue."));
     }
-    let queue = form.queue.clone().unwrap_or_default();
-    if !queues.contains(&queue) {
-        return Err(AppError::Forbidden("You do not coordinate that queue.".into()));
+    if helper.id == me.id {
+        return Err(AppError::bad_request("yourself", "Ask another coordinator to change your own place."));
     }
-    let name = helpers::validate_name(form.name.as_deref().unwrap_or(""))
-        .map_err(|e| AppError::bad_request("invalid_name", e.to_string()))?;
-    let existing =
-        helpers::find_by_name(&state.store, name).await.map_err(|e| AppError::Internal(e.into()))?;
-    match action {
-        "invite" => {
-            // Checked before anyone is added, so a typo adds nobody.
-            let email = form
-                .email
-                .as_deref()
-                .map(str::trim)
-                .filter(|a| !a.is_empty())
-                .map(crate::conversations::text::email)
-                .transpose()?;
-            let helper = match existing {
-                Some(helper) => {
-                    helpers::join_queue(&state.store, &helper.id, &queue).await?;
-                    helper
-                }
-                None => {
-                    let languages = form
-                        .languages
-                        .as_deref()
-                        .unwrap_or("")
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|l| !l.is_empty())
-                        .map(crate::conversations::text::language)
-                        .collect::<AppResult<Vec<_>>>()?;
-                    helpers::add(&state.store, name, std::slice::from_ref(&queue), &languages)
-                        .await
-                        .map_err(|e| AppError::bad_request("invalid_helper", e.to_string()))?
-                }
-            };
-            if let Some(address) = email.as_deref() {
-                helpers::set_email(&state.store, &state.secrets, &helper.id, Some(address))
-                    .await
-                    .map_err(|e| AppError::bad_request("invalid_email", e.to_string()))?;
-            }
-            let token =
-                session::new_link(&state.store, &helper.id, state.config.console.link_minutes).await?;
-            let link = format!("{}/console/signin/link?token={token}", state.config.public_url());
-            Ok(Some((helper.name, link)))
-        }
-        "remove" | "role" => {
-            let helper = existing.ok_or(AppError::NotFound("No helper of that name."))?;
-            if !helper.is_member(&queue) {
-                return Err(AppError::NotFound("No helper of that name in that queue."));
-            }
-            if helper.id == me.id {
-                return Err(AppError::bad_request(
-                    "yourself",
-                    "Ask another coordinator to change your own place.",
-                ));
-            }
-            if action == "remove" {
-                // Through the conversations' own path: requesters are told, dashboards hear it.
-                crate::conversations::routing::return_owned(
-                    state,
-                    &helper.id,
-                    Some(&queue),
-                    Some(&me.id),
-                    "helper left the queue",
-                )
-                .await?;
-                helpers::leave_queue(&state.store, &helper.id, &queue, &me.id).await?;
-            } else {
-                let role = form.role.as_deref().unwrap_or("");
-                helpers::set_role(&state.store, &helper.name, &queue, role)
-                    .await
-                    .map_err(|e| AppError::bad_request("invalid_role", e.to_string()))?;
-            }
-            Ok(None)
-        }
-        _ => Err(AppError::NotFound("No such action.")),
+    Ok(helper)
+}
+
+/// Takes a member out of a queue; their open conversations there go back to it, the
+/// requesters told, through the conversations' own path.
+pub async fn remove(State(state): State<AppState>, action: ConsoleForm<MemberForm>) -> Response {
+    let me = &action.session.helper;
+    let result = async {
+        let queue = their_queue(me, &action.form)?;
+        let helper = other_member(&state, me, &action.form, &queue).await?;
+        crate::conversations::routing::take_out_of_queue(&state, &helper.id, &queue, &me.id).await
     }
+    .await;
+    back(&state, &action.reply, result)
+}
+
+/// Makes a member coordinator, or a plain helper again.
+pub async fn role(State(state): State<AppState>, action: ConsoleForm<MemberForm>) -> Response {
+    let me = &action.session.helper;
+    let result = async {
+        let queue = their_queue(me, &action.form)?;
+        let helper = other_member(&state, me, &action.form, &queue).await?;
+        let role = QueueRole::parse(action.form.role.as_deref().unwrap_or(""))
+            .ok_or_else(|| AppError::bad_request("invalid_role", "a role is helper or coordinator"))?;
+        helpers::set_role(&state.store, &helper.name, &queue, role).await?;
+        Ok(())
+    }
+    .await;
+    back(&state, &action.reply, result)
+}
+
+#[derive(Deserialize)]
+pub struct LiftForm {
+    block: Option<String>,
+}
+
+/// Lifts a block in force in one of my queues, early.
+pub async fn lift(State(state): State<AppState>, action: ConsoleForm<LiftForm>) -> Response {
+    let result = async {
+        let queues = coordinated(&action.session.helper)?;
+        crate::blocks::lift_one(&state, action.form.block.as_deref().unwrap_or(""), &queues).await
+    }
+    .await;
+    back(&state, &action.reply, result)
 }

@@ -1,4 +1,4 @@
-//! The requester's wiki context beside a conversation (`sites::wiki_context`): fetched
+//! The requester's wiki context beside a conversation (`wiki`): fetched
 //! by the console script after the page is shown, so a slow wiki never slows the page.
 
 use askama::Template;
@@ -7,11 +7,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::Ui;
-use super::pages::{error_page, page_ui, render};
-use super::session::SignedIn;
-use crate::app::AppState;
+use super::guard::SignedIn;
+use super::pages::{error_page, render};
 use crate::conversations::helper_ops;
-use crate::sites::wiki_context::{self, WikiAccount, WikiLink};
+use crate::domain::ConversationId;
+use crate::state::AppState;
+use crate::wiki::{self, WikiAccount, WikiLink};
 
 pub enum Known {
     /// Logged out, or the widget was not told a name.
@@ -48,9 +49,9 @@ pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
     SignedIn(session): SignedIn,
-    Path(id): Path<String>,
+    Path(id): Path<ConversationId>,
 ) -> Response {
-    let ui = page_ui(&state, &headers, &session, None);
+    let ui = Ui::signed_in(&state, &headers, &session, None);
     let c = match helper_ops::authorize(&state, &session.helper, &id).await {
         Ok(c) => c,
         Err(e) => return error_page(&state, &headers, &e, Some("/console".into())),
@@ -60,14 +61,14 @@ pub async fn show(
         (None, _) => (Known::NoName, Vec::new()),
         (Some(_), None) => (Known::NoWiki, Vec::new()),
         (Some(name), Some(api)) => {
-            let known = match state.wiki_accounts.account(&state.http, &api, name).await {
+            let known = match state.wiki.account(&api, name).await {
                 Ok(account) => Known::Found(account),
                 Err(error) => {
                     tracing::warn!(site = %c.site, %error, "the wiki did not answer about an account");
                     Known::Unreachable
                 }
             };
-            (known, wiki_context::links(&api, name))
+            (known, wiki::links(&api, name))
         }
     };
     let panel = WikiPanel { ui, name: c.username.clone(), temporary: c.username_temporary, known, links };

@@ -5,22 +5,28 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::appender::{AppendRequest, Appended};
-use super::model::{Author, Channel, Conversation, HelperMessage, Outcome, Role, Status, helper_client_key};
-use super::queries::{self, AuditEvent};
-use super::service::Change;
-use super::text;
-use crate::app::AppState;
+use super::service::{self, Actor, Change, change_conversation};
+use crate::domain::Helper;
+use crate::domain::conversation::helper_client_key;
+use crate::domain::time::rfc3339;
+use crate::domain::{
+    AppendRequest, Appended, Author, Channel, ClientId, Conversation, ConversationId, HelperMessage,
+    MessageText, Outcome, QueueId, QueueItem, Role, SiteId, Status,
+};
 use crate::error::{AppError, AppResult};
-use crate::helpers::{self, Helper};
-use crate::live::hub::QueueEventKind;
+use crate::hub::QueueEventKind;
+use crate::state::AppState;
+use crate::store::conversations::QueueFilter;
+use crate::store::events::AuditEvent;
+use crate::store::outbox::MailState;
+use crate::store::{self, conversations};
 
 /// The conversation as a helper sees it.
 #[derive(Serialize, ToSchema)]
 pub struct HelperView {
-    pub id: String,
-    pub site: String,
-    pub queue: String,
+    pub id: ConversationId,
+    pub site: SiteId,
+    pub queue: QueueId,
     pub lang: String,
     pub topic: String,
     pub channel: Channel,
@@ -38,7 +44,7 @@ pub struct HelperView {
     pub has_email: bool,
     /// On the e-mail channel: whether the answers went out, wait to, or failed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mail: Option<crate::mail::MailState>,
+    pub mail: Option<MailState>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirected_team: Option<String>,
     pub created_at: String,
@@ -65,7 +71,7 @@ pub struct TransferInput {
     pub to_helper: Option<String>,
     /// Or move the conversation to this queue, unowned.
     #[serde(default)]
-    pub to_queue: Option<String>,
+    pub to_queue: Option<QueueId>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -80,37 +86,24 @@ pub struct CloseInput {
     pub outcome: Outcome,
 }
 
-const PAGE: i64 = 500;
-
 /// The conversation, if it belongs to one of the helper's queues; otherwise 404, the
 /// same as for an id that does not exist.
-pub async fn authorize(state: &AppState, helper: &Helper, id: &str) -> AppResult<Conversation> {
-    let mut conn = state.store.read.acquire().await?;
-    match queries::find(&mut conn, id).await? {
+pub async fn authorize(state: &AppState, helper: &Helper, id: &ConversationId) -> AppResult<Conversation> {
+    match service::find(state, id).await? {
         Some(c) if helper.is_member(&c.queue) => Ok(c),
         _ => Err(AppError::NotFound("No such conversation in your queues.")),
     }
 }
 
 pub async fn view(state: &AppState, helper: &Helper, c: &Conversation, after: i64) -> AppResult<HelperView> {
+    let stored = service::messages_after(state, &c.id, after).await?;
+    let cursor = stored.last().map_or(after, |m| m.seq);
     let mut conn = state.store.read.acquire().await?;
-    let mut messages = Vec::new();
-    let mut cursor = after;
-    loop {
-        let page = queries::messages_after(&mut conn, &c.id, cursor, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        cursor = last.seq;
-        let full = page.len() as i64 == PAGE;
-        messages.extend(page.iter().map(|m| m.for_helper(&helper.id)));
-        if !full {
-            break;
-        }
-    }
     let owner = match &c.owner_id {
-        Some(id) => helpers::find_by_id(&mut conn, id).await?.map(|h| h.name),
+        Some(id) => store::helpers::find_by_id(&mut conn, id).await?.map(|h| h.name),
         None => None,
     };
-    let (has_email, mail) = crate::mail::MailState::of(&mut conn, &c.id).await?;
+    let (has_email, mail) = store::outbox::mail_state(&mut conn, &c.id).await?;
     Ok(HelperView {
         id: c.id.clone(),
         site: c.site.clone(),
@@ -127,17 +120,28 @@ pub async fn view(state: &AppState, helper: &Helper, c: &Conversation, after: i6
         has_email,
         mail,
         redirected_team: c.redirected_team.clone(),
-        created_at: super::model::rfc3339(c.created_at),
-        waiting_since: super::model::rfc3339(c.waiting_since),
+        created_at: rfc3339(c.created_at),
+        waiting_since: rfc3339(c.waiting_since),
         last_seq: c.last_seq.max(cursor),
         read_seq: c.requester_read_seq,
-        messages,
+        messages: stored.iter().map(|m| m.for_helper(&helper.id)).collect(),
     })
 }
 
 pub async fn events(state: &AppState, c: &Conversation) -> AppResult<Vec<AuditEvent>> {
     let mut conn = state.store.read.acquire().await?;
-    Ok(queries::events(&mut conn, &c.id).await?)
+    Ok(store::events::events(&mut conn, &c.id).await?)
+}
+
+/// A listing of the helper's queues (the filter's queues must be theirs).
+pub async fn listing(state: &AppState, filter: &QueueFilter<'_>) -> AppResult<Vec<QueueItem>> {
+    let mut conn = state.store.read.acquire().await?;
+    Ok(conversations::queue_listing(&mut conn, filter).await?)
+}
+
+/// The helper read up to `seq` of a conversation they follow.
+pub async fn read(state: &AppState, id: &ConversationId, seq: i64) {
+    service::mark_read(state, id, Role::Helper, seq).await;
 }
 
 pub async fn post(
@@ -156,20 +160,20 @@ pub async fn post(
 pub async fn submit_post(
     state: &AppState,
     helper: &Helper,
-    conversation_id: &str,
+    conversation_id: &ConversationId,
     input: &HelperMessageInput,
 ) -> AppResult<impl Future<Output = AppResult<Appended>> + Send + 'static> {
-    let client_id = text::client_id(&input.client_id)?;
-    let text = text::message_text(&input.text, state.config.limits.message_chars)?;
+    let client_id = ClientId::parse(&input.client_id)?;
+    let text = MessageText::parse(&input.text, state.config.limits.message_chars)?;
     state
         .appender
         .submit(AppendRequest {
-            conversation_id: conversation_id.to_string(),
+            conversation_id: conversation_id.clone(),
             author: Author::Helper { id: helper.id.clone(), shown_name: helper.shown_name() },
             internal: input.internal,
-            text,
+            text: text.into_string(),
             masked_text: None,
-            client_key: Some(helper_client_key(&helper.id, client_id)),
+            client_key: Some(helper_client_key(&helper.id, &client_id)),
             possible_harm: false,
             author_queues: Some(helper.queue_ids()),
             received: Instant::now(),
@@ -190,39 +194,37 @@ fn owner_conflict(owner_name: Option<String>) -> AppError {
 
 /// Makes `helper` the one owner. A second helper gets `409 already_claimed` naming the owner.
 pub async fn claim(state: &AppState, helper: &Helper, c: &Conversation) -> AppResult<Conversation> {
-    if c.owner_id.as_deref() == Some(helper.id.as_str()) {
+    if c.is_owned_by(&helper.id) {
         return Ok(c.clone());
     }
     let joined = state.i18n.format(&c.lang, "helpline-system-joined", &[&helper.shown_name()]);
-    let result = state
-        .change_conversation(&c.id, Role::Helper, Some(&helper.id), |c, _now| {
-            if c.status == Status::Closed {
-                return Err(AppError::conflict("closed", "This conversation is closed."));
+    let result = change_conversation(state, &c.id, Actor::helper(&helper.id), |c, _now| {
+        if c.status == Status::Closed {
+            return Err(AppError::conflict("closed", "This conversation is closed."));
+        }
+        match &c.owner_id {
+            Some(owner) if owner == &helper.id => {
+                return Err(AppError::conflict("already_yours", "You already own this conversation."));
             }
-            match &c.owner_id {
-                Some(owner) if owner == &helper.id => {
-                    return Err(AppError::conflict("already_yours", "You already own this conversation."));
-                }
-                Some(owner) => return Err(AppError::conflict("already_claimed", owner.clone())),
-                None => {}
-            }
-            c.owner_id = Some(helper.id.clone());
-            c.last_owner_id = Some(helper.id.clone());
-            if c.status == Status::Waiting {
-                c.status = Status::Active;
-            }
-            Ok(Change {
-                system_messages: vec![joined],
-                action: "claimed",
-                detail: serde_json::json!({}),
-                queue_event: QueueEventKind::Claimed,
-            })
+            Some(owner) => return Err(AppError::conflict("already_claimed", owner.to_string())),
+            None => {}
+        }
+        c.owner_id = Some(helper.id.clone());
+        c.last_owner_id = Some(helper.id.clone());
+        if c.status == Status::Waiting {
+            c.status = Status::Active;
+        }
+        Ok(Change {
+            system_messages: vec![joined],
+            action: "claimed",
+            detail: serde_json::json!({}),
+            queue_event: QueueEventKind::Claimed,
         })
-        .await;
+    })
+    .await;
     match result {
         Err(AppError::Conflict { code: "already_claimed", message: owner_id }) => {
-            let mut conn = state.store.read.acquire().await?;
-            let name = helpers::find_by_id(&mut conn, &owner_id).await?.map(|h| h.name);
+            let name = crate::helpers::by_id(&state.store, &owner_id.into()).await?.map(|h| h.name);
             Err(owner_conflict(name))
         }
         Err(AppError::Conflict { code: "already_yours", .. }) => authorize(state, helper, &c.id).await,
@@ -244,19 +246,18 @@ fn require_owner(c: &Conversation, helper: &Helper) -> AppResult<()> {
 /// The owner gives the conversation back to its queue; it keeps its place.
 pub async fn release(state: &AppState, helper: &Helper, c: &Conversation) -> AppResult<Conversation> {
     let text = state.i18n.format(&c.lang, "helpline-system-released", &[]);
-    state
-        .change_conversation(&c.id, Role::Helper, Some(&helper.id), |c, _now| {
-            require_owner(c, helper)?;
-            c.owner_id = None;
-            c.status = Status::Waiting;
-            Ok(Change {
-                system_messages: vec![text],
-                action: "released",
-                detail: serde_json::json!({}),
-                queue_event: QueueEventKind::Released,
-            })
+    change_conversation(state, &c.id, Actor::helper(&helper.id), |c, _now| {
+        require_owner(c, helper)?;
+        c.owner_id = None;
+        c.status = Status::Waiting;
+        Ok(Change {
+            system_messages: vec![text],
+            action: "released",
+            detail: serde_json::json!({}),
+            queue_event: QueueEventKind::Released,
         })
-        .await
+    })
+    .await
 }
 
 /// Hands over to another helper of the same queue, or moves to another queue.
@@ -268,12 +269,9 @@ pub async fn transfer(
 ) -> AppResult<Conversation> {
     match (&input.to_helper, &input.to_queue) {
         (Some(name), None) => {
-            let target = helpers::find_by_name(&state.store, name)
-                .await
-                .map_err(|e| AppError::Internal(e.into()))?
-                .ok_or_else(|| {
-                    AppError::bad_request("unknown_helper", format!("There is no helper {name:?}."))
-                })?;
+            let target = store::helpers::find_by_name(&state.store, name).await?.ok_or_else(|| {
+                AppError::bad_request("unknown_helper", format!("There is no helper {name:?}."))
+            })?;
             if !target.is_member(&c.queue) {
                 return Err(AppError::bad_request(
                     "not_a_member",
@@ -281,40 +279,38 @@ pub async fn transfer(
                 ));
             }
             let text = state.i18n.format(&c.lang, "helpline-system-transferred", &[&target.shown_name()]);
-            state
-                .change_conversation(&c.id, Role::Helper, Some(&helper.id), |c, _now| {
-                    require_owner(c, helper)?;
-                    c.owner_id = Some(target.id.clone());
-                    c.last_owner_id = Some(target.id.clone());
-                    c.status = Status::Active;
-                    Ok(Change {
-                        system_messages: vec![text],
-                        action: "transferred",
-                        detail: serde_json::json!({ "to_helper": target.name }),
-                        queue_event: QueueEventKind::Transferred,
-                    })
+            change_conversation(state, &c.id, Actor::helper(&helper.id), |c, _now| {
+                require_owner(c, helper)?;
+                c.owner_id = Some(target.id.clone());
+                c.last_owner_id = Some(target.id.clone());
+                c.status = Status::Active;
+                Ok(Change {
+                    system_messages: vec![text],
+                    action: "transferred",
+                    detail: serde_json::json!({ "to_helper": target.name }),
+                    queue_event: QueueEventKind::Transferred,
                 })
-                .await
+            })
+            .await
         }
         (None, Some(queue)) => {
             if state.config.queue(queue).is_none() {
                 return Err(AppError::bad_request("unknown_queue", format!("There is no queue {queue:?}.")));
             }
             let text = state.i18n.format(&c.lang, "helpline-system-transferred-queue", &[]);
-            state
-                .change_conversation(&c.id, Role::Helper, Some(&helper.id), |c, _now| {
-                    require_owner(c, helper)?;
-                    let from = std::mem::replace(&mut c.queue, queue.clone());
-                    c.owner_id = None;
-                    c.status = Status::Waiting;
-                    Ok(Change {
-                        system_messages: vec![text],
-                        action: "transferred",
-                        detail: serde_json::json!({ "from_queue": from, "to_queue": queue }),
-                        queue_event: QueueEventKind::Transferred,
-                    })
+            change_conversation(state, &c.id, Actor::helper(&helper.id), |c, _now| {
+                require_owner(c, helper)?;
+                let from = std::mem::replace(&mut c.queue, queue.clone());
+                c.owner_id = None;
+                c.status = Status::Waiting;
+                Ok(Change {
+                    system_messages: vec![text],
+                    action: "transferred",
+                    detail: serde_json::json!({ "from_queue": from, "to_queue": queue }),
+                    queue_event: QueueEventKind::Transferred,
                 })
-                .await
+            })
+            .await
         }
         _ => Err(AppError::bad_request("invalid_transfer", "Give exactly one of to_helper or to_queue.")),
     }
@@ -340,27 +336,24 @@ pub async fn redirect(
     c: &Conversation,
     input: &RedirectInput,
 ) -> AppResult<Conversation> {
-    let team = crate::sites::catalog::other_team(&state.store, &state.config, &c.site, &input.team)
-        .await?
-        .ok_or_else(|| {
-            AppError::bad_request("unknown_team", format!("Site {} has no team {:?}.", c.site, input.team))
-        })?;
+    let team = crate::sites::catalog::other_team(state, &c.site, &input.team).await?.ok_or_else(|| {
+        AppError::bad_request("unknown_team", format!("Site {} has no team {:?}.", c.site, input.team))
+    })?;
     let contact = team.link.clone().or_else(|| team.email.clone()).unwrap_or_default();
     let text =
         state.i18n.format(&c.lang, "helpline-system-redirected", &[&team.label, &team.description, &contact]);
-    state
-        .change_conversation(&c.id, Role::Helper, Some(&helper.id), |c, now| {
-            require_owner_or_unowned(c, helper)?;
-            c.close(Outcome::Redirected, now);
-            c.redirected_team = Some(team.id.clone());
-            Ok(Change {
-                system_messages: vec![text],
-                action: "redirected",
-                detail: serde_json::json!({ "team": team.id }),
-                queue_event: QueueEventKind::Closed,
-            })
+    change_conversation(state, &c.id, Actor::helper(&helper.id), |c, now| {
+        require_owner_or_unowned(c, helper)?;
+        c.close(Outcome::Redirected, now);
+        c.redirected_team = Some(team.id.clone());
+        Ok(Change {
+            system_messages: vec![text],
+            action: "redirected",
+            detail: serde_json::json!({ "team": team.id }),
+            queue_event: QueueEventKind::Closed,
         })
-        .await
+    })
+    .await
 }
 
 pub async fn close(
@@ -380,16 +373,47 @@ pub async fn close(
     }
     let text = state.i18n.format(&c.lang, "helpline-system-closed", &[]);
     let outcome = input.outcome;
-    state
-        .change_conversation(&c.id, Role::Helper, Some(&helper.id), |c, now| {
-            require_owner_or_unowned(c, helper)?;
-            c.close(outcome, now);
-            Ok(Change {
-                system_messages: vec![text],
-                action: "closed",
-                detail: serde_json::json!({ "outcome": outcome.as_str() }),
-                queue_event: QueueEventKind::Closed,
-            })
+    change_conversation(state, &c.id, Actor::helper(&helper.id), |c, now| {
+        require_owner_or_unowned(c, helper)?;
+        c.close(outcome, now);
+        Ok(Change {
+            system_messages: vec![text],
+            action: "closed",
+            detail: serde_json::json!({ "outcome": outcome.as_str() }),
+            queue_event: QueueEventKind::Closed,
         })
-        .await
+    })
+    .await
+}
+
+/// Fair routing from the helper's side: claims the request that has waited longest in
+/// the helper's queues and languages (urgent ones first). If another helper takes it
+/// first, the next one is tried. The conversation taken.
+pub async fn take_next(state: &AppState, helper: &Helper) -> AppResult<ConversationId> {
+    if crate::helpers::open_count(&state.store, &helper.id).await? >= helper.capacity {
+        return Err(AppError::conflict(
+            "at_capacity",
+            format!("You already have {} open conversations, your chosen capacity.", helper.capacity),
+        ));
+    }
+    for _ in 0..5 {
+        let Some(id) = next_for(state, helper).await? else {
+            return Err(AppError::NotFound("Nobody is waiting in your queues and languages."));
+        };
+        let c = authorize(state, helper, &id).await?;
+        match claim(state, helper, &c).await {
+            Ok(_) => return Ok(id),
+            Err(AppError::Conflict { .. }) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Err(AppError::conflict("busy", "Other helpers took the waiting requests first. Try again."))
+}
+
+/// The first waiting conversation (urgent first, then oldest) this helper can take.
+async fn next_for(state: &AppState, helper: &Helper) -> AppResult<Option<ConversationId>> {
+    let queues = helper.queue_ids();
+    let filter = QueueFilter { status: Some(Status::Waiting), ..QueueFilter::open_in(&queues, 500) };
+    let waiting = listing(state, &filter).await?;
+    Ok(waiting.into_iter().find(|c| helper.speaks(&c.lang)).map(|c| c.id))
 }

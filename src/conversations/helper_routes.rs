@@ -4,20 +4,36 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::helper_ops::{self, CloseInput, HelperMessageInput, HelperView, RedirectInput, TransferInput};
-use super::model::Status;
 use super::public_routes::After;
-use super::queries::{self, AuditEvent, QueueFilter, QueueItem};
 use super::requester::PostedMessage;
-use crate::app::AppState;
+use crate::domain::{ConversationId, Helper, QueueId, QueueItem, Status};
 use crate::error::{AppError, AppJson, AppQuery, AppResult, ErrorBody};
 use crate::helpers::auth::AuthedHelper;
+use crate::state::AppState;
+use crate::store::conversations::QueueFilter;
+use crate::store::events::AuditEvent;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(queue))
+        .routes(routes!(read))
+        .routes(routes!(events))
+        .routes(routes!(claim))
+        .routes(routes!(release))
+        .routes(routes!(transfer))
+        .routes(routes!(redirect))
+        .routes(routes!(close))
+        .routes(routes!(post_message))
+}
 
 #[derive(Deserialize, IntoParams)]
 pub struct QueueQuery {
     /// Only this queue (one of yours).
-    pub queue: Option<String>,
+    pub queue: Option<QueueId>,
     /// Only this language.
     pub lang: Option<String>,
     /// Only this status (default: every status but `closed`).
@@ -58,8 +74,7 @@ pub async fn queue(
         owner_id: None,
         limit: 500,
     };
-    let mut conn = state.store.read.acquire().await?;
-    Ok(AppJson(QueueListing { conversations: queries::queue_listing(&mut conn, &filter).await? }))
+    Ok(AppJson(QueueListing { conversations: helper_ops::listing(&state, &filter).await? }))
 }
 
 /// A conversation of your queues, with messages after `after` (internal notes included).
@@ -69,7 +84,7 @@ pub async fn queue(
 pub async fn read(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<String>,
+    Path(id): Path<ConversationId>,
     AppQuery(after): AppQuery<After>,
 ) -> AppResult<AppJson<HelperView>> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
@@ -83,7 +98,7 @@ pub async fn read(
 pub async fn events(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<String>,
+    Path(id): Path<ConversationId>,
 ) -> AppResult<AppJson<AuditTrail>> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
     Ok(AppJson(AuditTrail { events: helper_ops::events(&state, &c).await? }))
@@ -91,8 +106,8 @@ pub async fn events(
 
 async fn view_after_change(
     state: &AppState,
-    helper: &crate::helpers::Helper,
-    id: &str,
+    helper: &Helper,
+    id: &ConversationId,
 ) -> AppResult<AppJson<HelperView>> {
     // After a transfer to another queue the helper may no longer see it: answer 200
     // with what they may still see, or 404 when nothing.
@@ -107,7 +122,7 @@ async fn view_after_change(
 pub async fn claim(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<String>,
+    Path(id): Path<ConversationId>,
 ) -> AppResult<AppJson<HelperView>> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
     helper_ops::claim(&state, &helper, &c).await?;
@@ -121,7 +136,7 @@ pub async fn claim(
 pub async fn release(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<String>,
+    Path(id): Path<ConversationId>,
 ) -> AppResult<AppJson<HelperView>> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
     helper_ops::release(&state, &helper, &c).await?;
@@ -137,7 +152,7 @@ pub async fn release(
 pub async fn transfer(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<String>,
+    Path(id): Path<ConversationId>,
     AppJson(input): AppJson<TransferInput>,
 ) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
@@ -159,7 +174,7 @@ pub async fn transfer(
 pub async fn redirect(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<String>,
+    Path(id): Path<ConversationId>,
     AppJson(input): AppJson<RedirectInput>,
 ) -> AppResult<AppJson<HelperView>> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
@@ -176,7 +191,7 @@ pub async fn redirect(
 pub async fn close(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<String>,
+    Path(id): Path<ConversationId>,
     AppJson(input): AppJson<CloseInput>,
 ) -> AppResult<AppJson<HelperView>> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
@@ -193,7 +208,7 @@ pub async fn close(
 pub async fn post_message(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<String>,
+    Path(id): Path<ConversationId>,
     AppJson(input): AppJson<HelperMessageInput>,
 ) -> AppResult<(StatusCode, AppJson<PostedMessage>)> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;

@@ -1,14 +1,26 @@
 //! Conversations: one request and everything after it — messages, status, owner, audit.
+//!
+//! `service` is the step every change goes through (lock, change, audit, commit,
+//! publish); `requester` and `helper_ops` are what each side may do; `appender` commits
+//! new messages in groups; `routing`, `offers`, `retention` and `outbox` run in the
+//! background. `public_routes` and `helper_routes` are their HTTP edge.
 
 pub mod appender;
 pub mod helper_ops;
 pub mod helper_routes;
-pub mod model;
 pub mod offers;
+pub mod outbox;
 pub mod public_routes;
-pub mod queries;
 pub mod requester;
 pub mod retention;
 pub mod routing;
 pub mod service;
-pub mod text;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+/// The requester API and the helper API on conversations.
+pub fn routes() -> OpenApiRouter<AppState> {
+    public_routes::routes().merge(helper_routes::routes())
+}

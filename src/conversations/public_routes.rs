@@ -1,53 +1,43 @@
 //! The requester's HTTP API (v1): create, read after `seq`, post, close.
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::http::header::ORIGIN;
-use axum::http::request::Parts;
 use serde::Deserialize;
 use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::requester::{
     self, CreatedConversation, NewConversation, NewMessage, PostedMessage, RequesterView,
 };
-use crate::app::AppState;
-use crate::error::{AppError, AppJson, AppQuery, AppResult, ErrorBody};
-use crate::helpers::auth::bearer;
-use crate::rate_limit::RequesterNetwork;
+use crate::domain::{Conversation, ConversationId};
+use crate::error::{AppJson, AppQuery, AppResult, ErrorBody};
+use crate::extract::{BearerToken, RequestOrigin, RequesterNetwork, check_origin};
 use crate::secrets::hash_token;
+use crate::state::AppState;
 
-/// The requester's bearer token.
-pub struct RequesterToken(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for RequesterToken {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        bearer(parts).map(|t| Self(t.to_string())).ok_or(AppError::Unauthorized("missing_token"))
-    }
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(read))
+        .routes(routes!(post_message))
+        .routes(routes!(close))
+        .routes(routes!(thanks))
 }
 
-/// The `Origin` header, when a browser sent one.
-pub struct RequestOrigin(pub Option<String>);
-
-impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.headers.get(ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string)))
-    }
-}
-
-/// A browser may only use a site's conversations from that site's allowed origins.
-/// Clients that send no `Origin` (not browsers) are not limited by it.
-pub fn check_origin(state: &AppState, site: &str, origin: Option<&str>) -> AppResult<()> {
-    let Some(origin) = origin else { return Ok(()) };
-    let allowed = state.config.site(site).is_some_and(|s| s.allowed_origins.iter().any(|o| o == origin));
-    if allowed {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!("Origin {origin} may not use site {site}.")))
-    }
+/// Every call after creation: within the network's rate, the requester's own
+/// conversation (by token), from an origin its site allows.
+async fn requester_conversation(
+    state: &AppState,
+    id: &ConversationId,
+    network: &str,
+    origin: Option<&str>,
+    token: &str,
+) -> AppResult<Conversation> {
+    state.limits.request(network)?;
+    let conversation = requester::authorize(state, id, token).await?;
+    check_origin(state, &conversation.site, origin)?;
+    Ok(conversation)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -84,15 +74,13 @@ pub async fn create(
     security(("requester_token" = [])))]
 pub async fn read(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<ConversationId>,
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
-    RequesterToken(token): RequesterToken,
+    BearerToken(token): BearerToken,
     AppQuery(after): AppQuery<After>,
 ) -> AppResult<AppJson<RequesterView>> {
-    state.limits.request(&network)?;
-    let conversation = requester::authorize(&state, &id, &token).await?;
-    check_origin(&state, &conversation.site, origin.as_deref())?;
+    let conversation = requester_conversation(&state, &id, &network, origin.as_deref(), &token).await?;
     Ok(AppJson(requester::view(&state, &conversation, after.after.max(0)).await?))
 }
 
@@ -105,15 +93,13 @@ pub async fn read(
     security(("requester_token" = [])))]
 pub async fn post_message(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<ConversationId>,
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
-    RequesterToken(token): RequesterToken,
+    BearerToken(token): BearerToken,
     AppJson(input): AppJson<NewMessage>,
 ) -> AppResult<(StatusCode, AppJson<PostedMessage>)> {
-    state.limits.request(&network)?;
-    let conversation = requester::authorize(&state, &id, &token).await?;
-    check_origin(&state, &conversation.site, origin.as_deref())?;
+    let conversation = requester_conversation(&state, &id, &network, origin.as_deref(), &token).await?;
     state.limits.message(&hash_token(&token))?;
     let appended = requester::post(&state, &conversation, &input.client_id, &input.text).await?;
     let status = if appended.duplicate { StatusCode::OK } else { StatusCode::CREATED };
@@ -126,14 +112,12 @@ pub async fn post_message(
     security(("requester_token" = [])))]
 pub async fn close(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<ConversationId>,
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
-    RequesterToken(token): RequesterToken,
+    BearerToken(token): BearerToken,
 ) -> AppResult<AppJson<RequesterView>> {
-    state.limits.request(&network)?;
-    let conversation = requester::authorize(&state, &id, &token).await?;
-    check_origin(&state, &conversation.site, origin.as_deref())?;
+    let conversation = requester_conversation(&state, &id, &network, origin.as_deref(), &token).await?;
     let closed = requester::close(&state, &conversation).await?;
     Ok(AppJson(requester::view(&state, &closed, 0).await?))
 }
@@ -146,15 +130,13 @@ pub async fn close(
     security(("requester_token" = [])))]
 pub async fn thanks(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<ConversationId>,
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
-    RequesterToken(token): RequesterToken,
+    BearerToken(token): BearerToken,
     AppJson(input): AppJson<crate::thanks::NewThanks>,
 ) -> AppResult<StatusCode> {
-    state.limits.request(&network)?;
-    let conversation = requester::authorize(&state, &id, &token).await?;
-    check_origin(&state, &conversation.site, origin.as_deref())?;
+    let conversation = requester_conversation(&state, &id, &network, origin.as_deref(), &token).await?;
     crate::thanks::leave(&state, &conversation, input).await?;
     Ok(StatusCode::CREATED)
 }

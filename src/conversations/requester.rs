@@ -5,19 +5,19 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::appender::{AppendRequest, Appended};
-use super::model::{
-    Author, Channel, Conversation, Message, Outcome, RequesterMessage, Role, Status, requester_client_key,
+use super::service::{self, Actor, Change, change_conversation, urgent_notice};
+use crate::config::{OtherTeam, SiteConfig};
+use crate::domain::conversation::requester_client_key;
+use crate::domain::{
+    AppendRequest, Appended, Author, Channel, ClientId, Conversation, ConversationId, Email, Language,
+    Message, MessageText, Outcome, QueueItem, RequesterMessage, Role, Status, Username,
 };
-use super::queries;
-use super::service::Change;
-use super::text;
-use crate::app::AppState;
-use crate::config::OtherTeam;
 use crate::error::{AppError, AppResult};
-use crate::live::hub::QueueEventKind;
+use crate::hub::QueueEventKind;
+use crate::screening::Screening;
 use crate::secrets;
-use crate::store::now_ms;
+use crate::state::AppState;
+use crate::store::{conversations, events, messages};
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewConversation {
@@ -46,7 +46,7 @@ pub struct NewConversation {
 
 #[derive(Serialize, ToSchema)]
 pub struct CreatedConversation {
-    pub id: String,
+    pub id: ConversationId,
     /// The requester's bearer token. Shown once; only its hash is stored.
     pub token: String,
     #[serde(flatten)]
@@ -91,21 +91,26 @@ pub struct PostedMessage {
     pub duplicate: bool,
 }
 
-const PAGE: i64 = 500;
+/// A request that passed every rule, ready to store.
+struct Request<'a> {
+    site: &'a SiteConfig,
+    text: MessageText,
+    lang: String,
+    topic: String,
+    channel: Channel,
+    email: Option<Email>,
+    username: Option<Username>,
+    username_temporary: bool,
+}
 
-pub async fn create(
-    state: &AppState,
-    input: NewConversation,
-    network_hash: &str,
-) -> AppResult<CreatedConversation> {
-    let site = state
-        .config
-        .site(&input.site)
-        .ok_or_else(|| AppError::bad_request("unknown_site", format!("There is no site {:?}.", input.site)))?
-        .clone();
-    let text = text::message_text(&input.text, state.config.limits.first_message_chars)?;
+/// Checks every field of a new request against the site's rules.
+fn validate<'a>(state: &'a AppState, input: NewConversation) -> AppResult<Request<'a>> {
+    let site = state.config.site(&input.site).ok_or_else(|| {
+        AppError::bad_request("unknown_site", format!("There is no site {:?}.", input.site))
+    })?;
+    let text = MessageText::parse(&input.text, state.config.limits.first_message_chars)?;
     let lang = match &input.lang {
-        Some(lang) => text::language(lang)?,
+        Some(lang) => Language::parse(lang)?.into_string(),
         None => site.language.clone(),
     };
     let topic = input.topic.unwrap_or_else(|| "other".into());
@@ -122,7 +127,7 @@ pub async fn create(
             format!("Answers by {} are not available on this server; use chat.", channel.as_str()),
         ));
     }
-    let email = input.email.as_deref().filter(|e| !e.trim().is_empty()).map(text::email).transpose()?;
+    let email = input.email.as_deref().filter(|e| !e.trim().is_empty()).map(Email::parse).transpose()?;
     if channel == Channel::Email && email.is_none() {
         return Err(AppError::bad_request(
             "email_required",
@@ -130,25 +135,76 @@ pub async fn create(
         ));
     }
     let username =
-        input.username.as_deref().filter(|u| !u.trim().is_empty()).map(text::username).transpose()?;
-
-    crate::blocks::check(state, network_hash).await?;
-    // Counted only once the request is valid: a typo does not use up the hour's budget.
-    state.limits.new_conversation(network_hash)?;
-    let screening = state.screener.screen(&text);
-    let token = secrets::new_token();
-    let now = now_ms();
-    let preview_source = screening.masked.as_deref().unwrap_or(&text);
-    let mut conversation = Conversation {
-        id: secrets::new_id(),
-        token_hash: token.hash,
-        site: site.id.clone(),
-        queue: site.queue.clone(),
+        input.username.as_deref().filter(|u| !u.trim().is_empty()).map(Username::parse).transpose()?;
+    Ok(Request {
+        site,
+        text,
         lang,
         topic,
         channel,
+        email,
         username,
         username_temporary: input.username_temporary,
+    })
+}
+
+/// Starts a conversation: checks, screens, stores it with its first messages and audit
+/// events in one transaction, then tells the queue.
+pub async fn create(
+    state: &AppState,
+    input: NewConversation,
+    network_hash: &str,
+) -> AppResult<CreatedConversation> {
+    let request = validate(state, input)?;
+    crate::blocks::check(state, network_hash).await?;
+    // Counted only once the request is valid: a typo does not use up the hour's budget.
+    state.limits.new_conversation(network_hash)?;
+    let screening = state.screener.screen(request.text.as_str());
+    let token = secrets::new_token();
+    let now = state.now_ms();
+    let mut conversation = new_conversation(&request, &screening, token.hash, now);
+    let first = first_messages(state, &mut conversation, request.text, screening.masked, now);
+    let sealed = request.email.as_ref().map(|e| state.secrets.seal(e.as_str()));
+
+    let mut tx = state.store.write.begin().await?;
+    conversations::insert(&mut tx, &conversation, sealed.as_deref(), Some(network_hash)).await?;
+    messages::insert_messages(&mut tx, &first).await?;
+    let detail =
+        serde_json::json!({ "channel": conversation.channel.as_str(), "urgent": conversation.urgent });
+    events::insert_event(&mut tx, &conversation.id, now, Role::Requester, None, "created", &detail).await?;
+    if conversation.urgent {
+        let detail = serde_json::json!({});
+        events::insert_event(&mut tx, &conversation.id, now, Role::System, None, "flagged_urgent", &detail)
+            .await?;
+    }
+    tx.commit().await?;
+
+    for message in &first {
+        state.metrics.message_stored(message.author_role);
+    }
+    state.metrics.conversation_created();
+    state.hub.publish_queue(QueueEventKind::New, QueueItem::of(&conversation, None));
+    let view = view(state, &conversation, 0).await?;
+    Ok(CreatedConversation { id: conversation.id, token: token.token, view })
+}
+
+fn new_conversation(
+    request: &Request<'_>,
+    screening: &Screening,
+    token_hash: String,
+    now: i64,
+) -> Conversation {
+    let preview_source = screening.masked.as_deref().unwrap_or(request.text.as_str());
+    Conversation {
+        id: ConversationId::new(secrets::new_id()),
+        token_hash,
+        site: request.site.id.clone(),
+        queue: request.site.queue.clone(),
+        lang: request.lang.clone(),
+        topic: request.topic.clone(),
+        channel: request.channel,
+        username: request.username.clone().map(Username::into_string),
+        username_temporary: request.username_temporary,
         status: Status::Waiting,
         outcome: None,
         urgent: screening.possible_harm,
@@ -163,98 +219,62 @@ pub async fn create(
         waiting_since: now,
         first_reply_at: None,
         closed_at: None,
-    };
-    let mut messages = Vec::new();
-    conversation.last_seq += 1;
-    messages.push(Message {
-        conversation_id: conversation.id.clone(),
-        seq: conversation.last_seq,
+    }
+}
+
+/// The request itself, then what the requester is told at once: the emergency contact
+/// on a possible threat of harm, and that answers will come by e-mail.
+fn first_messages(
+    state: &AppState,
+    c: &mut Conversation,
+    text: MessageText,
+    masked: Option<String>,
+    now: i64,
+) -> Vec<Message> {
+    c.last_seq = 1;
+    let mut first = vec![Message {
+        conversation_id: c.id.clone(),
+        seq: 1,
         author_role: Role::Requester,
         author_id: None,
         author_name: None,
         internal: false,
-        text,
-        masked_text: screening.masked,
+        text: text.into_string(),
+        masked_text: masked,
         client_key: None,
         created_at: now,
-    });
-    if conversation.urgent {
-        conversation.last_seq += 1;
-        messages.push(Message::system(
-            &conversation.id,
-            conversation.last_seq,
-            state.urgent_notice(&conversation),
-            now,
-        ));
+    }];
+    let mut notices = Vec::new();
+    if c.urgent {
+        notices.push(urgent_notice(state, c));
     }
-    if channel == Channel::Email {
-        let text = state.i18n.format(&conversation.lang, "helpline-system-email", &[]);
-        conversation.last_seq += 1;
-        messages.push(Message::system(&conversation.id, conversation.last_seq, text, now));
+    if c.channel == Channel::Email {
+        notices.push(state.i18n.format(&c.lang, "helpline-system-email", &[]));
     }
-    let sealed = email.as_deref().map(|e| state.secrets.seal(e));
-
-    let mut tx = state.store.write.begin().await?;
-    queries::insert(&mut tx, &conversation, sealed.as_deref(), Some(network_hash)).await?;
-    queries::insert_messages(&mut tx, &messages).await?;
-    let detail = serde_json::json!({ "channel": channel.as_str(), "urgent": conversation.urgent });
-    queries::insert_event(&mut tx, &conversation.id, now, Role::Requester, None, "created", &detail).await?;
-    if conversation.urgent {
-        queries::insert_event(
-            &mut tx,
-            &conversation.id,
-            now,
-            Role::System,
-            None,
-            "flagged_urgent",
-            &serde_json::json!({}),
-        )
-        .await?;
+    for notice in notices {
+        c.last_seq += 1;
+        first.push(Message::system(&c.id, c.last_seq, notice, now));
     }
-    tx.commit().await?;
-
-    for message in &messages {
-        state.metrics.message_stored(message.author_role);
-    }
-    state.metrics.conversation_created();
-    state.hub.publish_queue(QueueEventKind::New, super::service::queue_item(&conversation, None));
-    let view = view(state, &conversation, 0).await?;
-    Ok(CreatedConversation { id: conversation.id, token: token.token, view })
+    first
 }
 
 /// The conversation if `token` is its requester's; the same answer for an unknown id
 /// and a wrong token, so ids cannot be probed.
-pub async fn authorize(state: &AppState, id: &str, token: &str) -> AppResult<Conversation> {
-    let mut conn = state.store.read.acquire().await?;
-    let conversation = queries::find(&mut conn, id).await?;
-    match conversation {
+pub async fn authorize(state: &AppState, id: &ConversationId, token: &str) -> AppResult<Conversation> {
+    match service::find(state, id).await? {
         Some(c) if secrets::constant_time_eq(&c.token_hash, &secrets::hash_token(token)) => Ok(c),
         _ => Err(AppError::NotFound("No conversation with this id for this token.")),
     }
 }
 
 pub async fn view(state: &AppState, c: &Conversation, after: i64) -> AppResult<RequesterView> {
-    let mut conn = state.store.read.acquire().await?;
-    let mut messages = Vec::new();
-    let mut cursor = after;
-    loop {
-        let page = queries::messages_after(&mut conn, &c.id, cursor, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        cursor = last.seq;
-        let full = page.len() as i64 == PAGE;
-        messages.extend(page.iter().filter_map(Message::for_requester));
-        if !full {
-            break;
-        }
-    }
-    let queue_position = match c.status {
-        Status::Waiting => Some(queries::queue_position(&mut conn, c).await?),
-        _ => None,
-    };
-    let helper_name = state.owner_name(&mut conn, c).await?;
-    let redirected_to = match &c.redirected_team {
-        Some(team) => crate::sites::catalog::other_team(&state.store, &state.config, &c.site, team).await?,
-        None => None,
+    let stored = service::messages_after(state, &c.id, after).await?;
+    let cursor = stored.last().map_or(after, |m| m.seq);
+    let messages = stored.iter().filter_map(Message::for_requester).collect();
+    let queue_position = service::queue_position(state, c).await?;
+    let helper_name = {
+        let mut conn = state.store.read.acquire().await?;
+        service::owner_name(state, &mut conn, c).await?
     };
     Ok(RequesterView {
         status: c.status,
@@ -263,11 +283,23 @@ pub async fn view(state: &AppState, c: &Conversation, after: i64) -> AppResult<R
         channel: c.channel,
         queue_position,
         helper_name,
-        redirected_to,
+        redirected_to: redirected_to(state, c, c.redirected_team.as_deref()).await?,
         last_seq: c.last_seq.max(cursor),
         read_seq: c.helper_read_seq,
         messages,
     })
+}
+
+/// The team a conversation was redirected to, as the requester is shown it.
+pub async fn redirected_to(
+    state: &AppState,
+    c: &Conversation,
+    team: Option<&str>,
+) -> AppResult<Option<OtherTeam>> {
+    match team {
+        Some(team) => crate::sites::catalog::other_team(state, &c.site, team).await,
+        None => Ok(None),
+    }
 }
 
 /// Screens and stores a requester's message; returns once committed.
@@ -277,19 +309,19 @@ pub async fn post(
     client_id: &str,
     raw_text: &str,
 ) -> AppResult<Appended> {
-    let client_id = text::client_id(client_id)?;
-    let text = text::message_text(raw_text, state.config.limits.message_chars)?;
+    let client_id = ClientId::parse(client_id)?;
+    let text = MessageText::parse(raw_text, state.config.limits.message_chars)?;
     crate::blocks::check(state, &c.token_hash).await?;
-    let screening = state.screener.screen(&text);
+    let screening = state.screener.screen(text.as_str());
     state
         .appender
         .append(AppendRequest {
             conversation_id: c.id.clone(),
             author: Author::Requester,
             internal: false,
-            text,
+            text: text.into_string(),
             masked_text: screening.masked,
-            client_key: Some(requester_client_key(client_id)),
+            client_key: Some(requester_client_key(&client_id)),
             possible_harm: screening.possible_harm,
             author_queues: None,
             received: Instant::now(),
@@ -299,18 +331,22 @@ pub async fn post(
 
 pub async fn close(state: &AppState, c: &Conversation) -> AppResult<Conversation> {
     let closed_text = state.i18n.format(&c.lang, "helpline-system-closed-by-requester", &[]);
-    state
-        .change_conversation(&c.id, Role::Requester, None, move |c, now| {
-            if c.status == Status::Closed {
-                return Err(AppError::conflict("closed", "This conversation is already closed."));
-            }
-            c.close(Outcome::Withdrawn, now);
-            Ok(Change {
-                system_messages: vec![closed_text],
-                action: "closed",
-                detail: serde_json::json!({ "outcome": "withdrawn" }),
-                queue_event: QueueEventKind::Closed,
-            })
+    change_conversation(state, &c.id, Actor::REQUESTER, move |c, now| {
+        if c.status == Status::Closed {
+            return Err(AppError::conflict("closed", "This conversation is already closed."));
+        }
+        c.close(Outcome::Withdrawn, now);
+        Ok(Change {
+            system_messages: vec![closed_text],
+            action: "closed",
+            detail: serde_json::json!({ "outcome": "withdrawn" }),
+            queue_event: QueueEventKind::Closed,
         })
-        .await
+    })
+    .await
+}
+
+/// The requester read up to `seq`.
+pub async fn read(state: &AppState, c: &Conversation, seq: i64) {
+    service::mark_read(state, &c.id, Role::Requester, seq).await;
 }

@@ -1,18 +1,19 @@
 //! Returning conversations whose owner went away: a claimed conversation whose owner has
 //! had no live socket for `routing.owner_offline_seconds` goes back to its queue, with a
 //! system message to the requester and a `released` audit event naming the reason — so
-//! nobody is left waiting on a helper who closed their laptop.
+//! nobody is left waiting on a helper who closed their laptop. The same path returns
+//! the conversations of a helper who is removed or taken out of a queue.
 
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::model::{Role, Status};
-use super::service::Change;
-use crate::app::AppState;
-use crate::error::AppResult;
-use crate::live::hub::QueueEventKind;
-use crate::store::now_ms;
+use super::service::{Actor, Change, change_conversation};
+use crate::domain::{ConversationId, HelperId, QueueId, Status};
+use crate::error::{AppError, AppResult};
+use crate::hub::QueueEventKind;
+use crate::state::AppState;
+use crate::store::{self, conversations};
 
 /// Checks every quarter of the threshold (between 1 and 30 seconds) until shutdown.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
@@ -41,13 +42,11 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
 /// Returns to the queue every open conversation whose owner has been offline for longer
 /// than `offline_ms`. Returns how many.
 pub async fn return_abandoned(state: &AppState, offline_ms: i64) -> AppResult<usize> {
-    let owned: Vec<(String, String)> = sqlx::query_as(
-        "SELECT id, owner_id FROM conversations \
-         WHERE owner_id IS NOT NULL AND status IN ('active', 'awaiting_requester')",
-    )
-    .fetch_all(&state.store.read)
-    .await?;
-    let now = now_ms();
+    let owned = {
+        let mut conn = state.store.read.acquire().await?;
+        conversations::all_owned_open(&mut conn).await?
+    };
+    let now = state.now_ms();
     let mut returned = 0;
     for (id, owner) in owned {
         let Some(since) = state.presence.offline_since(&owner) else { continue };
@@ -67,19 +66,15 @@ pub async fn return_abandoned(state: &AppState, offline_ms: i64) -> AppResult<us
 /// `None`) and `reason`. Returns how many.
 pub async fn return_owned(
     state: &AppState,
-    owner: &str,
-    queue: Option<&str>,
-    actor: Option<&str>,
+    owner: &HelperId,
+    queue: Option<&QueueId>,
+    actor: Option<&HelperId>,
     reason: &str,
 ) -> AppResult<usize> {
-    let owned: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM conversations WHERE owner_id = $1 AND ($2 = '' OR queue = $2) \
-         AND status IN ('active', 'awaiting_requester')",
-    )
-    .bind(owner)
-    .bind(queue.unwrap_or(""))
-    .fetch_all(&state.store.read)
-    .await?;
+    let owned = {
+        let mut conn = state.store.read.acquire().await?;
+        conversations::owned_open(&mut conn, owner, queue).await?
+    };
     let mut returned = 0;
     for id in owned {
         if return_one(state, &id, owner, actor, reason).await? {
@@ -92,32 +87,53 @@ pub async fn return_owned(
 /// One conversation back to its queue, if `owner` still has it; false if it changed.
 async fn return_one(
     state: &AppState,
-    id: &str,
-    owner: &str,
-    actor: Option<&str>,
+    id: &ConversationId,
+    owner: &HelperId,
+    actor: Option<&HelperId>,
     reason: &str,
 ) -> AppResult<bool> {
-    let role = if actor.is_some() { Role::Helper } else { Role::System };
-    let result = state
-        .change_conversation(id, role, actor, |c, _now| {
-            // Checked again under the lock: the owner may have changed meanwhile.
-            if c.owner_id.as_deref() != Some(owner) || c.status == Status::Closed {
-                return Err(crate::error::AppError::conflict("changed", "The conversation changed."));
-            }
-            let text = state.i18n.format(&c.lang, "helpline-system-owner-offline", &[]);
-            c.owner_id = None;
-            c.status = Status::Waiting;
-            Ok(Change {
-                system_messages: vec![text],
-                action: "released",
-                detail: serde_json::json!({ "reason": reason }),
-                queue_event: QueueEventKind::Released,
-            })
+    let actor = actor.map_or(Actor::SYSTEM, Actor::helper);
+    let result = change_conversation(state, id, actor, |c, _now| {
+        // Checked again under the lock: the owner may have changed meanwhile.
+        if !c.is_owned_by(owner) || c.status == Status::Closed {
+            return Err(AppError::conflict("changed", "The conversation changed."));
+        }
+        let text = state.i18n.format(&c.lang, "helpline-system-owner-offline", &[]);
+        c.owner_id = None;
+        c.status = Status::Waiting;
+        Ok(Change {
+            system_messages: vec![text],
+            action: "released",
+            detail: serde_json::json!({ "reason": reason }),
+            queue_event: QueueEventKind::Released,
         })
-        .await;
+    })
+    .await;
     match result {
         Ok(_) => Ok(true),
-        Err(crate::error::AppError::Conflict { .. }) => Ok(false),
+        Err(AppError::Conflict { .. }) => Ok(false),
         Err(other) => Err(other),
     }
+}
+
+/// Removes a helper (by name): their open conversations go back to their queues by the
+/// conversations' own path first, so each requester is told. How many went back.
+pub async fn remove_helper(state: &AppState, name: &str) -> AppResult<usize> {
+    let helper = crate::helpers::find(&state.store, name).await?;
+    let returned = return_owned(state, &helper.id, None, None, "helper removed").await?;
+    store::helpers::remove(&state.store, name, state.now_ms()).await?;
+    Ok(returned)
+}
+
+/// Takes a helper out of a queue (a coordinator `by` does it): their open conversations
+/// of that queue go back to it first.
+pub async fn take_out_of_queue(
+    state: &AppState,
+    helper: &HelperId,
+    queue: &QueueId,
+    by: &HelperId,
+) -> AppResult<()> {
+    return_owned(state, helper, Some(queue), Some(by), "helper left the queue").await?;
+    store::helpers::leave_queue(&state.store, helper, queue, by, state.now_ms()).await?;
+    Ok(())
 }

@@ -1,44 +1,18 @@
-//! Conversation operations shared by the requester's and the helpers' edges: the
-//! state they run on (`Services`), creation, and the generic "change a conversation,
-//! add system messages, audit, commit, then publish" step every operation uses.
+//! The step every operation on a conversation goes through: change it under its row
+//! lock, add system messages and an audit event, commit, then publish what changed to
+//! the hub — and what each side is told about it.
 
 use std::sync::Arc;
 
 use sqlx::AnyConnection;
 
-use super::model::{Conversation, Message, Outcome, Role, Status};
-use super::queries::{self, QueueItem};
-use crate::config::Config;
+use crate::domain::{
+    Conversation, ConversationId, HelperId, Message, Outcome, QueueId, QueueItem, Role, Status,
+};
 use crate::error::{AppError, AppResult};
-use crate::helpers::presence::Presence;
-use crate::i18n::I18n;
-use crate::live::hub::{ConversationEvent, Hub, QueueEventKind, StatusChange};
-use crate::ops::metrics::Metrics;
-use crate::screening::Screener;
-use crate::secrets::Secrets;
-use crate::store::{Store, now_ms};
-
-/// Everything the capabilities share, built once at start.
-pub struct Services {
-    pub config: Arc<Config>,
-    pub store: Store,
-    pub hub: Arc<Hub>,
-    pub presence: Presence,
-    pub viewers: crate::live::viewers::Viewers,
-    pub block_horizon: crate::blocks::BlockHorizon,
-    pub reports: crate::stats::ReportCache,
-    /// For calls to other servers (the OAuth provider).
-    pub http: reqwest::Client,
-    pub screener: Screener,
-    pub i18n: I18n,
-    pub secrets: Secrets,
-    pub metrics: Metrics,
-    pub waits: crate::sites::WaitCache,
-    /// What sites' wikis said about requesters' account names, kept a minute.
-    pub wiki_accounts: crate::sites::wiki_context::WikiContextCache,
-    /// Outbound mail, when configured: it makes the e-mail channel available.
-    pub mailer: Option<Arc<crate::mail::Mailer>>,
-}
+use crate::hub::{ConversationEvent, QueueEventKind, StatusChange};
+use crate::state::AppState;
+use crate::store::{self, conversations, events, messages};
 
 /// The visible state of a conversation before and after a change, to tell sockets and
 /// dashboards only when something they show changed.
@@ -47,8 +21,8 @@ pub struct StatusPublish {
     status: Status,
     outcome: Option<Outcome>,
     urgent: bool,
-    owner_id: Option<String>,
-    queue: String,
+    owner_id: Option<HelperId>,
+    queue: QueueId,
     pub owner_name: Option<String>,
     pub queue_event: Option<QueueEventKind>,
     pub item: Option<QueueItem>,
@@ -94,22 +68,6 @@ impl StatusPublish {
     }
 }
 
-pub fn queue_item(c: &Conversation, owner: Option<String>) -> QueueItem {
-    QueueItem {
-        id: c.id.clone(),
-        site: c.site.clone(),
-        queue: c.queue.clone(),
-        lang: c.lang.clone(),
-        topic: c.topic.clone(),
-        status: c.status,
-        urgent: c.urgent,
-        waiting_since: super::model::rfc3339(c.waiting_since),
-        waiting_since_ms: c.waiting_since,
-        owner,
-        preview: c.preview.clone(),
-    }
-}
-
 /// What an operation did, besides changing the conversation's fields.
 pub struct Change {
     /// System messages to add, in the conversation's language.
@@ -120,105 +78,153 @@ pub struct Change {
     pub queue_event: QueueEventKind,
 }
 
-impl Services {
-    /// The channels this server can honour. Answers by e-mail need outbound mail:
-    /// without it, offering e-mail would promise an answer that never comes, so only chat
-    /// is offered and an e-mail request is refused.
-    pub fn channels(&self) -> Vec<super::model::Channel> {
-        use super::model::Channel;
-        if self.mailer.is_some() { vec![Channel::Chat, Channel::Email] } else { vec![Channel::Chat] }
-    }
+/// The system message a requester sees at once on a possible threat of harm.
+pub fn urgent_notice(state: &AppState, c: &Conversation) -> String {
+    let contact = state.config.site(&c.site).map_or("", |s| s.emergency_contact.as_str());
+    state.i18n.format(&c.lang, "helpline-system-urgent", &[contact])
+}
 
-    pub fn urgent_notice(&self, c: &Conversation) -> String {
-        let contact = self.config.site(&c.site).map_or("", |s| s.emergency_contact.as_str());
-        self.i18n.format(&c.lang, "helpline-system-urgent", &[contact])
+/// The shown name of the owner, if any.
+pub async fn owner_name(
+    state: &AppState,
+    conn: &mut AnyConnection,
+    c: &Conversation,
+) -> sqlx::Result<Option<String>> {
+    let Some(owner) = &c.owner_id else { return Ok(None) };
+    if let Some(name) = state.presence.shown_name(owner) {
+        return Ok(Some(name));
     }
+    Ok(store::helpers::find_by_id(conn, owner).await?.map(|h| h.shown_name()))
+}
 
-    /// The shown name of the owner, if any.
-    pub async fn owner_name(
-        &self,
-        conn: &mut AnyConnection,
-        c: &Conversation,
-    ) -> sqlx::Result<Option<String>> {
-        let Some(owner) = &c.owner_id else { return Ok(None) };
-        if let Some(name) = self.presence.shown_name(owner) {
-            return Ok(Some(name));
-        }
-        Ok(crate::helpers::find_by_id(conn, owner).await?.map(|h| h.shown_name()))
-    }
-
-    pub fn publish_status(&self, c: &Conversation, status: &StatusPublish) {
-        self.hub.publish(
-            &c.id,
-            ConversationEvent::Status(Arc::new(StatusChange {
-                status: c.status,
-                outcome: c.outcome,
-                urgent: c.urgent,
-                owner_name: status.owner_name.clone(),
-                queue: c.queue.clone(),
-                redirected_team: c.redirected_team.clone(),
-            })),
-        );
-        if let (Some(kind), Some(item)) = (status.queue_event, &status.item) {
-            self.hub.publish_queue(kind, item.clone());
-            if status.queue != c.queue {
-                // The queue it left learns it is gone.
-                let mut gone = item.clone();
-                gone.queue.clone_from(&status.queue);
-                self.hub.publish_queue(QueueEventKind::Left, gone);
-            }
+/// Tells the conversation's sockets its new status, and the dashboards what it means
+/// for the queue (and the queue it left, after a move).
+pub fn publish_status(state: &AppState, c: &Conversation, status: &StatusPublish) {
+    state.hub.publish(
+        &c.id,
+        ConversationEvent::Status(Arc::new(StatusChange {
+            status: c.status,
+            outcome: c.outcome,
+            urgent: c.urgent,
+            owner_name: status.owner_name.clone(),
+            queue: c.queue.clone(),
+            redirected_team: c.redirected_team.clone(),
+        })),
+    );
+    if let (Some(kind), Some(item)) = (status.queue_event, &status.item) {
+        state.hub.publish_queue(kind, item.clone());
+        if status.queue != c.queue {
+            let mut gone = item.clone();
+            gone.queue.clone_from(&status.queue);
+            state.hub.publish_queue(QueueEventKind::Left, gone);
         }
     }
+}
 
-    /// Runs `change` on the locked conversation inside a write transaction, stores its
-    /// system messages and audit event, commits, then publishes.
-    pub async fn change_conversation<F>(
-        &self,
-        id: &str,
-        actor_role: Role,
-        actor_id: Option<&str>,
-        change: F,
-    ) -> AppResult<Conversation>
-    where
-        F: FnOnce(&mut Conversation, i64) -> AppResult<Change>,
-    {
-        let mut tx = self.store.write.begin().await?;
-        let mut conversation = queries::lock(&mut tx, self.store.backend, id)
-            .await?
-            .ok_or(AppError::NotFound("No such conversation."))?;
-        let before = StatusPublish::snapshot(&conversation);
-        let now = now_ms();
-        let change = change(&mut conversation, now)?;
-        let mut messages = Vec::new();
-        for text in change.system_messages {
-            conversation.last_seq += 1;
-            messages.push(Arc::new(Message::system(&conversation.id, conversation.last_seq, text, now)));
-        }
-        queries::save_state(&mut tx, &conversation, now).await?;
-        queries::insert_messages(&mut tx, &messages).await?;
-        queries::insert_event(
-            &mut tx,
-            &conversation.id,
-            now,
-            actor_role,
-            actor_id,
-            change.action,
-            &change.detail,
-        )
-        .await?;
-        let mut status =
-            before.changed(&conversation).unwrap_or_else(|| StatusPublish::snapshot(&conversation));
-        status.queue = before.queue.clone();
-        status.owner_name = self.owner_name(&mut tx, &conversation).await?;
-        status.item = Some(queue_item(&conversation, status.owner_name.clone()));
-        status.queue_event = Some(change.queue_event);
-        tx.commit().await?;
-        let received = std::time::Instant::now();
-        for message in messages {
-            self.metrics.message_stored(Role::System);
-            self.hub.publish(&conversation.id, ConversationEvent::Message { message, received });
-        }
-        self.publish_status(&conversation, &status);
-        Ok(conversation)
+/// Who does an operation, for the audit trail.
+#[derive(Clone, Copy)]
+pub struct Actor<'a> {
+    pub role: Role,
+    pub helper: Option<&'a HelperId>,
+}
+
+impl<'a> Actor<'a> {
+    pub const REQUESTER: Actor<'static> = Actor { role: Role::Requester, helper: None };
+    pub const SYSTEM: Actor<'static> = Actor { role: Role::System, helper: None };
+
+    pub fn helper(id: &'a HelperId) -> Self {
+        Self { role: Role::Helper, helper: Some(id) }
     }
+}
+
+/// Runs `change` on the locked conversation inside a write transaction, stores its
+/// system messages and audit event, commits, then publishes.
+pub async fn change_conversation<F>(
+    state: &AppState,
+    id: &ConversationId,
+    actor: Actor<'_>,
+    change: F,
+) -> AppResult<Conversation>
+where
+    F: FnOnce(&mut Conversation, i64) -> AppResult<Change>,
+{
+    let mut tx = state.store.write.begin().await?;
+    let mut conversation = conversations::lock(&mut tx, state.store.backend, id)
+        .await?
+        .ok_or(AppError::NotFound("No such conversation."))?;
+    let before = StatusPublish::snapshot(&conversation);
+    let now = state.now_ms();
+    let change = change(&mut conversation, now)?;
+    let mut added = Vec::new();
+    for text in change.system_messages {
+        conversation.last_seq += 1;
+        added.push(Arc::new(Message::system(&conversation.id, conversation.last_seq, text, now)));
+    }
+    conversations::save_state(&mut tx, &conversation, now).await?;
+    messages::insert_messages(&mut tx, &added).await?;
+    events::insert_event(
+        &mut tx,
+        &conversation.id,
+        now,
+        actor.role,
+        actor.helper,
+        change.action,
+        &change.detail,
+    )
+    .await?;
+    let mut status = before.changed(&conversation).unwrap_or_else(|| StatusPublish::snapshot(&conversation));
+    status.queue = before.queue.clone();
+    status.owner_name = owner_name(state, &mut tx, &conversation).await?;
+    status.item = Some(QueueItem::of(&conversation, status.owner_name.clone()));
+    status.queue_event = Some(change.queue_event);
+    tx.commit().await?;
+    let received = std::time::Instant::now();
+    for message in added {
+        state.metrics.message_stored(Role::System);
+        state.hub.publish(&conversation.id, ConversationEvent::Message { message, received });
+    }
+    publish_status(state, &conversation, &status);
+    Ok(conversation)
+}
+
+/// Raises a side's read mark (never backwards, never past the last message) and tells
+/// the other side. Read marks are a courtesy: a failure is logged, not shown.
+pub async fn mark_read(state: &AppState, id: &ConversationId, role: Role, seq: i64) {
+    let moved = async {
+        let mut conn = state.store.write.acquire().await?;
+        conversations::set_read(&mut conn, id, role, seq).await
+    }
+    .await;
+    match moved {
+        Ok(true) => state.hub.publish(id, ConversationEvent::Read { role, seq }),
+        Ok(false) => {}
+        Err(error) => tracing::warn!(%error, "storing a read mark failed"),
+    }
+}
+
+/// Every stored message after `last`, in order.
+pub async fn messages_after(state: &AppState, id: &ConversationId, last: i64) -> sqlx::Result<Vec<Message>> {
+    let mut conn = state.store.read.acquire().await?;
+    messages::all_after(&mut conn, id, last).await
+}
+
+/// The conversation as stored now, if it exists.
+pub async fn find(state: &AppState, id: &ConversationId) -> sqlx::Result<Option<Conversation>> {
+    let mut conn = state.store.read.acquire().await?;
+    conversations::find(&mut conn, id).await
+}
+
+/// How many wait before this one, plus one (`None` unless it is waiting).
+pub async fn queue_position(state: &AppState, c: &Conversation) -> sqlx::Result<Option<i64>> {
+    if c.status != Status::Waiting {
+        return Ok(None);
+    }
+    let mut conn = state.store.read.acquire().await?;
+    Ok(Some(conversations::queue_position(&mut conn, c).await?))
+}
+
+/// How many conversations wait for a helper now, in every queue (for `/metrics`).
+pub async fn waiting_now(state: &AppState) -> sqlx::Result<i64> {
+    let mut conn = state.store.read.acquire().await?;
+    conversations::count_waiting(&mut conn).await
 }

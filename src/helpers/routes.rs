@@ -1,13 +1,19 @@
-//! The helper's own account: who am I, and available/away.
+//! The helper API's own account calls: who am I, and available/away.
 
 use axum::extract::State;
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::Helper;
 use super::auth::AuthedHelper;
-use crate::app::AppState;
+use crate::domain::{Helper, PresenceStatus};
 use crate::error::{AppJson, AppResult, ErrorBody};
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(me)).routes(routes!(set_presence))
+}
 
 /// The signed-in helper, with their queues.
 #[utoipa::path(get, path = "/v1/helper/me", tag = "helper",
@@ -23,13 +29,6 @@ pub struct PresenceInput {
     pub status: PresenceStatus,
 }
 
-#[derive(Deserialize, ToSchema, Clone, Copy)]
-#[serde(rename_all = "snake_case")]
-pub enum PresenceStatus {
-    Available,
-    Away,
-}
-
 /// Sets the helper available or away. Away helpers are not counted as online for requesters.
 #[utoipa::path(post, path = "/v1/helper/presence", tag = "helper", request_body = PresenceInput,
     responses((status = 200, body = Helper), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
@@ -39,9 +38,7 @@ pub async fn set_presence(
     AuthedHelper(mut helper): AuthedHelper,
     AppJson(input): AppJson<PresenceInput>,
 ) -> AppResult<AppJson<Helper>> {
-    let away = matches!(input.status, PresenceStatus::Away);
-    super::set_away(&state.store, &helper.id, away).await?;
-    state.presence.set_away(&helper.id, away);
-    helper.away = away;
+    super::set_presence(&state, &helper.id, input.status).await?;
+    helper.away = input.status == PresenceStatus::Away;
     Ok(AppJson(helper))
 }

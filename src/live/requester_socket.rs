@@ -3,27 +3,24 @@
 //! after SEQ, a `status` frame, then live frames. Messages sent on the socket are
 //! acknowledged (`ack {client_id, seq}`) once committed.
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use futures_util::SinkExt;
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError};
 
-use std::sync::Arc;
-
-use super::hub::{ConversationEvent, QueueEvent, StatusChange};
-use super::protocol::{self, Order, close_code, send_json};
-use crate::app::AppState;
+use super::protocol::{self, Order, Session, close_code, send_json};
 use crate::config::OtherTeam;
-use crate::conversations::model::{Conversation, Message, Outcome, RequesterMessage, Role, Status};
-use crate::conversations::public_routes::{RequestOrigin, check_origin};
-use crate::conversations::{queries, requester};
+use crate::conversations::{requester, service};
+use crate::domain::{Conversation, ConversationId, Message, Outcome, RequesterMessage, Role, Status};
 use crate::error::AppError;
-use crate::rate_limit::RequesterNetwork;
+use crate::extract::{RequestOrigin, RequesterNetwork, any_site_allows, check_origin};
+use crate::hub::{ConversationEvent, QueueEvent, QueueEventKind, StatusChange};
 use crate::secrets::hash_token;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -98,7 +95,7 @@ struct StatusFrame {
 pub async fn live(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<ConversationId>,
     RequestOrigin(origin): RequestOrigin,
     RequesterNetwork(network): RequesterNetwork,
 ) -> Response {
@@ -106,17 +103,285 @@ pub async fn live(
         return limited.into_response();
     }
     if let Some(o) = &origin
-        && !state.config.sites.iter().any(|s| s.allowed_origins.iter().any(|a| a == o))
+        && !any_site_allows(&state, o)
     {
         return AppError::Forbidden(format!("Origin {o} may not use this service.")).into_response();
     }
     protocol::configure(ws, &state)
-        .on_upgrade(move |socket| async move {
+        .on_upgrade(move |mut socket| async move {
             state.metrics.socket_opened("requester");
-            session(&state, socket, &id, origin.as_deref()).await;
+            if let Some(mut session) =
+                RequesterSession::open(&state, &mut socket, &id, origin.as_deref()).await
+            {
+                protocol::drive(&state, &mut socket, &mut session).await;
+            }
             state.metrics.socket_closed("requester");
         })
         .into_response()
+}
+
+/// A fresh position is sent at most this often, however busy the queue.
+const POSITION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+struct RequesterSession<'a> {
+    state: &'a AppState,
+    conversation: Conversation,
+    token_hash: String,
+    subscription: crate::hub::Subscription,
+    /// The highest `seq` accounted for on this socket.
+    last: i64,
+    waiting: bool,
+    /// While waiting, queue events of the conversation's queue move its position.
+    queue_events: Option<broadcast::Receiver<Arc<QueueEvent>>>,
+    position_due: Option<tokio::time::Instant>,
+    last_position: tokio::time::Instant,
+    last_typing: Option<Instant>,
+}
+
+enum Event {
+    Conversation(Result<ConversationEvent, RecvError>),
+    Queue(Result<Arc<QueueEvent>, RecvError>),
+    PositionDue,
+}
+
+impl<'a> RequesterSession<'a> {
+    /// Takes the hello, checks token and origin, sends the backlog and the status.
+    async fn open(
+        state: &'a AppState,
+        socket: &mut WebSocket,
+        id: &ConversationId,
+        origin: Option<&str>,
+    ) -> Option<Self> {
+        let (conversation, after, token_hash) = handshake(state, socket, id, origin).await?;
+        // Subscribe first, then read: whatever commits in between arrives live (and is
+        // deduplicated by seq) or is in what we read.
+        let subscription = state.hub.subscribe(id);
+        let mut session = Self {
+            state,
+            conversation,
+            token_hash,
+            subscription,
+            last: after,
+            waiting: false,
+            queue_events: None,
+            position_due: None,
+            last_position: tokio::time::Instant::now(),
+            last_typing: None,
+        };
+        session.deliver_stored(socket).await.ok()?;
+        session.follow_queue();
+        Some(session)
+    }
+
+    fn follow_queue(&mut self) {
+        self.queue_events = if self.waiting {
+            self.queue_events.take().or_else(|| Some(self.state.hub.subscribe_queues()))
+        } else {
+            None
+        };
+    }
+
+    /// Sends the stored messages after `last`, then the current status.
+    async fn deliver_stored(&mut self, socket: &mut WebSocket) -> anyhow::Result<()> {
+        let id = &self.conversation.id;
+        for message in service::messages_after(self.state, id, self.last).await? {
+            self.last = message.seq;
+            if let Some(view) = Message::for_requester(&message) {
+                send_json(socket, &ServerFrame::Message(view)).await?;
+            }
+        }
+        let now =
+            service::find(self.state, id).await?.ok_or_else(|| anyhow::anyhow!("conversation vanished"))?;
+        let view = requester::view(self.state, &now, now.last_seq).await?;
+        self.waiting = view.status == Status::Waiting;
+        let frame = StatusFrame {
+            status: view.status,
+            outcome: view.outcome,
+            urgent: view.urgent,
+            helper_name: view.helper_name,
+            queue_position: view.queue_position,
+            redirected_to: view.redirected_to,
+            last_seq: view.last_seq,
+            read_seq: Some(view.read_seq),
+        };
+        Ok(send_json(socket, &ServerFrame::Status(frame)).await?)
+    }
+
+    async fn on_message(
+        &mut self,
+        socket: &mut WebSocket,
+        message: Arc<Message>,
+        received: Instant,
+    ) -> anyhow::Result<()> {
+        match protocol::order(self.last, message.seq) {
+            Order::Seen => Ok(()),
+            Order::Next => {
+                self.last = message.seq;
+                let Some(view) = message.for_requester() else { return Ok(()) };
+                send_json(socket, &ServerFrame::Message(view)).await?;
+                if message.author_role != Role::Requester {
+                    self.state.metrics.delivered(received.elapsed().as_secs_f64());
+                }
+                Ok(())
+            }
+            Order::Gap => self.deliver_stored(socket).await,
+        }
+    }
+
+    /// A status frame from a published change; only a waiting conversation needs the
+    /// store (for its queue position).
+    async fn on_status(&mut self, socket: &mut WebSocket, change: &StatusChange) -> anyhow::Result<()> {
+        self.waiting = change.status == Status::Waiting;
+        let queue_position = match self.waiting {
+            true => match service::find(self.state, &self.conversation.id).await? {
+                Some(c) => service::queue_position(self.state, &c).await?,
+                None => None,
+            },
+            false => None,
+        };
+        let redirected_to =
+            requester::redirected_to(self.state, &self.conversation, change.redirected_team.as_deref())
+                .await?;
+        let frame = StatusFrame {
+            status: change.status,
+            outcome: change.outcome,
+            urgent: change.urgent,
+            helper_name: change.owner_name.clone(),
+            queue_position,
+            redirected_to,
+            last_seq: self.last,
+            read_seq: None,
+        };
+        Ok(send_json(socket, &ServerFrame::Status(frame)).await?)
+    }
+
+    /// A fresh position when the queue moved around a waiting conversation.
+    async fn send_position(&mut self, socket: &mut WebSocket) -> anyhow::Result<()> {
+        let Some(c) = service::find(self.state, &self.conversation.id).await? else { return Ok(()) };
+        let Some(queue_position) = service::queue_position(self.state, &c).await? else { return Ok(()) };
+        let frame = StatusFrame {
+            status: c.status,
+            outcome: c.outcome,
+            urgent: c.urgent,
+            helper_name: None,
+            queue_position: Some(queue_position),
+            redirected_to: None,
+            last_seq: self.last,
+            read_seq: None,
+        };
+        Ok(send_json(socket, &ServerFrame::Status(frame)).await?)
+    }
+
+    async fn on_conversation_event(
+        &mut self,
+        socket: &mut WebSocket,
+        event: Result<ConversationEvent, RecvError>,
+    ) -> anyhow::Result<()> {
+        let sent = match event {
+            Ok(ConversationEvent::Message { message, received }) => {
+                self.on_message(socket, message, received).await
+            }
+            Ok(ConversationEvent::Status(change)) => self.on_status(socket, &change).await,
+            Ok(ConversationEvent::Typing { role, .. }) if role != Role::Requester => {
+                Ok(send_json(socket, &ServerFrame::Typing { role }).await?)
+            }
+            Ok(ConversationEvent::Read { role, seq }) if role != Role::Requester => {
+                Ok(send_json(socket, &ServerFrame::Read { seq }).await?)
+            }
+            Ok(_) => Ok(()),
+            // Fell behind: messages and the current status come from the store.
+            Err(RecvError::Lagged(_)) => self.deliver_stored(socket).await,
+            Err(RecvError::Closed) => Err(anyhow::anyhow!("the hub closed")),
+        };
+        self.follow_queue();
+        sent
+    }
+
+    fn on_queue_event(&mut self, event: Result<Arc<QueueEvent>, RecvError>) {
+        let moved = match event {
+            Ok(event) => {
+                event.item.queue == self.conversation.queue
+                    && event.item.id != self.conversation.id
+                    && may_move_position(&event)
+            }
+            Err(RecvError::Lagged(_)) => true,
+            Err(RecvError::Closed) => false,
+        };
+        // Coalesced: at most one position update per interval, however busy the queue.
+        if moved && self.waiting && self.position_due.is_none() {
+            self.position_due = Some(self.last_position + POSITION_INTERVAL);
+        }
+    }
+}
+
+impl Session for RequesterSession<'_> {
+    type Frame = ClientFrame;
+    type Event = Event;
+
+    async fn next_event(&mut self) -> Event {
+        tokio::select! {
+            event = self.subscription.receiver.recv() => Event::Conversation(event),
+            event = next_queue_event(&mut self.queue_events) => Event::Queue(event),
+            () = sleep_until_due(self.position_due) => Event::PositionDue,
+        }
+    }
+
+    async fn on_frame(&mut self, socket: &mut WebSocket, frame: ClientFrame) -> anyhow::Result<()> {
+        let reply = match frame {
+            ClientFrame::Hello { .. } => Some(ServerFrame::Error {
+                code: "already_said_hello",
+                message: "hello is only the first frame".into(),
+                client_id: None,
+                retry_after: None,
+            }),
+            ClientFrame::Message { client_id, text } => {
+                let result = match self.state.limits.message(&self.token_hash) {
+                    Ok(()) => requester::post(self.state, &self.conversation, &client_id, &text).await,
+                    Err(e) => Err(e),
+                };
+                Some(match result {
+                    Ok(a) => ServerFrame::Ack { client_id, seq: a.seq, duplicate: a.duplicate },
+                    Err(e) => error_frame(&e, Some(client_id)),
+                })
+            }
+            ClientFrame::Typing => {
+                if self.last_typing.is_none_or(|t| t.elapsed() >= protocol::TYPING_INTERVAL) {
+                    self.last_typing = Some(Instant::now());
+                    let typing = ConversationEvent::Typing { role: Role::Requester, name: None };
+                    self.state.hub.publish(&self.conversation.id, typing);
+                }
+                None
+            }
+            ClientFrame::Read { seq } => {
+                requester::read(self.state, &self.conversation, seq).await;
+                None
+            }
+            ClientFrame::Ping => Some(ServerFrame::Pong),
+        };
+        if let Some(reply) = reply {
+            send_json(socket, &reply).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_event(&mut self, socket: &mut WebSocket, event: Event) -> anyhow::Result<()> {
+        match event {
+            Event::Conversation(event) => self.on_conversation_event(socket, event).await,
+            Event::Queue(event) => {
+                self.on_queue_event(event);
+                Ok(())
+            }
+            Event::PositionDue => {
+                self.position_due = None;
+                self.last_position = tokio::time::Instant::now();
+                if self.waiting { self.send_position(socket).await } else { Ok(()) }
+            }
+        }
+    }
+
+    fn goodbye(&self) -> &'static str {
+        "server restarting; resume with after"
+    }
 }
 
 fn error_frame(e: &AppError, client_id: Option<String>) -> ServerFrame {
@@ -127,189 +392,16 @@ fn error_frame(e: &AppError, client_id: Option<String>) -> ServerFrame {
     ServerFrame::Error { code: e.code(), message: e.public_message(), client_id, retry_after }
 }
 
-async fn session(state: &AppState, mut socket: WebSocket, id: &str, origin: Option<&str>) {
-    let Some((conversation, after, token_hash)) = handshake(state, &mut socket, id, origin).await else {
-        return;
-    };
-    // Subscribe first, then read: whatever commits in between arrives live (and is
-    // deduplicated by seq) or is in what we read.
-    let mut subscription = state.hub.subscribe(id);
-    let mut last = after;
-    let Ok(mut waiting) = deliver_stored(state, &mut socket, id, &mut last).await else { return };
-    // While waiting, queue events of the conversation's queue move its position.
-    let mut queue_events = waiting.then(|| state.hub.subscribe_queues());
-    let mut position_due: Option<tokio::time::Instant> = None;
-    let mut last_position = tokio::time::Instant::now();
-    let mut ping = tokio::time::interval(protocol::PING_EVERY);
-    ping.tick().await;
-    let mut last_heard = Instant::now();
-    let mut last_typing: Option<Instant> = None;
-    // Turns since frames were last written (see `protocol::send_json`); the backlog
-    // above is queued, so the first quiet moment writes it.
-    let mut busy_turns = 1;
-    loop {
-        // A busy socket still writes what it queued every few turns.
-        if busy_turns >= protocol::FLUSH_AFTER_TURNS {
-            busy_turns = 0;
-            if socket.flush().await.is_err() {
-                return;
-            }
-        }
-        tokio::select! {
-            biased;
-            incoming = socket.recv() => {
-                let frame = match incoming {
-                    Some(Ok(frame)) => frame,
-                    Some(Err(e)) => {
-                        protocol::close_after_read_error(&mut socket, e).await;
-                        return;
-                    }
-                    None => return,
-                };
-                last_heard = Instant::now();
-                let text = match frame {
-                    WsMessage::Text(text) => text,
-                    WsMessage::Binary(_) => {
-                        protocol::close(&mut socket, close_code::BAD_FRAME, "binary frames are not supported").await;
-                        return;
-                    }
-                    WsMessage::Close(_) => return,
-                    WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
-                };
-                let frame: ClientFrame = match serde_json::from_str(&text) {
-                    Ok(f) => f,
-                    Err(e) => {
-                        protocol::close(&mut socket, close_code::BAD_FRAME, &format!("bad frame: {e}")).await;
-                        return;
-                    }
-                };
-                let reply = match frame {
-                    ClientFrame::Hello { .. } => Some(ServerFrame::Error {
-                        code: "already_said_hello", message: "hello is only the first frame".into(), client_id: None, retry_after: None,
-                    }),
-                    ClientFrame::Message { client_id, text } => {
-                        let result = match state.limits.message(&token_hash) {
-                            Ok(()) => requester::post(state, &conversation, &client_id, &text).await,
-                            Err(e) => Err(e),
-                        };
-                        Some(match result {
-                            Ok(a) => ServerFrame::Ack { client_id, seq: a.seq, duplicate: a.duplicate },
-                            Err(e) => error_frame(&e, Some(client_id)),
-                        })
-                    }
-                    ClientFrame::Typing => {
-                        if last_typing.is_none_or(|t| t.elapsed() >= protocol::TYPING_INTERVAL) {
-                            last_typing = Some(Instant::now());
-                            state.hub.publish(id, ConversationEvent::Typing { role: Role::Requester, name: None });
-                        }
-                        None
-                    }
-                    ClientFrame::Read { seq } => {
-                        if let Ok(mut conn) = state.store.write.acquire().await
-                            && let Ok(true) = queries::set_read(&mut conn, id, Role::Requester, seq).await
-                        {
-                            state.hub.publish(id, ConversationEvent::Read { role: Role::Requester, seq });
-                        }
-                        None
-                    }
-                    ClientFrame::Ping => Some(ServerFrame::Pong),
-                };
-                if let Some(reply) = reply && send_json(&mut socket, &reply).await.is_err() {
-                    return;
-                }
-            }
-            event = subscription.receiver.recv() => {
-                let sent = match event {
-                    Ok(ConversationEvent::Message { message, received }) => match protocol::order(last, message.seq) {
-                        Order::Seen => Ok(()),
-                        Order::Next => {
-                            last = message.seq;
-                            match message.for_requester() {
-                                Some(view) => {
-                                    let r = send_json(&mut socket, &ServerFrame::Message(view)).await;
-                                    if message.author_role != Role::Requester {
-                                        state.metrics.delivered(received.elapsed().as_secs_f64());
-                                    }
-                                    r.map_err(anyhow::Error::from)
-                                }
-                                None => Ok(()),
-                            }
-                        }
-                        Order::Gap => deliver_stored(state, &mut socket, id, &mut last).await.map(|w| waiting = w),
-                    },
-                    Ok(ConversationEvent::Status(change)) => {
-                        waiting = change.status == Status::Waiting;
-                        send_change(state, &mut socket, &conversation.site, id, &change, last).await
-                    }
-                    Ok(ConversationEvent::Typing { role, .. }) if role != Role::Requester => {
-                        send_json(&mut socket, &ServerFrame::Typing { role }).await.map_err(anyhow::Error::from)
-                    }
-                    Ok(ConversationEvent::Read { role, seq }) if role != Role::Requester => {
-                        send_json(&mut socket, &ServerFrame::Read { seq }).await.map_err(anyhow::Error::from)
-                    }
-                    Ok(_) => Ok(()),
-                    // Fell behind: messages and the current status come from the store.
-                    Err(RecvError::Lagged(_)) => deliver_stored(state, &mut socket, id, &mut last).await.map(|w| waiting = w),
-                    Err(RecvError::Closed) => return,
-                };
-                if sent.is_err() {
-                    return;
-                }
-                queue_events = if waiting { queue_events.or_else(|| Some(state.hub.subscribe_queues())) } else { None };
-            }
-            event = next_queue_event(&mut queue_events) => {
-                let moved = match event {
-                    Ok(event) => event.item.queue == conversation.queue && event.item.id != id && may_move_position(&event),
-                    Err(RecvError::Lagged(_)) => true,
-                    Err(RecvError::Closed) => false,
-                };
-                // Coalesced: at most one position update per interval, however busy the queue.
-                if moved && waiting && position_due.is_none() {
-                    position_due = Some(last_position + POSITION_INTERVAL);
-                }
-            }
-            () = sleep_until_due(position_due) => {
-                position_due = None;
-                last_position = tokio::time::Instant::now();
-                if waiting && send_position(state, &mut socket, id, last).await.is_err() {
-                    return;
-                }
-            }
-            _ = ping.tick() => {
-                if last_heard.elapsed() > protocol::SILENCE_LIMIT {
-                    protocol::close(&mut socket, close_code::TIMEOUT, "no answer to pings").await;
-                    return;
-                }
-                if socket.send(WsMessage::Ping(Default::default())).await.is_err() {
-                    return;
-                }
-            }
-            () = state.shutdown.cancelled() => {
-                protocol::close(&mut socket, close_code::GOING_AWAY, "server restarting; resume with after").await;
-                return;
-            }
-            // Nothing else ready: write what was queued.
-            () = std::future::ready(()), if busy_turns > 0 => {
-                busy_turns = 0;
-                if socket.flush().await.is_err() {
-                    return;
-                }
-                continue;
-            }
-        }
-        busy_turns += 1;
-    }
-}
-
 /// Waits for the hello frame and checks the token and the origin.
 async fn handshake(
     state: &AppState,
     socket: &mut WebSocket,
-    id: &str,
+    id: &ConversationId,
     origin: Option<&str>,
 ) -> Option<(Conversation, i64, String)> {
-    let text = protocol::first_text_frame(socket).await?;
-    let Ok(ClientFrame::Hello { token, after }) = serde_json::from_str::<ClientFrame>(&text) else {
+    let ClientFrame::Hello { token, after } =
+        protocol::hello::<ClientFrame>(socket, "{\"type\":\"hello\",\"token\":…}").await?
+    else {
         protocol::close(
             socket,
             close_code::BAD_FRAME,
@@ -326,7 +418,7 @@ async fn handshake(
             return None;
         }
         Err(_) => {
-            protocol::close(socket, 1011, "internal error").await;
+            protocol::close(socket, close_code::INTERNAL, "internal error").await;
             return None;
         }
     };
@@ -337,40 +429,16 @@ async fn handshake(
     Some((conversation, after.max(0), hash_token(&token)))
 }
 
-/// Sends the stored messages after `*last`, then the current status; returns whether
-/// the conversation is waiting.
-async fn deliver_stored(
-    state: &AppState,
-    socket: &mut WebSocket,
-    id: &str,
-    last: &mut i64,
-) -> anyhow::Result<bool> {
-    for message in protocol::load_after(state, id, *last).await? {
-        *last = message.seq;
-        if let Some(view) = Message::for_requester(&message) {
-            send_json(socket, &ServerFrame::Message(view)).await?;
-        }
-    }
-    let conversation = {
-        let mut conn = state.store.read.acquire().await?;
-        queries::find(&mut conn, id).await?.ok_or_else(|| anyhow::anyhow!("conversation vanished"))?
-    };
-    send_status(state, socket, &conversation).await?;
-    Ok(conversation.status == Status::Waiting)
-}
-
 /// Waiting sockets hear every queue event of their queue; only some can change a
 /// position: one ahead leaving the waiting line, or an urgent one arriving.
 fn may_move_position(event: &QueueEvent) -> bool {
-    use super::hub::QueueEventKind::*;
+    use QueueEventKind::*;
     match event.kind {
         Claimed | Closed | Transferred | Left | Released | Reopened => true,
         New | Updated => event.item.urgent,
         Offered => false,
     }
 }
-
-const POSITION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn sleep_until_due(due: Option<tokio::time::Instant>) {
     match due {
@@ -380,87 +448,10 @@ async fn sleep_until_due(due: Option<tokio::time::Instant>) {
 }
 
 async fn next_queue_event(
-    receiver: &mut Option<tokio::sync::broadcast::Receiver<Arc<QueueEvent>>>,
+    receiver: &mut Option<broadcast::Receiver<Arc<QueueEvent>>>,
 ) -> Result<Arc<QueueEvent>, RecvError> {
     match receiver {
         Some(receiver) => receiver.recv().await,
         None => std::future::pending().await,
     }
-}
-
-/// A fresh status frame when the queue moved around a waiting conversation.
-async fn send_position(state: &AppState, socket: &mut WebSocket, id: &str, last: i64) -> anyhow::Result<()> {
-    let mut conn = state.store.read.acquire().await?;
-    let Some(c) = queries::find(&mut conn, id).await? else { return Ok(()) };
-    if c.status != Status::Waiting {
-        return Ok(());
-    }
-    let queue_position = Some(queries::queue_position(&mut conn, &c).await?);
-    drop(conn);
-    let frame = ServerFrame::Status(StatusFrame {
-        status: c.status,
-        outcome: c.outcome,
-        urgent: c.urgent,
-        helper_name: None,
-        queue_position,
-        redirected_to: None,
-        last_seq: last,
-        read_seq: None,
-    });
-    send_json(socket, &frame).await?;
-    Ok(())
-}
-
-/// A status frame from a published change; only a waiting conversation needs the
-/// store (for its queue position).
-async fn send_change(
-    state: &AppState,
-    socket: &mut WebSocket,
-    site: &str,
-    id: &str,
-    change: &StatusChange,
-    last: i64,
-) -> anyhow::Result<()> {
-    let queue_position = match change.status {
-        Status::Waiting => {
-            let mut conn = state.store.read.acquire().await?;
-            match queries::find(&mut conn, id).await? {
-                Some(c) => Some(queries::queue_position(&mut conn, &c).await?),
-                None => None,
-            }
-        }
-        _ => None,
-    };
-    let redirected_to = match &change.redirected_team {
-        Some(team) => crate::sites::catalog::other_team(&state.store, &state.config, site, team).await?,
-        None => None,
-    };
-    let frame = ServerFrame::Status(StatusFrame {
-        status: change.status,
-        outcome: change.outcome,
-        urgent: change.urgent,
-        helper_name: change.owner_name.clone(),
-        queue_position,
-        redirected_to,
-        last_seq: last,
-        read_seq: None,
-    });
-    send_json(socket, &frame).await?;
-    Ok(())
-}
-
-async fn send_status(state: &AppState, socket: &mut WebSocket, c: &Conversation) -> anyhow::Result<()> {
-    let view = requester::view(state, c, c.last_seq).await?;
-    let frame = ServerFrame::Status(StatusFrame {
-        status: view.status,
-        outcome: view.outcome,
-        urgent: view.urgent,
-        helper_name: view.helper_name,
-        queue_position: view.queue_position,
-        redirected_to: view.redirected_to,
-        last_seq: view.last_seq,
-        read_seq: Some(view.read_seq),
-    });
-    send_json(socket, &frame).await?;
-    Ok(())
 }

@@ -4,7 +4,7 @@
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MessageBuilder};
 
-use crate::conversations::model::{Conversation, Message, Role};
+use crate::domain::{Conversation, Message, Role};
 use crate::i18n::I18n;
 
 /// What one mail says.

@@ -1,45 +1,22 @@
-//! Outbound mail: answers to requesters who chose the e-mail channel, and helpers'
-//! sign-in links (`console::email_link`).
-//!
-//! The conversation row is its own outbox (see `migrations/*/0002_mail.sql`): the
-//! mailer looks at conversations on the e-mail channel with messages it has not seen,
-//! sends one mail with what is new, then records how far it got. Nothing is queued in
-//! memory, so a crash or a relay that is down loses no answer: the next round picks it
-//! up. The price is at-least-once delivery: a crash between the relay's "250 OK" and
-//! the update sends that mail again.
+//! Mail itself: the relay that sends for us (SMTP, by lettre) and the letters we write.
+//! Who gets what and when is decided above: answers to requesters on the e-mail channel
+//! by `conversations::outbox`, helpers' sign-in links by `helpers::signin`.
 
 mod compose;
-mod dispatch;
 
 use std::time::Duration;
 
-use anyhow::{Context, bail};
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-pub use dispatch::{MailState, run};
+pub use compose::{Letter, worth_sending};
 
 use crate::config::MailConfig;
-
-/// Fails at start on a sender or relay address that could never work.
-pub fn check_config(config: &MailConfig) -> anyhow::Result<()> {
-    let from: Mailbox =
-        config.from.parse().context("mail.from must be an address like Helpline <help@example.org>")?;
-    if from.email.domain().is_empty() {
-        bail!("mail.from needs a domain");
-    }
-    AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.smtp_url)
-        .context("mail.smtp_url must look like smtp://host:25 or smtps://user:password@host:465")?;
-    if config.poll_ms == 0 || config.max_attempts == 0 {
-        bail!("mail.poll_ms and mail.max_attempts must be positive");
-    }
-    Ok(())
-}
 
 /// The relay connection and the sender identity.
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
-    from: Mailbox,
+    pub from: Mailbox,
     pub config: MailConfig,
 }
 
@@ -56,7 +33,7 @@ pub struct SendError {
 
 impl Mailer {
     pub fn new(config: &MailConfig) -> anyhow::Result<Self> {
-        check_config(config)?;
+        config.check()?;
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.smtp_url)?
             .timeout(Some(Duration::from_secs(30)))
             .build();
@@ -64,7 +41,7 @@ impl Mailer {
     }
 
     /// The domain of message ids, so that threads group in the requester's mail program.
-    fn domain(&self) -> &str {
+    pub fn domain(&self) -> &str {
         self.from.email.domain()
     }
 

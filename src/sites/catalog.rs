@@ -4,11 +4,11 @@
 //! file stays the admin's default, and "restore" drops the row. Read on every use (one
 //! indexed query), so every server of a PostgreSQL deployment sees a change at once.
 
-use sqlx::Row;
-
 use crate::config::{CannedReply, Config, OtherTeam};
+use crate::domain::{Helper, SiteId};
 use crate::error::{AppError, AppResult};
-use crate::store::{Store, now_ms};
+use crate::state::AppState;
+use crate::store::catalog::{self as rows, Edit};
 
 /// An entry as the coordinators' page lists it.
 pub struct Entry<T> {
@@ -19,116 +19,50 @@ pub struct Entry<T> {
     pub edited: bool,
 }
 
-struct Edit<T> {
-    item: T,
-    removed: bool,
-}
-
 /// Lays the console's edits over the file's entries: same key replaced (or hidden), new
 /// keys appended in the order they were added.
 fn overlay<T: Clone, K: PartialEq>(file: &[T], edits: Vec<Edit<T>>, key: impl Fn(&T) -> K) -> Vec<Entry<T>> {
-    let mut entries: Vec<Entry<T>> = Vec::new();
-    let mut hidden: Vec<K> = Vec::new();
-    for item in file {
-        entries.push(Entry { item: item.clone(), in_file: true, edited: false });
-    }
+    let mut entries: Vec<Entry<T>> =
+        file.iter().map(|item| Entry { item: item.clone(), in_file: true, edited: false }).collect();
     for edit in edits {
         let k = key(&edit.item);
         match entries.iter().position(|e| key(&e.item) == k) {
             Some(i) if edit.removed => {
                 entries.remove(i);
-                hidden.push(k);
             }
             Some(i) => {
                 entries[i].item = edit.item;
                 entries[i].edited = true;
             }
-            None if edit.removed => hidden.push(k),
+            None if edit.removed => {}
             None => entries.push(Entry { item: edit.item, in_file: false, edited: true }),
         }
     }
     entries
 }
 
-async fn reply_edits(store: &Store, site: &str) -> AppResult<Vec<Edit<CannedReply>>> {
-    let rows = sqlx::query(
-        "SELECT reply_id, lang, title, text, link, removed FROM canned_reply_edits \
-         WHERE site = $1 ORDER BY updated_at, reply_id, lang",
-    )
-    .bind(site)
-    .fetch_all(&store.read)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Edit {
-                item: CannedReply {
-                    id: r.try_get("reply_id")?,
-                    lang: r.try_get("lang")?,
-                    title: r.try_get("title")?,
-                    text: r.try_get("text")?,
-                    link: r.try_get("link")?,
-                },
-                removed: r.try_get::<i64, _>("removed")? != 0,
-            })
-        })
-        .collect::<sqlx::Result<_>>()
-        .map_err(Into::into)
-}
-
-async fn team_edits(store: &Store, site: &str) -> AppResult<Vec<Edit<OtherTeam>>> {
-    let rows = sqlx::query(
-        "SELECT team_id, label, description, link, email, removed FROM other_team_edits \
-         WHERE site = $1 ORDER BY updated_at, team_id",
-    )
-    .bind(site)
-    .fetch_all(&store.read)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Edit {
-                item: OtherTeam {
-                    id: r.try_get("team_id")?,
-                    label: r.try_get("label")?,
-                    description: r.try_get("description")?,
-                    link: r.try_get("link")?,
-                    email: r.try_get("email")?,
-                },
-                removed: r.try_get::<i64, _>("removed")? != 0,
-            })
-        })
-        .collect::<sqlx::Result<_>>()
-        .map_err(Into::into)
-}
-
-fn file_replies<'a>(config: &'a Config, site: &str) -> &'a [CannedReply] {
+fn file_replies<'a>(config: &'a Config, site: &SiteId) -> &'a [CannedReply] {
     config.site(site).map_or(&[], |s| s.canned_replies.as_slice())
 }
 
-fn file_teams<'a>(config: &'a Config, site: &str) -> &'a [OtherTeam] {
+fn file_teams<'a>(config: &'a Config, site: &SiteId) -> &'a [OtherTeam] {
     config.site(site).map_or(&[], |s| s.other_teams.as_slice())
 }
 
 /// Every canned reply of a site in every language, for the coordinators' page.
-pub async fn all_replies(store: &Store, config: &Config, site: &str) -> AppResult<Vec<Entry<CannedReply>>> {
-    let mut entries = overlay(file_replies(config, site), reply_edits(store, site).await?, |r| {
-        (r.id.clone(), r.lang.clone())
-    });
+pub async fn all_replies(state: &AppState, site: &SiteId) -> AppResult<Vec<Entry<CannedReply>>> {
+    let edits = rows::reply_edits(&state.store, site).await?;
+    let mut entries = overlay(file_replies(&state.config, site), edits, |r| (r.id.clone(), r.lang.clone()));
     entries.sort_by(|a, b| (&a.item.id, &a.item.lang).cmp(&(&b.item.id, &b.item.lang)));
     Ok(entries)
 }
 
 /// A site's canned replies for a conversation in `lang`: each reply once, in `lang`
 /// where it exists, else in the site's language, else in the first language it has.
-pub async fn replies_for(
-    store: &Store,
-    config: &Config,
-    site: &str,
-    lang: &str,
-) -> AppResult<Vec<CannedReply>> {
-    let site_lang = config.site(site).map_or("en", |s| s.language.as_str());
-    let all = overlay(file_replies(config, site), reply_edits(store, site).await?, |r| {
-        (r.id.clone(), r.lang.clone())
-    });
+pub async fn replies_for(state: &AppState, site: &SiteId, lang: &str) -> AppResult<Vec<CannedReply>> {
+    let site_lang = state.config.site(site).map_or("en", |s| s.language.as_str());
+    let edits = rows::reply_edits(&state.store, site).await?;
+    let all = overlay(file_replies(&state.config, site), edits, |r| (r.id.clone(), r.lang.clone()));
     Ok(choose_language(all.into_iter().map(|e| e.item), lang, site_lang))
 }
 
@@ -159,153 +93,78 @@ fn choose_language(
 }
 
 /// A site's other teams with the console's changes, for the coordinators' page.
-pub async fn all_teams(store: &Store, config: &Config, site: &str) -> AppResult<Vec<Entry<OtherTeam>>> {
-    Ok(overlay(file_teams(config, site), team_edits(store, site).await?, |t| t.id.clone()))
+pub async fn all_teams(state: &AppState, site: &SiteId) -> AppResult<Vec<Entry<OtherTeam>>> {
+    let edits = rows::team_edits(&state.store, site).await?;
+    Ok(overlay(file_teams(&state.config, site), edits, |t| t.id.clone()))
 }
 
 /// The other teams a requester is shown and a helper may redirect to.
-pub async fn other_teams(store: &Store, config: &Config, site: &str) -> AppResult<Vec<OtherTeam>> {
-    Ok(all_teams(store, config, site).await?.into_iter().map(|e| e.item).collect())
+pub async fn other_teams(state: &AppState, site: &SiteId) -> AppResult<Vec<OtherTeam>> {
+    Ok(all_teams(state, site).await?.into_iter().map(|e| e.item).collect())
 }
 
-pub async fn other_team(
-    store: &Store,
-    config: &Config,
-    site: &str,
-    id: &str,
-) -> AppResult<Option<OtherTeam>> {
-    Ok(other_teams(store, config, site).await?.into_iter().find(|t| t.id == id))
+pub async fn other_team(state: &AppState, site: &SiteId, id: &str) -> AppResult<Option<OtherTeam>> {
+    Ok(other_teams(state, site).await?.into_iter().find(|t| t.id == id))
+}
+
+/// The sites whose queue `helper` coordinates: whose catalog they may change.
+pub fn editable_sites<'c>(config: &'c Config, helper: &Helper) -> Vec<&'c crate::config::SiteConfig> {
+    config.sites.iter().filter(|s| helper.coordinates(&s.queue)).collect()
 }
 
 /// Stores a reply (new, or replacing the one of the same id and language).
-pub async fn save_reply(store: &Store, site: &str, reply: &CannedReply, by: &str) -> AppResult<()> {
+pub async fn save_reply(state: &AppState, site: &SiteId, reply: &CannedReply, by: &Helper) -> AppResult<()> {
     reply.check().map_err(|problem| AppError::bad_request("invalid_reply", problem))?;
-    sqlx::query(
-        "INSERT INTO canned_reply_edits (site, reply_id, lang, title, text, link, removed, updated_by, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) \
-         ON CONFLICT (site, reply_id, lang) DO UPDATE SET title = excluded.title, text = excluded.text, \
-         link = excluded.link, removed = 0, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-    )
-    .bind(site)
-    .bind(&reply.id)
-    .bind(&reply.lang)
-    .bind(reply.title.trim())
-    .bind(reply.text.trim())
-    .bind(&reply.link)
-    .bind(by)
-    .bind(now_ms())
-    .execute(&store.write)
-    .await?;
+    rows::save_reply(&state.store, site, reply, &by.id, state.now_ms()).await?;
     Ok(())
 }
 
 /// Hides a reply: the file's stays hidden by a row; one added in the console is deleted.
 pub async fn remove_reply(
-    store: &Store,
-    config: &Config,
-    site: &str,
+    state: &AppState,
+    site: &SiteId,
     id: &str,
     lang: &str,
-    by: &str,
+    by: &Helper,
 ) -> AppResult<()> {
-    let in_file = file_replies(config, site).iter().any(|r| r.id == id && r.lang == lang);
-    if in_file {
-        sqlx::query(
-            "INSERT INTO canned_reply_edits (site, reply_id, lang, title, text, removed, updated_by, updated_at) \
-             VALUES ($1, $2, $3, '-', '-', 1, $4, $5) \
-             ON CONFLICT (site, reply_id, lang) DO UPDATE SET removed = 1, \
-             updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-        )
-        .bind(site)
-        .bind(id)
-        .bind(lang)
-        .bind(by)
-        .bind(now_ms())
-        .execute(&store.write)
-        .await?;
+    if file_replies(&state.config, site).iter().any(|r| r.id == id && r.lang == lang) {
+        rows::hide_reply(&state.store, site, id, lang, &by.id, state.now_ms()).await?;
         return Ok(());
     }
-    let gone = sqlx::query("DELETE FROM canned_reply_edits WHERE site = $1 AND reply_id = $2 AND lang = $3")
-        .bind(site)
-        .bind(id)
-        .bind(lang)
-        .execute(&store.write)
-        .await?;
-    if gone.rows_affected() == 0 {
+    if !rows::delete_reply_edit(&state.store, site, id, lang).await? {
         return Err(AppError::NotFound("No such canned reply."));
     }
     Ok(())
 }
 
 /// Drops the console's change to one of the file's replies, so the file's shows again.
-pub async fn restore_reply(store: &Store, site: &str, id: &str, lang: &str) -> AppResult<()> {
-    sqlx::query("DELETE FROM canned_reply_edits WHERE site = $1 AND reply_id = $2 AND lang = $3")
-        .bind(site)
-        .bind(id)
-        .bind(lang)
-        .execute(&store.write)
-        .await?;
+pub async fn restore_reply(state: &AppState, site: &SiteId, id: &str, lang: &str) -> AppResult<()> {
+    rows::delete_reply_edit(&state.store, site, id, lang).await?;
     Ok(())
 }
 
 /// Stores a team (new, or replacing the one of the same id).
-pub async fn save_team(store: &Store, site: &str, team: &OtherTeam, by: &str) -> AppResult<()> {
+pub async fn save_team(state: &AppState, site: &SiteId, team: &OtherTeam, by: &Helper) -> AppResult<()> {
     team.check().map_err(|problem| AppError::bad_request("invalid_team", problem))?;
-    sqlx::query(
-        "INSERT INTO other_team_edits (site, team_id, label, description, link, email, removed, updated_by, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) \
-         ON CONFLICT (site, team_id) DO UPDATE SET label = excluded.label, description = excluded.description, \
-         link = excluded.link, email = excluded.email, removed = 0, updated_by = excluded.updated_by, \
-         updated_at = excluded.updated_at",
-    )
-    .bind(site)
-    .bind(&team.id)
-    .bind(team.label.trim())
-    .bind(team.description.trim())
-    .bind(&team.link)
-    .bind(&team.email)
-    .bind(by)
-    .bind(now_ms())
-    .execute(&store.write)
-    .await?;
+    rows::save_team(&state.store, site, team, &by.id, state.now_ms()).await?;
     Ok(())
 }
 
 /// Hides a team from requesters and from the redirect choice. Conversations already
 /// redirected to it keep its name in their history.
-pub async fn remove_team(store: &Store, config: &Config, site: &str, id: &str, by: &str) -> AppResult<()> {
-    if file_teams(config, site).iter().any(|t| t.id == id) {
-        sqlx::query(
-            "INSERT INTO other_team_edits (site, team_id, label, description, removed, updated_by, updated_at) \
-             VALUES ($1, $2, '-', '-', 1, $3, $4) \
-             ON CONFLICT (site, team_id) DO UPDATE SET removed = 1, \
-             updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-        )
-        .bind(site)
-        .bind(id)
-        .bind(by)
-        .bind(now_ms())
-        .execute(&store.write)
-        .await?;
+pub async fn remove_team(state: &AppState, site: &SiteId, id: &str, by: &Helper) -> AppResult<()> {
+    if file_teams(&state.config, site).iter().any(|t| t.id == id) {
+        rows::hide_team(&state.store, site, id, &by.id, state.now_ms()).await?;
         return Ok(());
     }
-    let gone = sqlx::query("DELETE FROM other_team_edits WHERE site = $1 AND team_id = $2")
-        .bind(site)
-        .bind(id)
-        .execute(&store.write)
-        .await?;
-    if gone.rows_affected() == 0 {
+    if !rows::delete_team_edit(&state.store, site, id).await? {
         return Err(AppError::NotFound("No such team."));
     }
     Ok(())
 }
 
-pub async fn restore_team(store: &Store, site: &str, id: &str) -> AppResult<()> {
-    sqlx::query("DELETE FROM other_team_edits WHERE site = $1 AND team_id = $2")
-        .bind(site)
-        .bind(id)
-        .execute(&store.write)
-        .await?;
+pub async fn restore_team(state: &AppState, site: &SiteId, id: &str) -> AppResult<()> {
+    rows::delete_team_edit(&state.store, site, id).await?;
     Ok(())
 }
 

@@ -5,14 +5,19 @@ use std::collections::HashMap;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::config::{OtherTeam, Topic};
-use crate::conversations::model::Channel;
-use crate::conversations::public_routes::{RequestOrigin, check_origin};
+use crate::domain::{Channel, Language, SiteId};
 use crate::error::{AppError, AppJson, AppQuery, AppResult, ErrorBody};
+use crate::extract::{RequestOrigin, RequesterNetwork, check_origin};
 use crate::i18n::RTL_LANGUAGES;
-use crate::rate_limit::RequesterNetwork;
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(widget_settings))
+}
 
 #[derive(Deserialize, IntoParams)]
 pub struct LangQuery {
@@ -70,7 +75,7 @@ pub struct Availability {
     responses((status = 200, body = WidgetSettings), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn widget_settings(
     State(state): State<AppState>,
-    Path(site_id): Path<String>,
+    Path(site_id): Path<SiteId>,
     AppQuery(query): AppQuery<LangQuery>,
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
@@ -79,13 +84,14 @@ pub async fn widget_settings(
     let site = state.config.site(&site_id).ok_or(AppError::NotFound("No such site."))?;
     check_origin(&state, &site.id, origin.as_deref())?;
     let requested = match &query.lang {
-        Some(lang) => crate::conversations::text::language(lang)?,
+        Some(lang) => Language::parse(lang)?.into_string(),
         None => site.language.clone(),
     };
     let lang = state.i18n.resolve(&requested).to_string();
     let base = requested.split('-').next().unwrap_or("en");
     let helpers_online = state.presence.available_for(&site.queue, &requested);
-    let median_wait_seconds = state.waits.median_wait_seconds(&state.store, &site.queue).await?;
+    let median_wait_seconds =
+        state.waits.median_wait_seconds(&state.store, &site.queue, state.now_ms()).await?;
     let mut channels = state.channels();
     let mut summary = if helpers_online > 0 {
         state.i18n.format(&lang, "helpline-availability-online", &[&helpers_online.to_string()])
@@ -104,7 +110,11 @@ pub async fn widget_settings(
         summary.push_str(&state.i18n.format(&lang, "helpline-availability-wait", &[&minutes.to_string()]));
     }
     Ok(AppJson(WidgetSettings {
-        site: SiteSummary { id: site.id.clone(), name: site.name.clone(), language: site.language.clone() },
+        site: SiteSummary {
+            id: site.id.to_string(),
+            name: site.name.clone(),
+            language: site.language.clone(),
+        },
         dir: if RTL_LANGUAGES.contains(&base) { "rtl" } else { "ltr" },
         messages: state
             .i18n
@@ -116,7 +126,7 @@ pub async fn widget_settings(
             .collect(),
         lang,
         topics: site.topics.clone(),
-        other_teams: super::catalog::other_teams(&state.store, &state.config, &site.id).await?,
+        other_teams: super::catalog::other_teams(&state, &site.id).await?,
         emergency_contact: site.emergency_contact.clone(),
         limits: WidgetLimits {
             first_message_chars: state.config.limits.first_message_chars,

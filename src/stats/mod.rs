@@ -9,11 +9,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use sqlx::Row;
-
-use crate::store::{Store, now_ms};
-
-const DAY_MS: i64 = 86_400_000;
+use crate::domain::QueueId;
+use crate::domain::time::DAY_MS;
+pub use crate::domain::time::day_of;
+use crate::store::{Store, stats};
 
 /// Median and 90th percentile of a set of durations, in seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,13 +77,6 @@ pub struct Report {
     pub groups: Vec<Group>,
 }
 
-pub fn day_of(ms: i64) -> String {
-    let date = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .map(|t| t.date())
-        .unwrap_or(time::Date::MIN);
-    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
-}
-
 /// Reports computed in the last minute, by queues and period: coordinators reload, and a
 /// report reads every conversation of the period.
 #[derive(Default)]
@@ -93,7 +85,7 @@ pub struct ReportCache {
 }
 
 /// Queues and days of a report.
-type CacheKey = (Vec<String>, u32);
+type CacheKey = (Vec<QueueId>, u32);
 
 /// Per queue and language: conversations, reply-time buckets (upper bound, count), waiting.
 #[derive(Default)]
@@ -106,14 +98,20 @@ struct Tally {
 const CACHE_FOR: Duration = Duration::from_secs(60);
 
 impl ReportCache {
-    pub async fn report(&self, store: &Store, queues: &[String], days: u32) -> sqlx::Result<Report> {
+    pub async fn report(
+        &self,
+        store: &Store,
+        queues: &[QueueId],
+        days: u32,
+        now: i64,
+    ) -> sqlx::Result<Report> {
         let key = (queues.to_vec(), days.clamp(1, 366));
         if let Some((at, report)) = self.recent.lock().unwrap_or_else(|e| e.into_inner()).get(&key)
             && at.elapsed() < CACHE_FOR
         {
             return Ok(report.clone());
         }
-        let fresh = report(store, queues, days).await?;
+        let fresh = report(store, queues, days, now).await?;
         let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         recent.retain(|_, (at, _)| at.elapsed() < CACHE_FOR);
         recent.insert(key, (Instant::now(), fresh.clone()));
@@ -121,101 +119,44 @@ impl ReportCache {
     }
 }
 
-/// The upper bound, in seconds, of the bucket a reply time falls in: 5 s wide below ten
-/// minutes, a minute wide below two hours, ten minutes beyond. Percentiles are read from
-/// these buckets, so they are exact to the bucket: "within 45 s" means 40 to 45 s.
-const BUCKET_SQL: &str = "CASE WHEN d < 600 THEN (d / 5) * 5 + 5 WHEN d < 7200 THEN (d / 60) * 60 + 60 \
-                          ELSE (d / 600) * 600 + 600 END";
-
 /// The report for `queues` over the last `days` days (today included), aggregated by the
 /// database.
-pub async fn report(store: &Store, queues: &[String], days: u32) -> sqlx::Result<Report> {
+pub async fn report(store: &Store, queues: &[QueueId], days: u32, now: i64) -> sqlx::Result<Report> {
     let days = days.clamp(1, 366);
-    let today_start = now_ms().div_euclid(DAY_MS) * DAY_MS;
+    let today_start = now.div_euclid(DAY_MS) * DAY_MS;
     let since = today_start - i64::from(days - 1) * DAY_MS;
     let mut per_day: BTreeMap<String, i64> =
         (0..i64::from(days)).map(|d| (day_of(since + d * DAY_MS), 0)).collect();
-    let mut outcomes: BTreeMap<String, i64> = BTreeMap::new();
-    let mut groups: BTreeMap<(String, String), Tally> = BTreeMap::new();
-    let mut all_replies: BTreeMap<i64, i64> = BTreeMap::new();
     if queues.is_empty() {
         return Ok(empty(days, per_day));
     }
-    let list =
-        |first: usize| (0..queues.len()).map(|i| format!("${}", i + first)).collect::<Vec<_>>().join(", ");
+    let mut outcomes: BTreeMap<String, i64> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Tally> = BTreeMap::new();
+    let mut all_replies: BTreeMap<i64, i64> = BTreeMap::new();
     let mut conn = store.read.acquire().await?;
-
-    let sql = format!(
-        "SELECT queue, lang, created_at / {DAY_MS} AS day, COALESCE(outcome, '') AS outcome, COUNT(*) AS n \
-         FROM conversations WHERE created_at >= $1 AND queue IN ({}) GROUP BY queue, lang, day, outcome",
-        list(2)
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since);
-    for q in queues {
-        query = query.bind(q);
-    }
-    for row in query.fetch_all(&mut *conn).await? {
-        let n: i64 = row.try_get("n")?;
-        let day: i64 = row.try_get("day")?;
-        *per_day.entry(day_of(day * DAY_MS)).or_default() += n;
-        let outcome: String = row.try_get("outcome")?;
-        if !outcome.is_empty() {
-            *outcomes.entry(outcome).or_default() += n;
+    for row in stats::started_since(&mut conn, queues, since).await? {
+        *per_day.entry(day_of(row.day * DAY_MS)).or_default() += row.count;
+        if !row.outcome.is_empty() {
+            *outcomes.entry(row.outcome).or_default() += row.count;
         }
-        groups.entry((row.try_get("queue")?, row.try_get("lang")?)).or_default().conversations += n;
+        groups.entry((row.queue, row.lang)).or_default().conversations += row.count;
     }
-
-    let sql = format!(
-        "SELECT queue, lang, {BUCKET_SQL} AS upper, COUNT(*) AS n FROM \
-         (SELECT queue, lang, (first_reply_at - created_at) / 1000 AS d FROM conversations \
-          WHERE created_at >= $1 AND first_reply_at IS NOT NULL AND queue IN ({})) AS replies \
-         GROUP BY queue, lang, upper",
-        list(2)
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since);
-    for q in queues {
-        query = query.bind(q);
+    for row in stats::reply_buckets_since(&mut conn, queues, since).await? {
+        *all_replies.entry(row.upper).or_default() += row.count;
+        groups.entry((row.queue, row.lang)).or_default().replies.push((row.upper, row.count));
     }
-    for row in query.fetch_all(&mut *conn).await? {
-        let (upper, n): (i64, i64) = (row.try_get("upper")?, row.try_get("n")?);
-        groups.entry((row.try_get("queue")?, row.try_get("lang")?)).or_default().replies.push((upper, n));
-        *all_replies.entry(upper).or_default() += n;
-    }
-
-    let sql = format!(
-        "SELECT day, queue, lang, outcome, conversations FROM daily_stats WHERE day >= $1 AND queue IN ({})",
-        list(2)
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(day_of(since));
-    for q in queues {
-        query = query.bind(q);
-    }
-    for row in query.fetch_all(&mut *conn).await? {
-        let count: i64 = row.try_get("conversations")?;
-        *per_day.entry(row.try_get("day")?).or_default() += count;
-        let outcome: String = row.try_get("outcome")?;
-        if outcome != "none" {
-            *outcomes.entry(outcome).or_default() += count;
+    for row in stats::purged_since(&mut conn, queues, &day_of(since)).await? {
+        *per_day.entry(row.day).or_default() += row.count;
+        if row.outcome != "none" {
+            *outcomes.entry(row.outcome).or_default() += row.count;
         }
-        groups.entry((row.try_get("queue")?, row.try_get("lang")?)).or_default().conversations += count;
-    }
-
-    let sql = format!(
-        "SELECT queue, lang, COUNT(*) AS waiting FROM conversations WHERE status = 'waiting' AND queue IN ({}) \
-         GROUP BY queue, lang",
-        list(1)
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for q in queues {
-        query = query.bind(q);
+        groups.entry((row.queue, row.lang)).or_default().conversations += row.count;
     }
     let mut waiting_now = 0;
-    for row in query.fetch_all(&mut *conn).await? {
-        let waiting: i64 = row.try_get("waiting")?;
+    for (queue, lang, waiting) in stats::waiting_now(&mut conn, queues).await? {
         waiting_now += waiting;
-        groups.entry((row.try_get("queue")?, row.try_get("lang")?)).or_default().waiting += waiting;
+        groups.entry((queue, lang)).or_default().waiting += waiting;
     }
-
     Ok(Report {
         days,
         per_day: per_day.into_iter().collect(),
@@ -279,9 +220,59 @@ fn csv_field(value: &str) -> String {
     }
 }
 
+/// Medians are cached briefly: the widget asks on every dialog opening.
+const MEDIAN_TTL: Duration = Duration::from_secs(30);
+
+/// The median first-reply wait per queue, for the widget's honest availability.
+#[derive(Default)]
+pub struct WaitCache {
+    medians: Mutex<HashMap<QueueId, (Instant, Option<i64>)>>,
+}
+
+impl WaitCache {
+    /// Median seconds from request to first helper reply over the last day, if any.
+    pub async fn median_wait_seconds(
+        &self,
+        store: &Store,
+        queue: &QueueId,
+        now: i64,
+    ) -> sqlx::Result<Option<i64>> {
+        if let Some((at, value)) = self.medians.lock().unwrap_or_else(|e| e.into_inner()).get(queue)
+            && at.elapsed() < MEDIAN_TTL
+        {
+            return Ok(*value);
+        }
+        let mut conn = store.read.acquire().await?;
+        let mut waits =
+            crate::store::conversations::recent_first_reply_waits(&mut conn, queue, now - DAY_MS).await?;
+        let median = median(&mut waits).map(|ms| (ms + 500) / 1000);
+        self.medians
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(queue.clone(), (Instant::now(), median));
+        Ok(median)
+    }
+}
+
+pub fn median(values: &mut [i64]) -> Option<i64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let mid = values.len() / 2;
+    Some(if values.len().is_multiple_of(2) { (values[mid - 1] + values[mid]) / 2 } else { values[mid] })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn median_of_odd_even_and_empty() {
+        assert_eq!(median(&mut []), None);
+        assert_eq!(median(&mut [5, 1, 3]), Some(3));
+        assert_eq!(median(&mut [4, 1, 3, 2]), Some(2));
+    }
 
     #[test]
     fn percentiles_by_nearest_rank() {

@@ -5,6 +5,23 @@
 //! On SQLite every write goes through a single connection, so writers queue in the
 //! process instead of spinning on `SQLITE_BUSY`; readers use their own connections
 //! thanks to WAL.
+//!
+//! Every SQL statement of the server lives in this module, one file per group of tables;
+//! the capabilities above call these functions and never write SQL themselves.
+
+pub mod blocks;
+pub mod catalog;
+pub mod conversations;
+pub mod events;
+pub mod helpers;
+pub mod messages;
+pub mod offers;
+pub mod outbox;
+pub mod retention;
+pub mod seed;
+pub mod sessions;
+pub mod stats;
+pub mod thanks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -144,8 +161,17 @@ fn sqlite_path(url: &str) -> Option<String> {
     (!path.is_empty() && path != ":memory:").then(|| path.to_string())
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+/// `count` parameters numbered from `from`, for statements with many of them: `$N` for
+/// PostgreSQL; plain `?` for SQLite, which binds them in order (looking up `$N` names
+/// costs SQLite time in the number of parameters for each one).
+pub(crate) fn placeholders(conn: &sqlx::AnyConnection, from: usize, count: usize) -> String {
+    if conn.backend_name() == "SQLite" {
+        return vec!["?"; count].join(", ");
+    }
+    (from..from + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `$from, $from+1, …` for a list of `count` values in `IN (…)`.
+pub(crate) fn numbered(from: usize, count: usize) -> String {
+    (from..from + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }

@@ -5,15 +5,26 @@
 
 use std::collections::BTreeMap;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::config::{Config, SiteConfig};
 use crate::error::AppQuery;
 use crate::i18n::I18n;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/widget.js", get(loader))
+        .route("/widget/helpline.js", get(widget_js))
+        .route("/widget/helpline.css", get(widget_css))
+        .route("/demo", get(demo_page))
+        .route("/demo/demo.css", get(demo_css))
+}
 
 pub const LOADER_JS: &str = include_str!("../../web/widget/loader.js");
 pub const WIDGET_JS: &str = include_str!("../../web/widget/helpline.js");
@@ -49,7 +60,7 @@ pub fn loader_for(site: &SiteConfig, server: &str, i18n: &I18n, gadget: Option<&
         .collect();
     let settings = LoaderSettings {
         server,
-        site: &site.id,
+        site: site.id.as_str(),
         portlet: &site.portlet,
         floating: site.floating_button,
         quick_exit_url: site.quick_exit_url.as_deref().unwrap_or("about:blank"),
@@ -116,7 +127,8 @@ pub async fn demo_page(State(state): State<AppState>) -> Response {
     let Some(site) = state.config.site(crate::demo::DEMO_SITE) else {
         return (StatusCode::NOT_FOUND, "The demo site is not configured on this server.").into_response();
     };
-    let page = DEMO_HTML.replace("{{SITE_NAME}}", &html_escape(&site.name)).replace("{{SITE}}", &site.id);
+    let page =
+        DEMO_HTML.replace("{{SITE_NAME}}", &html_escape(&site.name)).replace("{{SITE}}", site.id.as_str());
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),

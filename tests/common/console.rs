@@ -16,10 +16,9 @@ pub fn browser() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-pub async fn link_for(app: &TestApp, name: &str, minutes: u32) -> String {
-    let store = &app.server.as_ref().unwrap().state.store;
-    let helper = helpline::helpers::find_by_name(store, name).await.unwrap().unwrap();
-    helpline::console::session::new_link(store, &helper.id, minutes).await.unwrap()
+/// A one-time sign-in link token for `name`, as `helpline helper link` prints.
+pub async fn link_for(app: &TestApp, name: &str) -> String {
+    app.sign_in_link(name).await
 }
 
 pub async fn redeem(app: &TestApp, client: &reqwest::Client, token: &str) -> reqwest::Response {
@@ -29,7 +28,7 @@ pub async fn redeem(app: &TestApp, client: &reqwest::Client, token: &str) -> req
 /// Signs `name` in; returns the browser and the page's CSRF token.
 pub async fn signed_in(app: &TestApp, name: &str) -> (reqwest::Client, String) {
     let client = browser();
-    let token = link_for(app, name, 15).await;
+    let token = link_for(app, name).await;
     let response = redeem(app, &client, &token).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let csrf = csrf_of(&page(app, &client, "/console").await.1);

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use helpline::app::Server;
+use helpline::clock::Clock;
 use helpline::config::{CannedReply, Config, OtherTeam, QueueConfig, SiteConfig, Topic};
+use helpline::domain::{AppendRequest, Appended, Helper, QueueId, QueueRole};
+use helpline::state::AppState;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -210,6 +213,8 @@ pub struct TestApp {
     pub server: Option<Server>,
     pub dir: tempfile::TempDir,
     pub schema: Option<PgSchema>,
+    /// The server's clock: `advance` lets time pass for it.
+    clock: Clock,
 }
 
 impl TestApp {
@@ -226,22 +231,160 @@ impl TestApp {
         };
         config.database_url = schema.as_ref().map(|s| s.url.clone());
         adjust(&mut config);
-        let server = Server::start(config).await.unwrap();
-        let mut tokens = HashMap::new();
-        for (name, queue) in [("alice", "wiki-queue"), ("bob", "wiki-queue"), ("carol", "other-queue")] {
-            helpline::helpers::add(&server.state.store, name, &[queue.to_string()], &[]).await.unwrap();
-            let token = helpline::helpers::new_api_token(&server.state.store, name).await.unwrap();
-            tokens.insert(name.to_string(), token);
-        }
-        Some(Self {
+        let clock = Clock::system();
+        let server = Server::start_with_clock(config, clock.clone()).await.unwrap();
+        let mut app = Self {
             url: server.url(),
             backend,
             client: reqwest::Client::new(),
-            tokens,
+            tokens: HashMap::new(),
             server: Some(server),
             dir,
             schema,
-        })
+            clock,
+        };
+        for (name, queue) in [("alice", "wiki-queue"), ("bob", "wiki-queue"), ("carol", "other-queue")] {
+            app.add_helper(name, &[queue], &[]).await;
+            let token =
+                helpline::helpers::new_api_token(&app.state().store, app.now_ms(), name).await.unwrap();
+            app.tokens.insert(name.to_string(), token);
+        }
+        Some(app)
+    }
+
+    /// The running server's shared state, for the methods below: tests go through them
+    /// (or the public interface), never into the state themselves.
+    fn state(&self) -> &AppState {
+        &self.server.as_ref().expect("the server runs").state
+    }
+
+    /// The server's time now (Unix ms).
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Lets time pass for the server: its clock moves forward (retention, the reopen
+    /// window, waiting times and link lifetimes all read it).
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// Adds a helper to these queues, speaking these languages (none: any).
+    pub async fn add_helper(&self, name: &str, queues: &[&str], languages: &[&str]) -> Helper {
+        let queues: Vec<QueueId> = queues.iter().map(|q| QueueId::from(*q)).collect();
+        let languages: Vec<String> = languages.iter().map(|l| l.to_string()).collect();
+        helpline::helpers::add(&self.state().store, self.now_ms(), name, &queues, &languages).await.unwrap()
+    }
+
+    /// The helper of this name, as stored now.
+    pub async fn helper(&self, name: &str) -> Option<Helper> {
+        helpline::helpers::find(&self.state().store, name).await.ok()
+    }
+
+    /// Makes a member `coordinator` (or `helper`) of a queue; the refusal's message if not.
+    pub async fn set_role(&self, name: &str, queue: &str, role: &str) -> Result<(), String> {
+        let role = QueueRole::parse(role).ok_or_else(|| format!("no role {role}"))?;
+        helpline::helpers::set_role(&self.state().store, name, &QueueId::from(queue), role)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// How many conversations the helper takes at once.
+    pub async fn set_capacity(&self, name: &str, capacity: i64) {
+        let helper = self.helper(name).await.unwrap();
+        helpline::helpers::set_preferences(self.state(), &helper.id, helper.alias.is_some(), capacity)
+            .await
+            .unwrap();
+    }
+
+    /// Where the helper's sign-in links may be mailed; the refusal's message if not.
+    pub async fn set_email(&self, name: &str, address: Option<&str>) -> Result<(), String> {
+        let helper = self.helper(name).await.unwrap();
+        let address = address.map(helpline::domain::Email::parse).transpose().map_err(|e| e.to_string())?;
+        let state = self.state();
+        helpline::helpers::set_email(&state.store, &state.secrets, &helper.id, address.as_ref())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The name of the helper with this address (any capitalisation), if any.
+    pub async fn helper_by_email(&self, address: &str) -> Option<String> {
+        let state = self.state();
+        let address = helpline::domain::Email::parse(address).ok()?;
+        helpline::helpers::find_by_email(&state.store, &state.secrets, &address)
+            .await
+            .unwrap()
+            .map(|(h, _)| h.name)
+    }
+
+    /// Removes a helper the way `helpline helper remove` does; how many conversations
+    /// went back to their queues.
+    pub async fn remove_helper(&self, name: &str) -> usize {
+        helpline::conversations::routing::remove_helper(self.state(), name).await.unwrap()
+    }
+
+    /// A one-time console sign-in link token, as `helpline helper link` makes.
+    pub async fn sign_in_link(&self, name: &str) -> String {
+        let state = self.state();
+        let helper = self.helper(name).await.unwrap();
+        helpline::helpers::signin::new_link(&state.store, &state.config.console, &helper.id, self.now_ms())
+            .await
+            .unwrap()
+    }
+
+    /// A link as "send me a sign-in link" makes one: `None` when `most` were made in a
+    /// link lifetime already.
+    pub async fn mailed_link_within(&self, name: &str, most: i64) -> Option<String> {
+        let state = self.state();
+        let helper = self.helper(name).await.unwrap();
+        helpline::helpers::signin::new_link_within(
+            &state.store,
+            &state.config.console,
+            &helper.id,
+            self.now_ms(),
+            most,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Purges what is past retention now, as the hourly task does.
+    pub async fn purge(&self) -> u64 {
+        helpline::conversations::retention::purge_expired(self.state()).await.unwrap()
+    }
+
+    /// One round of auto-offers, as the server runs each second.
+    pub async fn offer_round(&self) -> usize {
+        helpline::conversations::offers::round(self.state()).await.unwrap()
+    }
+
+    /// A message straight to the appender; the error's code when refused.
+    pub async fn append(&self, request: AppendRequest) -> Result<Appended, &'static str> {
+        self.state().appender.append(request).await.map_err(|e| e.code())
+    }
+
+    /// Opens a sealed value with the server's key (to check what is stored is sealed).
+    pub fn unseal(&self, sealed: &str) -> Option<String> {
+        self.state().secrets.open(sealed)
+    }
+
+    /// Rows of the database as stored, for tests about what is kept at rest (hashed,
+    /// sealed, deleted). Reads only: tests change the server through its interface.
+    pub async fn stored<T>(&self, sql: &'static str, binds: &[&str]) -> Vec<T>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        let mut query = sqlx::query_as::<_, T>(sql);
+        for bind in binds {
+            query = query.bind(bind.to_string());
+        }
+        query.fetch_all(&self.state().store.read).await.unwrap()
+    }
+
+    /// One number from the database, as stored (`SELECT COUNT(*) …`).
+    pub async fn stored_count(&self, sql: &'static str, binds: &[&str]) -> i64 {
+        let rows: Vec<(i64,)> = self.stored(sql, binds).await;
+        rows.first().map_or(0, |r| r.0)
     }
 
     pub fn ws_url(&self, path: &str) -> String {
@@ -389,6 +532,23 @@ pub async fn closed_with(ws: &mut Ws) -> (u16, String) {
             Some(Ok(_)) => {}
             Some(Err(e)) => panic!("socket error instead of a close frame: {e}"),
         }
+    }
+}
+
+/// Waits until `probe` gives something (or a test's patience runs out, which fails it),
+/// looking again every 50 ms: for what the server does in the background.
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}: not within {PATIENCE:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -64,15 +64,12 @@ impl Smtpd {
 
     /// Waits until at least `count` mails have arrived.
     pub async fn wait_for(&self, count: usize) -> Vec<Value> {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
+        let what = format!("{count} mails arrive");
+        super::eventually(&what, || async {
             let mails = self.mails().await;
-            if mails.len() >= count {
-                return mails;
-            }
-            assert!(Instant::now() < deadline, "expected {count} mails, got {}: {mails:#?}", mails.len());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            (mails.len() >= count).then_some(mails)
+        })
+        .await
     }
 }
 

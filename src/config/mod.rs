@@ -10,6 +10,13 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+mod sites;
+mod validate;
+
+pub use sites::{
+    CATALOG_TEXT_CHARS, CATALOG_TITLE_CHARS, CannedReply, OtherTeam, QueueConfig, SiteConfig, Topic,
+};
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
@@ -157,6 +164,24 @@ pub struct MailConfig {
     pub retry_ms: u64,
 }
 
+impl MailConfig {
+    /// Fails at start on a sender or relay address that could never work.
+    pub fn check(&self) -> anyhow::Result<()> {
+        use lettre::message::Mailbox;
+        let from: Mailbox =
+            self.from.parse().context("mail.from must be an address like Helpline <help@example.org>")?;
+        if from.email.domain().is_empty() {
+            bail!("mail.from needs a domain");
+        }
+        lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&self.smtp_url)
+            .context("mail.smtp_url must look like smtp://host:25 or smtps://user:password@host:465")?;
+        if self.poll_ms == 0 || self.max_attempts == 0 {
+            bail!("mail.poll_ms and mail.max_attempts must be positive");
+        }
+        Ok(())
+    }
+}
+
 fn default_mail_retry_ms() -> u64 {
     30_000
 }
@@ -167,151 +192,6 @@ fn default_mail_poll_ms() -> u64 {
 
 fn default_mail_attempts() -> u32 {
     8
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct SiteConfig {
-    pub id: String,
-    pub name: String,
-    /// MediaWiki Action API endpoint, e.g. `https://en.wikipedia.org/w/api.php`.
-    #[serde(default)]
-    pub api_url: Option<String>,
-    /// Default language of the site (BCP 47 code).
-    pub language: String,
-    /// Origins allowed to call the public API and open sockets for this site.
-    #[serde(default)]
-    pub allowed_origins: Vec<String>,
-    /// The queue this site's requests go to.
-    pub queue: String,
-    #[serde(default)]
-    pub topics: Vec<Topic>,
-    #[serde(default)]
-    pub other_teams: Vec<OtherTeam>,
-    /// Shown at once to a requester whose message suggests a threat of harm.
-    pub emergency_contact: String,
-    /// The MediaWiki portlet the "Get help" link goes into (e.g. `p-tb`, `p-personal`).
-    #[serde(default = "default_portlet")]
-    pub portlet: String,
-    /// Also show the floating button where the portlet link is visible. (Where the
-    /// portlet is missing or folded into a closed menu, the button is always shown.)
-    #[serde(default)]
-    pub floating_button: bool,
-    /// Where "quick exit" goes: a neutral page. Default `about:blank`.
-    #[serde(default)]
-    pub quick_exit_url: Option<String>,
-    /// Ready answers and guides (which noticeboard for what, the wiki's policies) that
-    /// helpers insert from the console. One `id` may exist in several languages.
-    #[serde(default)]
-    pub canned_replies: Vec<CannedReply>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct CannedReply {
-    pub id: String,
-    pub lang: String,
-    pub title: String,
-    /// The text inserted into the answer (it may contain a link).
-    pub text: String,
-    /// A guide's page, shown to the helper beside the text.
-    #[serde(default)]
-    pub link: Option<String>,
-}
-
-/// Longest title or label of a canned reply or other team, in characters.
-pub const CATALOG_TITLE_CHARS: usize = 120;
-/// Longest text of a canned reply or description of a team, in characters.
-pub const CATALOG_TEXT_CHARS: usize = 4000;
-
-impl CannedReply {
-    /// What makes a reply usable: an id, a language code, a title, a text, and a link
-    /// (if any) that is a web address. The same rules hold for the file and the console.
-    pub fn check(&self) -> Result<(), String> {
-        if !valid_id(&self.id) {
-            return Err("the id must be 1-64 of a-z, 0-9, - and _".into());
-        }
-        if crate::conversations::text::language(&self.lang).is_err() {
-            return Err(format!("{:?} is not a language code such as en or de-at", self.lang));
-        }
-        check_text("title", &self.title, CATALOG_TITLE_CHARS)?;
-        check_text("text", &self.text, CATALOG_TEXT_CHARS)?;
-        check_link(self.link.as_deref())
-    }
-}
-
-impl OtherTeam {
-    /// An id, a label, a description, and a way to reach the team: a web address or an
-    /// e-mail address (or both).
-    pub fn check(&self) -> Result<(), String> {
-        if !valid_id(&self.id) {
-            return Err("the id must be 1-64 of a-z, 0-9, - and _".into());
-        }
-        check_text("label", &self.label, CATALOG_TITLE_CHARS)?;
-        check_text("description", &self.description, CATALOG_TEXT_CHARS)?;
-        check_link(self.link.as_deref())?;
-        if let Some(email) = &self.email
-            && crate::conversations::text::email(email).is_err()
-        {
-            return Err(format!("{email:?} is not an e-mail address"));
-        }
-        if self.link.is_none() && self.email.is_none() {
-            return Err("give a link or an e-mail address where the team is reached".into());
-        }
-        Ok(())
-    }
-}
-
-fn check_text(what: &str, text: &str, max_chars: usize) -> Result<(), String> {
-    if text.trim().is_empty() {
-        return Err(format!("the {what} is empty"));
-    }
-    if text.chars().count() > max_chars {
-        return Err(format!("the {what} is longer than {max_chars} characters"));
-    }
-    Ok(())
-}
-
-/// Links are shown to helpers and requesters as links: only web addresses, never
-/// `javascript:` or `data:`.
-fn check_link(link: Option<&str>) -> Result<(), String> {
-    match link {
-        Some(l) if !(l.starts_with("https://") || l.starts_with("http://")) || l.len() > 2000 => {
-            Err(format!("the link {l:?} must be an http(s) address"))
-        }
-        Some(l) if l.chars().any(|c| c.is_whitespace() || c.is_control()) => {
-            Err(format!("the link {l:?} must not contain spaces"))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn default_portlet() -> String {
-    "p-tb".into()
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-pub struct Topic {
-    pub id: String,
-    pub label: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-pub struct OtherTeam {
-    pub id: String,
-    pub label: String,
-    pub description: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct QueueConfig {
-    pub id: String,
-    pub name: String,
-    /// Languages a global queue is split by; empty means the queue takes any language.
-    #[serde(default)]
-    pub languages: Vec<String>,
 }
 
 impl Default for Config {
@@ -358,6 +238,9 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
 }
 
+/// Where a server records the address it serves at (see `Config::record_served_url`).
+const SERVED_URL_FILE: &str = "served-url";
+
 impl Config {
     pub fn load(overrides: &Overrides) -> anyhow::Result<Self> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -382,101 +265,34 @@ impl Config {
         Ok(config)
     }
 
-    /// Checks cross-references so that a typo fails at start, not at the first request.
-    pub fn validate(&self) -> anyhow::Result<()> {
-        let mut seen = std::collections::HashSet::new();
-        for queue in &self.queues {
-            if !valid_id(&queue.id) {
-                bail!("queue id {:?} must be 1-64 of a-z, 0-9, - and _", queue.id);
-            }
-            if !seen.insert(&queue.id) {
-                bail!("queue {} is defined twice", queue.id);
-            }
-        }
-        let mut sites = std::collections::HashSet::new();
-        for site in &self.sites {
-            if !valid_id(&site.id) {
-                bail!("site id {:?} must be 1-64 of a-z, 0-9, - and _", site.id);
-            }
-            if !sites.insert(&site.id) {
-                bail!("site {} is defined twice", site.id);
-            }
-            if !self.queues.iter().any(|q| q.id == site.queue) {
-                bail!("site {} sends to queue {}, which is not defined", site.id, site.queue);
-            }
-            if let Some(url) = &site.quick_exit_url
-                && !(url.starts_with("https://") || url.starts_with("http://") || url == "about:blank")
-            {
-                bail!("site {}: quick_exit_url must be an http(s) URL or about:blank", site.id);
-            }
-            for reply in &site.canned_replies {
-                if let Err(problem) = reply.check() {
-                    bail!("site {}: canned reply {:?}: {problem}", site.id, reply.id);
-                }
-                if site.canned_replies.iter().filter(|r| r.id == reply.id && r.lang == reply.lang).count() > 1
-                {
-                    bail!("site {}: canned reply {} is defined twice in {}", site.id, reply.id, reply.lang);
-                }
-            }
-            for team in &site.other_teams {
-                if let Err(problem) = team.check() {
-                    bail!("site {}: other team {:?}: {problem}", site.id, team.id);
-                }
-                if site.other_teams.iter().filter(|t| t.id == team.id).count() > 1 {
-                    bail!("site {}: other team {} is defined twice", site.id, team.id);
-                }
-            }
-            if site.emergency_contact.trim().is_empty() {
-                bail!("site {} needs an emergency_contact", site.id);
-            }
-            for origin in &site.allowed_origins {
-                if !(origin.starts_with("https://") || origin.starts_with("http://")) || origin.ends_with('/')
-                {
-                    bail!("site {}: allowed origin {origin:?} must look like https://host[:port]", site.id);
-                }
-            }
-        }
-        if !matches!(self.sqlite_synchronous.as_str(), "full" | "normal") {
-            bail!("sqlite_synchronous must be \"full\" or \"normal\"");
-        }
-        if self.retention_days < self.reopen_days {
-            bail!(
-                "retention_days must be at least reopen_days, or a conversation could vanish while its requester may still come back"
-            );
-        }
-        if self.routing.auto_offer && self.routing.offer_seconds == 0 {
-            bail!("routing.offer_seconds must be positive when routing.auto_offer is on");
-        }
-        if self.console.session_hours == 0 || self.console.link_minutes == 0 {
-            bail!("console.session_hours and console.link_minutes must be positive");
-        }
-        if let Some(oauth) = &self.console.oauth {
-            let custom =
-                oauth.authorize_url.is_some() && oauth.token_url.is_some() && oauth.profile_url.is_some();
-            match oauth.provider.as_deref() {
-                Some("wikimedia") if oauth.authorize_url.is_none() => {}
-                None if custom => {}
-                _ => bail!(
-                    "console.oauth: set provider = \"wikimedia\", or give authorize_url, token_url and profile_url"
-                ),
-            }
-            if oauth.client_id.trim().is_empty() {
-                bail!("console.oauth.client_id is empty");
-            }
-        }
-        if let Some(mail) = &self.mail {
-            crate::mail::check_config(mail)?;
-        }
-        if self.limits.first_message_chars == 0 || self.limits.message_chars == 0 {
-            bail!("message limits must be positive");
-        }
-        Ok(())
-    }
-
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("helpline.db").display()))
+    }
+
+    /// Remembers, in the data directory, the address this server serves at, so that the
+    /// commands run beside it (`helper link`, `helper add`) print links that reach it.
+    pub fn record_served_url(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating {}", self.data_dir.display()))?;
+        let path = self.data_dir.join(SERVED_URL_FILE);
+        std::fs::write(&path, format!("{}\n", self.public_url()))
+            .with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Without a `public_url`: the address the server of this data directory last
+    /// served at, if it recorded one.
+    pub fn adopt_served_url(&mut self) {
+        if self.public_url.is_some() {
+            return;
+        }
+        let recorded = std::fs::read_to_string(self.data_dir.join(SERVED_URL_FILE)).ok();
+        let url = recorded
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| u.starts_with("http://") || u.starts_with("https://"));
+        self.public_url = url.map(str::to_string);
     }
 
     /// The address people reach this server at, without a trailing slash.
@@ -488,12 +304,17 @@ impl Config {
             .to_string()
     }
 
-    pub fn site(&self, id: &str) -> Option<&SiteConfig> {
-        self.sites.iter().find(|s| s.id == id)
+    pub fn site<Q: AsRef<str> + ?Sized>(&self, id: &Q) -> Option<&SiteConfig> {
+        self.sites.iter().find(|s| s.id.as_str() == id.as_ref())
     }
 
-    pub fn queue(&self, id: &str) -> Option<&QueueConfig> {
-        self.queues.iter().find(|q| q.id == id)
+    pub fn queue<Q: AsRef<str> + ?Sized>(&self, id: &Q) -> Option<&QueueConfig> {
+        self.queues.iter().find(|q| q.id.as_str() == id.as_ref())
+    }
+
+    /// A queue's name, or its id when the configuration has no such queue (any more).
+    pub fn queue_name<Q: AsRef<str> + ?Sized>(&self, id: &Q) -> String {
+        self.queue(id).map_or_else(|| id.as_ref().to_string(), |q| q.name.clone())
     }
 
     /// The secret that keys token hashes of networks and seals e-mail addresses.
@@ -534,12 +355,6 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -553,7 +368,7 @@ mod tests {
 
     #[test]
     fn the_documented_example_is_valid() {
-        let config = from_toml(include_str!("../helpline.example.toml")).unwrap();
+        let config = from_toml(include_str!("../../helpline.example.toml")).unwrap();
         assert_eq!(config.sites.len(), 2);
         assert_eq!(config.site("dewiki").unwrap().queue, "global");
         assert_eq!(config.queue("global").unwrap().languages, ["de", "he", "fr"]);

@@ -5,26 +5,27 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::hub::{ConversationEvent, Hub};
+use super::{ConversationEvent, Hub};
+use crate::domain::ConversationId;
 
 #[derive(Default)]
 pub struct Viewers {
     /// conversation id → helper name → number of sockets following it.
-    by_conversation: Mutex<HashMap<String, HashMap<String, usize>>>,
+    by_conversation: Mutex<HashMap<ConversationId, HashMap<String, usize>>>,
 }
 
 impl Viewers {
-    pub fn opened(&self, hub: &Hub, conversation: &str, helper: &str) {
+    pub fn opened(&self, hub: &Hub, conversation: &ConversationId, helper: &str) {
         let names = {
             let mut map = self.by_conversation.lock().unwrap_or_else(|e| e.into_inner());
-            let viewers = map.entry(conversation.to_string()).or_default();
+            let viewers = map.entry(conversation.clone()).or_default();
             *viewers.entry(helper.to_string()).or_default() += 1;
             names(viewers)
         };
         hub.publish(conversation, ConversationEvent::Viewers(Arc::new(names)));
     }
 
-    pub fn closed(&self, hub: &Hub, conversation: &str, helper: &str) {
+    pub fn closed(&self, hub: &Hub, conversation: &ConversationId, helper: &str) {
         let names = {
             let mut map = self.by_conversation.lock().unwrap_or_else(|e| e.into_inner());
             let Some(viewers) = map.get_mut(conversation) else { return };
@@ -43,7 +44,7 @@ impl Viewers {
         hub.publish(conversation, ConversationEvent::Viewers(Arc::new(names)));
     }
 
-    pub fn of(&self, conversation: &str) -> Vec<String> {
+    pub fn of(&self, conversation: &ConversationId) -> Vec<String> {
         self.by_conversation
             .lock()
             .unwrap_or_else(|e| e.into_inner())

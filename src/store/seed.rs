@@ -7,17 +7,16 @@ use std::time::Instant;
 
 use sqlx::AnyConnection;
 
-use crate::conversations::model::{Message, Role};
-use crate::conversations::queries::{self, placeholders};
+use super::{Store, placeholders};
+use crate::domain::{HelperId, Message, Role};
 use crate::secrets;
-use crate::store::{Store, now_ms};
 
 const WAITING: u64 = 150;
 const OPEN: u64 = 50;
 const PER_TRANSACTION: u64 = 2000;
 const ROWS_PER_STATEMENT: usize = 50;
 const COLUMNS: usize = 22;
-const DAY_MS: i64 = 86_400_000;
+use crate::domain::time::DAY_MS;
 
 pub struct Seeded {
     pub conversations: u64,
@@ -26,7 +25,7 @@ pub struct Seeded {
 }
 
 struct Row {
-    id: String,
+    id: crate::domain::ConversationId,
     token_hash: String,
     lang: &'static str,
     topic: &'static str,
@@ -53,8 +52,8 @@ fn pick<T: Copy>(items: &[(T, u32)]) -> T {
     items[0].0
 }
 
-fn row(i: u64, site_topics: &[&'static str], owner: &str, owner_name: &str, now: i64) -> Row {
-    let id = secrets::new_id();
+fn row(i: u64, site_topics: &[&'static str], owner: &HelperId, owner_name: &str, now: i64) -> Row {
+    let id = crate::domain::ConversationId::new(secrets::new_id());
     let lang = pick(&[("en", 80), ("de", 10), ("he", 10)]);
     let topic = site_topics[usize::try_from(i).unwrap_or(0) % site_topics.len()];
     let preview =
@@ -101,7 +100,7 @@ fn row(i: u64, site_topics: &[&'static str], owner: &str, owner_name: &str, now:
             conversation_id: id.clone(),
             seq: 2,
             author_role: Role::Helper,
-            author_id: Some(owner.to_string()),
+            author_id: Some(owner.clone()),
             author_name: Some(owner_name.to_string()),
             internal: false,
             text: "Thank you for writing. I have read it and I am looking at the pages now.".into(),
@@ -133,12 +132,12 @@ pub async fn seed(
     site: &str,
     queue: &str,
     topics: &[&'static str],
-    owner_id: &str,
+    owner_id: &HelperId,
     owner_name: &str,
     count: u64,
 ) -> anyhow::Result<Seeded> {
     let started = Instant::now();
-    let now = now_ms();
+    let now = crate::clock::system_ms();
     let mut messages = 0;
     let mut i = 0;
     while i < count {
@@ -150,7 +149,7 @@ pub async fn seed(
         }
         let batch_messages: Vec<&Message> = batch.iter().flat_map(|r| r.messages.iter()).collect();
         messages += batch_messages.len() as u64;
-        queries::insert_messages(&mut tx, &batch_messages).await?;
+        super::messages::insert_messages(&mut tx, &batch_messages).await?;
         tx.commit().await?;
         i += PER_TRANSACTION;
     }
@@ -175,7 +174,7 @@ async fn insert_rows(conn: &mut AnyConnection, site: &str, queue: &str, rows: &[
     for r in rows {
         let last_seq = r.messages.len() as i64;
         query = query
-            .bind(r.id.clone())
+            .bind(r.id.as_str().to_string())
             .bind(r.token_hash.clone())
             .bind(site.to_string())
             .bind(queue.to_string())

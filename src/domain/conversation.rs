@@ -1,9 +1,13 @@
 //! The conversation: its status machine, its messages and how each side sees them.
 
+use std::time::Instant;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::AppError;
+use super::DomainError;
+use super::ids::{ConversationId, HelperId, QueueId, SiteId};
+use super::time::rfc3339;
 
 /// waiting → active → awaiting_requester ⇄ active → closed; a requester's message can
 /// reopen a closed conversation within the reopen window.
@@ -29,6 +33,7 @@ pub enum Outcome {
     NoResponse,
 }
 
+/// Who wrote a message or did an action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -44,6 +49,8 @@ pub enum Channel {
     Email,
 }
 
+/// `as_str` and `parse` between an enum and the text it is stored as.
+#[macro_export]
 macro_rules! text_enum {
     ($ty:ty { $($variant:ident => $text:literal),* $(,)? }) => {
         impl $ty {
@@ -61,13 +68,20 @@ text_enum!(Outcome { Resolved => "resolved", Redirected => "redirected", MovedTo
 text_enum!(Role { Requester => "requester", Helper => "helper", System => "system" });
 text_enum!(Channel { Chat => "chat", Email => "email" });
 
+impl Status {
+    /// Open: someone may still write (waiting, active, awaiting the requester).
+    pub fn is_open(self) -> bool {
+        self != Self::Closed
+    }
+}
+
 /// A conversation as stored.
 #[derive(Clone, Debug)]
 pub struct Conversation {
-    pub id: String,
+    pub id: ConversationId,
     pub token_hash: String,
-    pub site: String,
-    pub queue: String,
+    pub site: SiteId,
+    pub queue: QueueId,
     pub lang: String,
     pub topic: String,
     pub channel: Channel,
@@ -76,8 +90,8 @@ pub struct Conversation {
     pub status: Status,
     pub outcome: Option<Outcome>,
     pub urgent: bool,
-    pub owner_id: Option<String>,
-    pub last_owner_id: Option<String>,
+    pub owner_id: Option<HelperId>,
+    pub last_owner_id: Option<HelperId>,
     pub redirected_team: Option<String>,
     pub preview: String,
     pub last_seq: i64,
@@ -93,10 +107,10 @@ pub struct Conversation {
 /// authors' ids never collide.
 #[derive(Clone, Debug)]
 pub struct Message {
-    pub conversation_id: String,
+    pub conversation_id: ConversationId,
     pub seq: i64,
     pub author_role: Role,
-    pub author_id: Option<String>,
+    pub author_id: Option<HelperId>,
     pub author_name: Option<String>,
     pub internal: bool,
     pub text: String,
@@ -138,14 +152,16 @@ pub struct HelperMessage {
     pub client_id: Option<String>,
 }
 
-pub const REQUESTER_KEY_PREFIX: &str = "r:";
+const REQUESTER_KEY_PREFIX: &str = "r:";
 
-pub fn requester_client_key(client_id: &str) -> String {
+/// The stored key of a requester's client id.
+pub fn requester_client_key(client_id: &super::ClientId) -> String {
     format!("{REQUESTER_KEY_PREFIX}{client_id}")
 }
 
-pub fn helper_client_key(helper_id: &str, client_id: &str) -> String {
-    format!("h:{helper_id}:{client_id}")
+/// The stored key of a helper's client id.
+pub fn helper_client_key(helper: &HelperId, client_id: &super::ClientId) -> String {
+    format!("h:{helper}:{client_id}")
 }
 
 impl Message {
@@ -168,8 +184,8 @@ impl Message {
         })
     }
 
-    pub fn for_helper(&self, helper_id: &str) -> HelperMessage {
-        let own_prefix = format!("h:{helper_id}:");
+    pub fn for_helper(&self, helper: &HelperId) -> HelperMessage {
+        let own_prefix = format!("h:{helper}:");
         HelperMessage {
             seq: self.seq,
             author_role: self.author_role,
@@ -185,21 +201,68 @@ impl Message {
                 .map(str::to_string),
         }
     }
+
+    pub fn system(conversation_id: &ConversationId, seq: i64, text: String, at: i64) -> Self {
+        Self {
+            conversation_id: conversation_id.clone(),
+            seq,
+            author_role: Role::System,
+            author_id: None,
+            author_name: None,
+            internal: false,
+            text,
+            masked_text: None,
+            client_key: None,
+            created_at: at,
+        }
+    }
 }
 
-pub fn rfc3339(ms: i64) -> String {
-    let nanos = i128::from(ms) * 1_000_000;
-    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
+/// A row of a helper's queue listing (and of queue events on their socket).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct QueueItem {
+    pub id: ConversationId,
+    pub site: SiteId,
+    pub queue: QueueId,
+    pub lang: String,
+    pub topic: String,
+    pub status: Status,
+    pub urgent: bool,
+    /// RFC 3339 time since when the request has been waiting for a helper.
+    pub waiting_since: String,
+    /// The owning helper's name, if claimed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The start of the request, personal data masked.
+    pub preview: String,
+    /// `waiting_since` in Unix milliseconds, for pages that show "waiting 5 min".
+    #[serde(skip)]
+    pub waiting_since_ms: i64,
+}
+
+impl QueueItem {
+    pub fn of(c: &Conversation, owner: Option<String>) -> Self {
+        Self {
+            id: c.id.clone(),
+            site: c.site.clone(),
+            queue: c.queue.clone(),
+            lang: c.lang.clone(),
+            topic: c.topic.clone(),
+            status: c.status,
+            urgent: c.urgent,
+            waiting_since: rfc3339(c.waiting_since),
+            waiting_since_ms: c.waiting_since,
+            owner,
+            preview: c.preview.clone(),
+        }
+    }
 }
 
 /// Who writes a message.
 #[derive(Clone, Debug)]
 pub enum Author {
     Requester,
-    Helper { id: String, shown_name: String },
+    Helper { id: HelperId, shown_name: String },
     System,
 }
 
@@ -213,8 +276,34 @@ impl Author {
     }
 }
 
+/// A new message on its way to the group commit.
+pub struct AppendRequest {
+    pub conversation_id: ConversationId,
+    pub author: Author,
+    pub internal: bool,
+    pub text: String,
+    /// The text as helpers see it, when personal data was masked.
+    pub masked_text: Option<String>,
+    /// The author-scoped client id, for idempotent resends.
+    pub client_key: Option<String>,
+    /// Screening found a possible threat of harm.
+    pub possible_harm: bool,
+    /// A helper author's queues: the conversation must be in one of them, checked on
+    /// the row the batch locks (so a transfer a moment before cannot slip through).
+    pub author_queues: Option<Vec<QueueId>>,
+    pub received: Instant,
+}
+
+/// What storing a message gave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    pub seq: i64,
+    /// The client id was already stored; nothing new was written.
+    pub duplicate: bool,
+}
+
 /// What a new message does to its conversation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transition {
     /// Status unchanged.
     Stay,
@@ -233,29 +322,32 @@ pub fn transition_for_message(
     internal: bool,
     reopen_allowed: bool,
     last_helper_available: bool,
-) -> Result<Transition, AppError> {
+) -> Result<Transition, DomainError> {
     use Status::*;
     match author {
         Author::Requester => match conversation.status {
             Closed if reopen_allowed => Ok(Transition::Reopen { to_last_helper: last_helper_available }),
-            Closed => {
-                Err(AppError::conflict("closed", "This conversation is closed. Please start a new request."))
-            }
+            Closed => Err(DomainError::conflict(
+                "closed",
+                "This conversation is closed. Please start a new request.",
+            )),
             AwaitingRequester => Ok(Transition::To(Active)),
             Waiting | Active => Ok(Transition::Stay),
         },
         Author::Helper { .. } if internal => Ok(Transition::Stay),
         Author::Helper { id, .. } => {
             if conversation.status == Closed {
-                return Err(AppError::conflict("closed", "This conversation is closed."));
+                return Err(DomainError::conflict("closed", "This conversation is closed."));
             }
-            match conversation.owner_id.as_deref() {
+            match &conversation.owner_id {
                 Some(owner) if owner == id => Ok(Transition::To(AwaitingRequester)),
-                Some(_) => Err(AppError::conflict(
+                Some(_) => Err(DomainError::conflict(
                     "not_owner",
                     "Another helper owns this conversation; you can add internal notes.",
                 )),
-                None => Err(AppError::conflict("not_claimed", "Claim this conversation before answering.")),
+                None => {
+                    Err(DomainError::conflict("not_claimed", "Claim this conversation before answering."))
+                }
             }
         }
         Author::System => Ok(Transition::Stay),
@@ -272,22 +364,10 @@ impl Conversation {
             self.last_owner_id = self.owner_id.take();
         }
     }
-}
 
-impl Message {
-    pub fn system(conversation_id: &str, seq: i64, text: String, at: i64) -> Self {
-        Self {
-            conversation_id: conversation_id.to_string(),
-            seq,
-            author_role: Role::System,
-            author_id: None,
-            author_name: None,
-            internal: false,
-            text,
-            masked_text: None,
-            client_key: None,
-            created_at: at,
-        }
+    /// Whether `helper` owns it now.
+    pub fn is_owned_by(&self, helper: &HelperId) -> bool {
+        self.owner_id.as_ref() == Some(helper)
     }
 }
 
@@ -309,7 +389,7 @@ mod tests {
             status,
             outcome: None,
             urgent: false,
-            owner_id: owner.map(str::to_string),
+            owner_id: owner.map(HelperId::from),
             last_owner_id: None,
             redirected_team: None,
             preview: String::new(),
@@ -340,7 +420,7 @@ mod tests {
             Some(Transition::Reopen { to_last_helper: true })
         );
         let err = transition_for_message(&closed, &Author::Requester, false, false, true);
-        assert_eq!(err.err().map(|e| e.code()), Some("closed"));
+        assert_eq!(err.err().map(|e| e.code), Some("closed"));
     }
 
     #[test]
@@ -351,14 +431,14 @@ mod tests {
             Some(Transition::To(Status::AwaitingRequester))
         );
         let err = transition_for_message(&c, &helper("bob"), false, true, false);
-        assert_eq!(err.err().map(|e| e.code()), Some("not_owner"));
+        assert_eq!(err.err().map(|e| e.code), Some("not_owner"));
         assert_eq!(
             transition_for_message(&c, &helper("bob"), true, true, false).ok(),
             Some(Transition::Stay)
         );
         let waiting = conversation(Status::Waiting, None);
         let err = transition_for_message(&waiting, &helper("bob"), false, true, false);
-        assert_eq!(err.err().map(|e| e.code()), Some("not_claimed"));
+        assert_eq!(err.err().map(|e| e.code), Some("not_claimed"));
     }
 
     #[test]
@@ -376,12 +456,6 @@ mod tests {
             created_at: 0,
         };
         assert!(note.for_requester().is_none());
-        assert!(note.for_helper("x").internal);
-    }
-
-    #[test]
-    fn times_are_rfc3339() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_500), "1970-01-01T00:00:01.5Z");
+        assert!(note.for_helper(&"x".into()).internal);
     }
 }

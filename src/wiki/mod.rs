@@ -1,4 +1,6 @@
-//! The requester's public wiki context for the helper: what the wiki itself says about
+//! The sites' wikis, through their MediaWiki Action API.
+//!
+//! Today: the requester's public wiki context for the helper: what the wiki says about
 //! the account name the widget reported (account age, edit count, groups, block status),
 //! and links to its user page, talk page, contributions and block log. Asked of the
 //! site's MediaWiki Action API by the server — so helpers' browsers do not call the wiki
@@ -147,19 +149,20 @@ pub fn parse(body: &str) -> anyhow::Result<WikiAccount> {
     })
 }
 
-#[derive(Default)]
-pub struct WikiContextCache {
+/// A client of the sites' wikis, with what they said kept a minute.
+pub struct WikiClient {
+    http: reqwest::Client,
     entries: Mutex<HashMap<(String, String), (Instant, WikiAccount)>>,
 }
 
-impl WikiContextCache {
+impl WikiClient {
+    pub fn new(http: reqwest::Client) -> Self {
+        Self { http, entries: Mutex::default() }
+    }
+
     /// What the wiki at `api_url` says about `name`, from the cache when fresh.
-    pub async fn account(
-        &self,
-        http: &reqwest::Client,
-        api_url: &str,
-        name: &str,
-    ) -> anyhow::Result<WikiAccount> {
+    pub async fn account(&self, api_url: &str, name: &str) -> anyhow::Result<WikiAccount> {
+        let http = &self.http;
         let key = (api_url.to_string(), name.to_string());
         if let Some((at, account)) = self.entries.lock().unwrap_or_else(|e| e.into_inner()).get(&key)
             && at.elapsed() < TTL

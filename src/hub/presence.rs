@@ -4,20 +4,16 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::Helper;
+use crate::clock::Clock;
+use crate::domain::{Helper, HelperId};
 
 pub struct Presence {
-    online: Mutex<HashMap<String, Entry>>,
+    online: Mutex<HashMap<HelperId, Entry>>,
     /// When each helper's last socket closed (Unix ms).
-    last_seen: Mutex<HashMap<String, i64>>,
+    last_seen: Mutex<HashMap<HelperId, i64>>,
     /// Helpers not seen since this process started count as offline since its start.
     started_ms: i64,
-}
-
-impl Default for Presence {
-    fn default() -> Self {
-        Self { online: Mutex::default(), last_seen: Mutex::default(), started_ms: crate::store::now_ms() }
-    }
+    clock: Clock,
 }
 
 struct Entry {
@@ -26,6 +22,10 @@ struct Entry {
 }
 
 impl Presence {
+    pub fn new(clock: Clock) -> Self {
+        Self { online: Mutex::default(), last_seen: Mutex::default(), started_ms: clock.now_ms(), clock }
+    }
+
     pub fn connected(&self, helper: &Helper) {
         let mut map = self.online.lock().unwrap_or_else(|e| e.into_inner());
         let entry =
@@ -34,7 +34,7 @@ impl Presence {
         entry.helper = helper.clone();
     }
 
-    pub fn disconnected(&self, helper_id: &str) {
+    pub fn disconnected(&self, helper_id: &HelperId) {
         let mut map = self.online.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(entry) = map.get_mut(helper_id) {
             entry.sockets = entry.sockets.saturating_sub(1);
@@ -43,7 +43,7 @@ impl Presence {
                 self.last_seen
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .insert(helper_id.to_string(), crate::store::now_ms());
+                    .insert(helper_id.clone(), self.clock.now_ms());
             }
         }
     }
@@ -56,7 +56,7 @@ impl Presence {
         }
     }
 
-    pub fn set_away(&self, helper_id: &str, away: bool) {
+    pub fn set_away(&self, helper_id: &HelperId, away: bool) {
         let mut map = self.online.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(entry) = map.get_mut(helper_id) {
             entry.helper.away = away;
@@ -64,7 +64,7 @@ impl Presence {
     }
 
     /// Since when the helper has been offline (Unix ms); `None` while online.
-    pub fn offline_since(&self, helper_id: &str) -> Option<i64> {
+    pub fn offline_since(&self, helper_id: &HelperId) -> Option<i64> {
         if self.is_online(helper_id) {
             return None;
         }
@@ -72,16 +72,16 @@ impl Presence {
         Some(seen.unwrap_or(self.started_ms))
     }
 
-    pub fn is_online(&self, helper_id: &str) -> bool {
+    pub fn is_online(&self, helper_id: &HelperId) -> bool {
         self.online.lock().unwrap_or_else(|e| e.into_inner()).contains_key(helper_id)
     }
 
-    pub fn is_available(&self, helper_id: &str) -> bool {
+    pub fn is_available(&self, helper_id: &HelperId) -> bool {
         self.online.lock().unwrap_or_else(|e| e.into_inner()).get(helper_id).is_some_and(|e| !e.helper.away)
     }
 
     /// Helpers available now for a queue and language.
-    pub fn available_for(&self, queue: &str, lang: &str) -> usize {
+    pub fn available_for<Q: AsRef<str> + ?Sized>(&self, queue: &Q, lang: &str) -> usize {
         self.online
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -92,7 +92,7 @@ impl Presence {
 
     /// The helpers available now (online, not away) in a queue, as they were when their
     /// socket opened or they last changed their settings.
-    pub fn available_in(&self, queue: &str) -> Vec<Helper> {
+    pub fn available_in<Q: AsRef<str> + ?Sized>(&self, queue: &Q) -> Vec<Helper> {
         self.online
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -103,7 +103,7 @@ impl Presence {
     }
 
     /// Online, not away, and a member of the queue.
-    pub fn is_available_for(&self, helper_id: &str, queue: &str) -> bool {
+    pub fn is_available_for<Q: AsRef<str> + ?Sized>(&self, helper_id: &HelperId, queue: &Q) -> bool {
         self.online
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -111,12 +111,12 @@ impl Presence {
             .is_some_and(|e| !e.helper.away && e.helper.is_member(queue))
     }
 
-    pub fn shown_name(&self, helper_id: &str) -> Option<String> {
+    pub fn shown_name(&self, helper_id: &HelperId) -> Option<String> {
         self.online.lock().unwrap_or_else(|e| e.into_inner()).get(helper_id).map(|e| e.helper.shown_name())
     }
 
     /// Helpers online in any of `queues`: (name, away), by name.
-    pub fn online_in(&self, queues: &[String]) -> Vec<(String, bool)> {
+    pub fn online_in(&self, queues: &[crate::domain::QueueId]) -> Vec<(String, bool)> {
         let mut list: Vec<(String, bool)> = self
             .online
             .lock()

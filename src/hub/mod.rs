@@ -2,76 +2,27 @@
 //! conversation with listeners, and one for queue events. Events are published only
 //! after their transaction committed; sockets dedupe and fill gaps by `seq` from the
 //! store, so a lagging or late subscriber never loses or repeats a message.
+//!
+//! Beside the hub, what is live on this node and nowhere stored: which helpers are
+//! online (`presence`) and who is looking at which conversation (`viewers`).
+
+mod events;
+pub mod presence;
+pub mod viewers;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use tokio::sync::broadcast;
 
-use crate::conversations::model::{Message, Outcome, Role, Status};
-use crate::conversations::queries::QueueItem;
+pub use events::{ConversationEvent, QueueEvent, QueueEventKind, StatusChange};
+pub use presence::Presence;
+pub use viewers::Viewers;
 
-/// An event of one conversation.
-#[derive(Clone, Debug)]
-pub enum ConversationEvent {
-    /// A committed message (including internal notes, which requester sockets skip).
-    Message {
-        message: Arc<Message>,
-        received: Instant,
-    },
-    /// Boxed behind an `Arc`: it keeps the event, and so every channel slot, small.
-    Status(Arc<StatusChange>),
-    Typing {
-        role: Role,
-        name: Option<String>,
-    },
-    Read {
-        role: Role,
-        seq: i64,
-    },
-    /// The helpers now following the conversation (for helper sockets only).
-    Viewers(Arc<Vec<String>>),
-}
-
-#[derive(Clone, Debug)]
-pub struct StatusChange {
-    pub status: Status,
-    pub outcome: Option<Outcome>,
-    pub urgent: bool,
-    /// The owner's shown name (their wiki name; a team alias once helpers can choose one).
-    pub owner_name: Option<String>,
-    pub queue: String,
-    pub redirected_team: Option<String>,
-}
-
-/// An event of a queue, for helpers' dashboards.
-#[derive(Clone, Debug)]
-pub struct QueueEvent {
-    pub kind: QueueEventKind,
-    pub item: QueueItem,
-    /// For `Offered`: the one helper (id) it is offered to; only their sockets hear it.
-    pub offered_to: Option<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum QueueEventKind {
-    New,
-    Claimed,
-    Released,
-    Transferred,
-    /// The conversation moved out of this queue.
-    Left,
-    Updated,
-    Closed,
-    Reopened,
-    /// Offered to one helper (auto-offer); sent to that helper only.
-    Offered,
-}
+use crate::domain::{ConversationId, HelperId, QueueItem};
 
 pub struct Hub {
-    conversations: Mutex<HashMap<String, broadcast::Sender<ConversationEvent>>>,
+    conversations: Mutex<HashMap<ConversationId, broadcast::Sender<ConversationEvent>>>,
     queues: broadcast::Sender<Arc<QueueEvent>>,
 }
 
@@ -90,20 +41,19 @@ impl Hub {
         Self { conversations: Mutex::new(HashMap::new()), queues: broadcast::channel(QUEUE_CAPACITY).0 }
     }
 
-    pub fn subscribe(self: &Arc<Self>, conversation_id: &str) -> Subscription {
+    pub fn subscribe(self: &Arc<Self>, conversation_id: &ConversationId) -> Subscription {
         let mut map = self.conversations.lock().unwrap_or_else(|e| e.into_inner());
-        let sender = map
-            .entry(conversation_id.to_string())
-            .or_insert_with(|| broadcast::channel(CONVERSATION_CAPACITY).0);
+        let sender =
+            map.entry(conversation_id.clone()).or_insert_with(|| broadcast::channel(CONVERSATION_CAPACITY).0);
         Subscription {
             receiver: sender.subscribe(),
-            conversation_id: conversation_id.to_string(),
+            conversation_id: conversation_id.clone(),
             hub: Arc::clone(self),
         }
     }
 
     /// Sends to the conversation's listeners, if any.
-    pub fn publish(&self, conversation_id: &str, event: ConversationEvent) {
+    pub fn publish(&self, conversation_id: &ConversationId, event: ConversationEvent) {
         let map = self.conversations.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(sender) = map.get(conversation_id) {
             let _ = sender.send(event);
@@ -118,9 +68,8 @@ impl Hub {
         let _ = self.queues.send(Arc::new(QueueEvent { kind, item, offered_to: None }));
     }
 
-    pub fn publish_offer(&self, item: QueueItem, helper_id: &str) {
-        let event =
-            QueueEvent { kind: QueueEventKind::Offered, item, offered_to: Some(helper_id.to_string()) };
+    pub fn publish_offer(&self, item: QueueItem, helper: &HelperId) {
+        let event = QueueEvent { kind: QueueEventKind::Offered, item, offered_to: Some(helper.clone()) };
         let _ = self.queues.send(Arc::new(event));
     }
 
@@ -129,7 +78,7 @@ impl Hub {
         self.conversations.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    fn unsubscribed(&self, conversation_id: &str) {
+    fn unsubscribed(&self, conversation_id: &ConversationId) {
         let mut map = self.conversations.lock().unwrap_or_else(|e| e.into_inner());
         if map.get(conversation_id).is_some_and(|s| s.receiver_count() == 0) {
             map.remove(conversation_id);
@@ -140,7 +89,7 @@ impl Hub {
 /// A listener on one conversation; dropping it removes the channel when it was the last.
 pub struct Subscription {
     pub receiver: broadcast::Receiver<ConversationEvent>,
-    conversation_id: String,
+    conversation_id: ConversationId,
     hub: Arc<Hub>,
 }
 

@@ -1,20 +1,20 @@
-//! SQL for conversations and messages. Shared by both backends (parameters are `$N`,
-//! which SQLite accepts too); where they differ, the backend is passed in.
+//! SQL for conversations. Shared by both backends (parameters are `$N`, which SQLite
+//! accepts too); where they differ, the backend is passed in.
 
-use std::borrow::Borrow;
+use std::collections::HashMap;
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::model::{Channel, Conversation, Message, Outcome, Role, Status};
-use crate::store::Backend;
+use super::{Backend, placeholders};
+use crate::domain::time::rfc3339;
+use crate::domain::{
+    Channel, Conversation, ConversationId, HelperId, Outcome, QueueId, QueueItem, Role, Status,
+};
 
 const CONVERSATION_COLUMNS: &str = "id, token_hash, site, queue, lang, topic, channel, username, \
     username_temporary, status, outcome, urgent, owner_id, last_owner_id, redirected_team, preview, \
     last_seq, requester_read_seq, helper_read_seq, created_at, waiting_since, first_reply_at, closed_at";
-
-const MESSAGE_COLUMNS: &str = "conversation_id, seq, author_role, author_id, author_name, internal, \
-    text, masked_text, client_key, created_at";
 
 fn conversation_from_row(row: &AnyRow) -> sqlx::Result<Conversation> {
     let status: String = row.try_get("status")?;
@@ -48,23 +48,7 @@ fn conversation_from_row(row: &AnyRow) -> sqlx::Result<Conversation> {
     })
 }
 
-fn message_from_row(row: &AnyRow) -> sqlx::Result<Message> {
-    let role: String = row.try_get("author_role")?;
-    Ok(Message {
-        conversation_id: row.try_get("conversation_id")?,
-        seq: row.try_get("seq")?,
-        author_role: Role::parse(&role).unwrap_or(Role::System),
-        author_id: row.try_get("author_id")?,
-        author_name: row.try_get("author_name")?,
-        internal: row.try_get::<i64, _>("internal")? != 0,
-        text: row.try_get("text")?,
-        masked_text: row.try_get("masked_text")?,
-        client_key: row.try_get("client_key")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
-pub async fn find(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<Conversation>> {
+pub async fn find(conn: &mut AnyConnection, id: &ConversationId) -> sqlx::Result<Option<Conversation>> {
     let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(conversation_from_row).transpose()
@@ -75,7 +59,7 @@ pub async fn find(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<Con
 pub async fn lock(
     conn: &mut AnyConnection,
     backend: Backend,
-    id: &str,
+    id: &ConversationId,
 ) -> sqlx::Result<Option<Conversation>> {
     let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
     let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1{lock}");
@@ -83,23 +67,13 @@ pub async fn lock(
     row.as_ref().map(conversation_from_row).transpose()
 }
 
-/// `count` parameters numbered from `from`, for statements with many of them: `$N` for
-/// PostgreSQL; plain `?` for SQLite, which binds them in order (looking up `$N` names
-/// costs SQLite time in the number of parameters for each one).
-pub(crate) fn placeholders(conn: &AnyConnection, from: usize, count: usize) -> String {
-    if conn.backend_name() == "SQLite" {
-        return vec!["?"; count].join(", ");
-    }
-    (from..from + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
 /// Every conversation of `ids`, locked as `lock` does, by id.
 pub async fn lock_many(
     conn: &mut AnyConnection,
     backend: Backend,
-    ids: &[&str],
-) -> sqlx::Result<std::collections::HashMap<String, Conversation>> {
-    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    ids: &[&ConversationId],
+) -> sqlx::Result<HashMap<ConversationId, Conversation>> {
+    let mut found = HashMap::with_capacity(ids.len());
     if ids.is_empty() {
         return Ok(found);
     }
@@ -110,39 +84,11 @@ pub async fn lock_many(
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for id in ids {
-        query = query.bind(*id);
+        query = query.bind(id.as_str());
     }
     for row in query.fetch_all(conn).await? {
         let conversation = conversation_from_row(&row)?;
         found.insert(conversation.id.clone(), conversation);
-    }
-    Ok(found)
-}
-
-/// The stored `seq` of each of these `(conversation, client key)` pairs that is stored.
-/// Looked up pair by pair (a join with the pairs), one index probe each: asking for
-/// `conversation IN (…) AND client_key IN (…)` would probe every combination.
-pub async fn stored_client_keys(
-    conn: &mut AnyConnection,
-    pairs: &[(&str, &str)],
-) -> sqlx::Result<std::collections::HashMap<(String, String), i64>> {
-    let mut found = std::collections::HashMap::new();
-    if pairs.is_empty() {
-        return Ok(found);
-    }
-    let rows: Vec<String> =
-        (0..pairs.len()).map(|i| format!("({})", placeholders(conn, 2 * i + 1, 2))).collect();
-    let sql = format!(
-        "SELECT m.conversation_id, m.client_key, m.seq FROM (VALUES {}) AS k \
-         JOIN messages m ON m.conversation_id = k.column1 AND m.client_key = k.column2",
-        rows.join(", ")
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for (id, key) in pairs {
-        query = query.bind(*id).bind(*key);
-    }
-    for row in query.fetch_all(conn).await? {
-        found.insert((row.try_get("conversation_id")?, row.try_get("client_key")?), row.try_get("seq")?);
     }
     Ok(found)
 }
@@ -170,18 +116,18 @@ pub async fn save_states(
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
         for c in chunk {
             query = query
-                .bind(c.id.clone())
+                .bind(c.id.as_str())
                 .bind(c.status.as_str())
                 .bind(c.outcome.map(Outcome::as_str))
                 .bind(i64::from(c.urgent))
-                .bind(c.owner_id.clone())
-                .bind(c.last_owner_id.clone())
-                .bind(c.redirected_team.clone())
+                .bind(c.owner_id.as_ref().map(HelperId::as_str))
+                .bind(c.last_owner_id.as_ref().map(HelperId::as_str))
+                .bind(c.redirected_team.as_deref())
                 .bind(c.last_seq)
                 .bind(c.waiting_since)
                 .bind(c.first_reply_at)
                 .bind(c.closed_at)
-                .bind(c.queue.clone());
+                .bind(c.queue.as_str());
         }
         query.execute(&mut *conn).await?;
     }
@@ -206,7 +152,7 @@ pub async fn save_turns(
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
         for c in chunk {
-            query = query.bind(c.id.clone()).bind(c.status.as_str()).bind(c.last_seq);
+            query = query.bind(c.id.as_str()).bind(c.status.as_str()).bind(c.last_seq);
         }
         query.execute(&mut *conn).await?;
     }
@@ -272,127 +218,6 @@ pub async fn save_state(conn: &mut AnyConnection, c: &Conversation, now: i64) ->
     Ok(())
 }
 
-/// Inserts many messages with multi-row statements (bounded well under both backends'
-/// parameter limits).
-pub async fn insert_messages<M: Borrow<Message> + Sync>(
-    conn: &mut AnyConnection,
-    messages: &[M],
-) -> sqlx::Result<()> {
-    // Placeholders are written by hand: the `Any` query builder writes `?` for every
-    // backend, which PostgreSQL does not take.
-    const ROWS: usize = 100;
-    const COLUMNS: usize = 10;
-    for chunk in messages.chunks(ROWS) {
-        let mut sql = String::from(
-            "INSERT INTO messages (conversation_id, seq, author_role, author_id, author_name, internal, \
-             text, masked_text, client_key, created_at) VALUES ",
-        );
-        for row in 0..chunk.len() {
-            if row > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            sql.push_str(&placeholders(conn, row * COLUMNS + 1, COLUMNS));
-            sql.push(')');
-        }
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for m in chunk {
-            let m: &Message = m.borrow();
-            query = query
-                .bind(m.conversation_id.clone())
-                .bind(m.seq)
-                .bind(m.author_role.as_str())
-                .bind(m.author_id.clone())
-                .bind(m.author_name.clone())
-                .bind(i64::from(m.internal))
-                .bind(m.text.clone())
-                .bind(m.masked_text.clone())
-                .bind(m.client_key.clone())
-                .bind(m.created_at);
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-/// Messages after `after`, in order; at most `limit`.
-pub async fn messages_after(
-    conn: &mut AnyConnection,
-    conversation_id: &str,
-    after: i64,
-    limit: i64,
-) -> sqlx::Result<Vec<Message>> {
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2 \
-         ORDER BY seq LIMIT $3"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(conversation_id)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(message_from_row).collect()
-}
-
-pub async fn insert_event(
-    conn: &mut AnyConnection,
-    conversation_id: &str,
-    at: i64,
-    actor_role: Role,
-    actor_id: Option<&str>,
-    action: &str,
-    detail: &serde_json::Value,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO events (conversation_id, at, actor_role, actor_id, action, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(conversation_id)
-    .bind(at)
-    .bind(actor_role.as_str())
-    .bind(actor_id)
-    .bind(action)
-    .bind(detail.to_string())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// One entry of the audit trail.
-#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct AuditEvent {
-    pub at: String,
-    pub actor_role: String,
-    /// The helper's real name (the audit trail keeps it even when an alias was shown).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub actor: Option<String>,
-    pub action: String,
-    pub detail: serde_json::Value,
-}
-
-pub async fn events(conn: &mut AnyConnection, conversation_id: &str) -> sqlx::Result<Vec<AuditEvent>> {
-    let rows = sqlx::query(
-        "SELECT e.at, e.actor_role, h.name AS actor, e.action, e.detail FROM events e \
-         LEFT JOIN helpers h ON h.id = e.actor_id WHERE e.conversation_id = $1 ORDER BY e.id",
-    )
-    .bind(conversation_id)
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let detail: String = row.try_get("detail")?;
-            Ok(AuditEvent {
-                at: super::model::rfc3339(row.try_get("at")?),
-                actor_role: row.try_get("actor_role")?,
-                actor: row.try_get("actor")?,
-                action: row.try_get("action")?,
-                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
-            })
-        })
-        .collect()
-}
-
 /// How many waiting conversations of the queue come before this one (urgent first,
 /// then oldest first), plus one.
 pub async fn queue_position(conn: &mut AnyConnection, c: &Conversation) -> sqlx::Result<i64> {
@@ -410,36 +235,23 @@ pub async fn queue_position(conn: &mut AnyConnection, c: &Conversation) -> sqlx:
     Ok(ahead + 1)
 }
 
-/// A row of the helper's queue listing.
-#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct QueueItem {
-    pub id: String,
-    pub site: String,
-    pub queue: String,
-    pub lang: String,
-    pub topic: String,
-    pub status: Status,
-    pub urgent: bool,
-    /// RFC 3339 time since when the request has been waiting for a helper.
-    pub waiting_since: String,
-    /// The owning helper's name, if claimed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
-    /// The start of the request, personal data masked.
-    pub preview: String,
-    /// `waiting_since` in Unix milliseconds, for pages that show "waiting 5 min".
-    #[serde(skip)]
-    pub waiting_since_ms: i64,
-}
-
+/// Which conversations a listing shows: of these queues, open (or of one status),
+/// optionally of one language, site or owner; waiting first, urgent first, oldest first.
 pub struct QueueFilter<'a> {
-    pub queues: &'a [String],
+    pub queues: &'a [QueueId],
     pub lang: Option<&'a str>,
     pub status: Option<Status>,
     pub site: Option<&'a str>,
-    /// Only conversations this helper (by id) owns.
-    pub owner_id: Option<&'a str>,
+    /// Only conversations this helper owns.
+    pub owner_id: Option<&'a HelperId>,
     pub limit: i64,
+}
+
+impl<'a> QueueFilter<'a> {
+    /// Every open conversation of `queues`, at most `limit`.
+    pub fn open_in(queues: &'a [QueueId], limit: i64) -> Self {
+        Self { queues, lang: None, status: None, site: None, owner_id: None, limit }
+    }
 }
 
 pub async fn queue_listing(
@@ -456,7 +268,7 @@ pub async fn queue_listing(
         values.push(value.to_string());
         format!("${}", values.len())
     };
-    let queues: Vec<String> = filter.queues.iter().map(|q| next(q)).collect();
+    let queues: Vec<String> = filter.queues.iter().map(|q| next(q.as_str())).collect();
     let mut sql = format!(
         "SELECT c.id, c.site, c.queue, c.lang, c.topic, c.status, c.urgent, c.waiting_since, \
          h.name AS owner, c.preview FROM conversations c LEFT JOIN helpers h ON h.id = c.owner_id \
@@ -474,7 +286,7 @@ pub async fn queue_listing(
         sql.push_str(&format!(" AND c.site = {}", next(site)));
     }
     if let Some(owner) = filter.owner_id {
-        sql.push_str(&format!(" AND c.owner_id = {}", next(owner)));
+        sql.push_str(&format!(" AND c.owner_id = {}", next(owner.as_str())));
     }
     sql.push_str(&format!(
         " ORDER BY CASE WHEN c.status = 'waiting' THEN 0 ELSE 1 END, c.urgent DESC, c.waiting_since, c.id LIMIT {}",
@@ -496,7 +308,7 @@ pub async fn queue_listing(
                 topic: row.try_get("topic")?,
                 status: Status::parse(&status).unwrap_or(Status::Waiting),
                 urgent: row.try_get::<i64, _>("urgent")? != 0,
-                waiting_since: super::model::rfc3339(row.try_get("waiting_since")?),
+                waiting_since: rfc3339(row.try_get("waiting_since")?),
                 waiting_since_ms: row.try_get("waiting_since")?,
                 owner: row.try_get("owner")?,
                 preview: row.try_get("preview")?,
@@ -509,7 +321,7 @@ pub async fn queue_listing(
 /// created since `since` (most recent first, bounded).
 pub async fn recent_first_reply_waits(
     conn: &mut AnyConnection,
-    queue: &str,
+    queue: &QueueId,
     since: i64,
 ) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar(
@@ -528,10 +340,76 @@ pub async fn count_waiting(conn: &mut AnyConnection) -> sqlx::Result<i64> {
 }
 
 /// Raises the read mark; returns whether it moved (never backwards, never past `last_seq`).
-pub async fn set_read(conn: &mut AnyConnection, id: &str, role: Role, seq: i64) -> sqlx::Result<bool> {
+pub async fn set_read(
+    conn: &mut AnyConnection,
+    id: &ConversationId,
+    role: Role,
+    seq: i64,
+) -> sqlx::Result<bool> {
     let column = if role == Role::Requester { "requester_read_seq" } else { "helper_read_seq" };
     let sql =
         format!("UPDATE conversations SET {column} = $2 WHERE id = $1 AND {column} < $2 AND last_seq >= $2");
     let result = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(seq).execute(conn).await?;
     Ok(result.rows_affected() > 0)
+}
+
+/// The open conversations `owner` has, in `queue` or in all queues.
+pub async fn owned_open(
+    conn: &mut AnyConnection,
+    owner: &HelperId,
+    queue: Option<&QueueId>,
+) -> sqlx::Result<Vec<ConversationId>> {
+    sqlx::query_scalar(
+        "SELECT id FROM conversations WHERE owner_id = $1 AND ($2 = '' OR queue = $2) \
+         AND status IN ('active', 'awaiting_requester')",
+    )
+    .bind(owner)
+    .bind(queue.map_or("", QueueId::as_str))
+    .fetch_all(conn)
+    .await
+}
+
+/// Every open conversation that has an owner, with the owner.
+pub async fn all_owned_open(conn: &mut AnyConnection) -> sqlx::Result<Vec<(ConversationId, HelperId)>> {
+    sqlx::query_as(
+        "SELECT id, owner_id FROM conversations \
+         WHERE owner_id IS NOT NULL AND status IN ('active', 'awaiting_requester')",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// How many conversations the helper owns that are still open.
+pub async fn open_count(conn: &mut AnyConnection, owner: &HelperId) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM conversations WHERE owner_id = $1 AND status IN ('active', 'awaiting_requester')",
+    )
+    .bind(owner)
+    .fetch_one(conn)
+    .await
+}
+
+/// The day-keyed hash of the network the conversation was started from, if kept.
+pub async fn network_hash(conn: &mut AnyConnection, id: &ConversationId) -> sqlx::Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT network_hash FROM conversations WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .flatten())
+}
+
+/// Conversations that would wait a long time for nothing: the waiting ones of `queue`
+/// with no open offer, urgent first, then oldest (at most 100): `(id, lang)`.
+pub async fn waiting_without_offer(
+    conn: &mut AnyConnection,
+    queue: &QueueId,
+) -> sqlx::Result<Vec<(ConversationId, String)>> {
+    sqlx::query_as(
+        "SELECT c.id, c.lang FROM conversations c WHERE c.queue = $1 AND c.status = 'waiting' \
+         AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = c.id AND o.outcome IS NULL) \
+         ORDER BY c.urgent DESC, c.waiting_since LIMIT 100",
+    )
+    .bind(queue)
+    .fetch_all(conn)
+    .await
 }

@@ -1,0 +1,64 @@
+//! What the hub carries: events of one conversation, and events of the queues.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::domain::{HelperId, Message, Outcome, QueueId, QueueItem, Role, Status};
+
+/// An event of one conversation.
+#[derive(Clone, Debug)]
+pub enum ConversationEvent {
+    /// A committed message (including internal notes, which requester sockets skip).
+    Message {
+        message: Arc<Message>,
+        received: Instant,
+    },
+    /// Boxed behind an `Arc`: it keeps the event, and so every channel slot, small.
+    Status(Arc<StatusChange>),
+    Typing {
+        role: Role,
+        name: Option<String>,
+    },
+    Read {
+        role: Role,
+        seq: i64,
+    },
+    /// The helpers now following the conversation (for helper sockets only).
+    Viewers(Arc<Vec<String>>),
+}
+
+#[derive(Clone, Debug)]
+pub struct StatusChange {
+    pub status: Status,
+    pub outcome: Option<Outcome>,
+    pub urgent: bool,
+    /// The owner's shown name (their wiki name; a team alias once helpers can choose one).
+    pub owner_name: Option<String>,
+    pub queue: QueueId,
+    pub redirected_team: Option<String>,
+}
+
+/// An event of a queue, for helpers' dashboards.
+#[derive(Clone, Debug)]
+pub struct QueueEvent {
+    pub kind: QueueEventKind,
+    pub item: QueueItem,
+    /// For `Offered`: the one helper it is offered to; only their sockets hear it.
+    pub offered_to: Option<HelperId>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueEventKind {
+    New,
+    Claimed,
+    Released,
+    Transferred,
+    /// The conversation moved out of this queue.
+    Left,
+    Updated,
+    Closed,
+    Reopened,
+    /// Offered to one helper (auto-offer); sent to that helper only.
+    Offered,
+}
