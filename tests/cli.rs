@@ -101,6 +101,23 @@ async fn demo_runs_and_keeps_its_data_on_a_second_run() {
     stop(child);
 }
 
+/// A sign-in link printed beside a running server reaches that server: `helper link`
+/// takes the address the demo recorded, or `--listen` given to it.
+#[test]
+fn links_printed_beside_a_server_name_its_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, url, _) = demo(dir.path());
+    assert!(!url.ends_with(":8080"), "the demo listens on a port of its own: {url}");
+    let printed = helpline_in(dir.path(), &["helper", "link", "DemoHelper"]);
+    assert!(printed.status.success(), "{}", String::from_utf8_lossy(&printed.stderr));
+    let link = String::from_utf8_lossy(&printed.stdout).lines().last().unwrap().to_string();
+    assert!(link.starts_with(&format!("{url}/console/signin/link?token=mlk_")), "{link} is not on {url}");
+    let given = helpline_in(dir.path(), &["--listen", "127.0.0.1:9999", "helper", "link", "DemoHelper"]);
+    let link = String::from_utf8_lossy(&given.stdout).lines().last().unwrap().to_string();
+    assert!(link.starts_with("http://127.0.0.1:9999/console/signin/link?token="), "{link}");
+    stop(child);
+}
+
 #[test]
 fn helper_commands_report_mistakes_clearly() {
     let dir = tempfile::tempdir().unwrap();

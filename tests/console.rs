@@ -27,7 +27,35 @@ on_both_backends!(
     thanks_reach_their_helper_once_and_coordinators_as_an_average,
     coordinators_invite_and_remove_members_and_lift_blocks,
     capacity_limits_taking_and_read_marks_show,
+    the_helper_api_takes_the_console_session_with_its_csrf_token,
 );
+
+/// One proof of who a helper is, everywhere: the console's session works on the helper
+/// API from the console's own pages, and changes need the session's CSRF token there too.
+async fn the_helper_api_takes_the_console_session_with_its_csrf_token(app: TestApp) {
+    let (id, _, _) = app.start("help me please").await;
+    let (alice, csrf) = signed_in(&app, "alice").await;
+    let me: Value =
+        alice.get(format!("{}/v1/helper/me", app.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["name"], "alice");
+    let claim = format!("{}/v1/helper/conversations/{id}/claim", app.url);
+    let without = alice.post(&claim).json(&serde_json::json!({})).send().await.unwrap();
+    assert_eq!(common::error_code(without).await, (403, "forbidden".to_string()), "no CSRF token");
+    let foreign = alice
+        .post(&claim)
+        .header(ORIGIN, "https://evil.example")
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({}));
+    assert_eq!(foreign.send().await.unwrap().status(), StatusCode::UNAUTHORIZED, "not from another site");
+    let with =
+        alice.post(&claim).header("x-csrf-token", &csrf).json(&serde_json::json!({})).send().await.unwrap();
+    assert_eq!(with.status(), StatusCode::OK);
+    let view: Value = app.helper_json("bob", &format!("/v1/helper/conversations/{id}")).await;
+    assert_eq!(view["owner"], "alice");
+    // A bearer token is checked as such: a wrong one is refused, whatever cookie comes along.
+    let wrong = alice.get(format!("{}/v1/helper/me", app.url)).bearer_auth("hlp_wrong").send().await.unwrap();
+    assert_eq!(common::error_code(wrong).await, (401, "invalid_token".to_string()));
+}
 
 async fn a_link_signs_in_once_with_a_fresh_session(app: TestApp) {
     let client = browser();

@@ -13,7 +13,8 @@ use serde::Deserialize;
 
 use super::Ui;
 use super::guard::{ConsoleForm, NoFields, cross_site};
-use super::pages::{error_page, refused_page};
+use super::pages::refused_page;
+use super::render::error_page;
 use crate::conversations::helper_ops::{self, CloseInput, HelperMessageInput, RedirectInput, TransferInput};
 use crate::conversations::offers;
 use crate::domain::helper::parse_capacity;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::Ui;
 use super::guard::{ConsoleForm, SignedIn};
-use super::pages::{error_page, render};
+use super::render::{error_page, render};
 use crate::config::{CannedReply, OtherTeam, SiteConfig};
 use crate::domain::{Helper, Language, SiteId};
 use crate::error::{AppError, AppResult};

@@ -9,7 +9,7 @@ use axum::response::Response;
 
 use super::Ui;
 use super::guard::SignedIn;
-use super::pages::{LangQuery, error_page, render};
+use super::render::{LangQuery, error_page, render};
 use crate::config::{CannedReply, OtherTeam};
 use crate::conversations::helper_ops::{self, HelperView};
 use crate::domain::time::rfc3339;

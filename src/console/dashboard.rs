@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::Ui;
 use super::guard::SignedIn;
-use super::pages::{error_page, render};
+use super::render::{error_page, render};
 use crate::conversations::{helper_ops, offers};
 use crate::domain::{Helper, QueueId, QueueItem, Status};
 use crate::error::AppError;

@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::Ui;
-use super::pages::{MessagePage, error_page, render};
+use super::render::{MessagePage, error_page, render};
 use crate::domain::Email;
 use crate::error::AppError;
 use crate::extract::RequesterNetwork;

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::pages::error_page;
+use super::render::error_page;
 use crate::error::{AppError, AppResult};
 use crate::helpers::auth;
 use crate::helpers::signin::{self, ConsoleSession};

@@ -11,6 +11,7 @@ mod email_link;
 pub mod guard;
 mod oauth;
 mod pages;
+mod render;
 mod stats;
 mod team;
 mod wiki_panel;

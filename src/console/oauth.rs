@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::Ui;
-use super::pages::{MessagePage, error_page, render};
+use super::render::{MessagePage, error_page, render};
 use crate::helpers::{oauth, signin};
 use crate::secrets;
 use crate::state::AppState;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::Ui;
 use super::guard::SignedIn;
-use super::pages::{error_page, render};
+use super::render::{error_page, render};
 use crate::domain::time::DAY_MS;
 use crate::domain::{Helper, QueueId};
 use crate::error::AppError;

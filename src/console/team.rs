@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::Ui;
 use super::guard::{ConsoleForm, SignedIn};
-use super::pages::{error_page, render};
+use super::render::{error_page, render};
 use crate::domain::helper::validate_name;
 use crate::domain::time::rfc3339;
 use crate::domain::{Email, Helper, QueueId, QueueRole};

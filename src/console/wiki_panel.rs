@@ -8,7 +8,7 @@ use axum::response::Response;
 
 use super::Ui;
 use super::guard::SignedIn;
-use super::pages::{error_page, render};
+use super::render::{error_page, render};
 use crate::conversations::helper_ops;
 use crate::domain::ConversationId;
 use crate::state::AppState;

@@ -1,5 +1,5 @@
-//! A real SMTP server for the mail tests: aiosmtpd (`pip install aiosmtpd`, as `.ci/run`
-//! does) on loopback, delivering into a Maildir the tests read back.
+//! A real SMTP server for the mail tests: aiosmtpd (from PyPI; `scripts/test`
+//! installs it) on loopback, delivering into a Maildir the tests read back.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -36,12 +36,13 @@ impl Smtpd {
             .spawn()
             .expect("python3 is needed for the mail tests");
         let mut smtpd = Self { child, maildir };
+        // Its own loop rather than `eventually`: a server that exits says why at once.
         let deadline = Instant::now() + PATIENCE;
         while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
             if let Some(status) = smtpd.child.try_wait().unwrap() {
                 let output = smtpd.child.wait_with_output().await.unwrap();
                 panic!(
-                    "the SMTP server exited ({status}): is aiosmtpd installed (pip install aiosmtpd)? {}",
+                    "the SMTP server exited ({status}): is aiosmtpd installed (scripts/test installs it)? {}",
                     String::from_utf8_lossy(&output.stderr)
                 );
             }

@@ -1,0 +1,50 @@
+//! How every console page is rendered, and errors shown as pages.
+
+use askama::Template;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use super::Ui;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Renders a template, or a plain 500 if it cannot be (a bug, logged). Pages are never
+/// framed, and their addresses (which name conversations) never leave in a `Referer`;
+/// `same-origin` rather than `no-referrer`, because with the latter browsers send
+/// `Origin: null` on form posts, which the origin check must refuse.
+pub fn render(template: &impl Template, status: StatusCode) -> Response {
+    match template.render() {
+        Ok(html) => (status, [("x-frame-options", "DENY"), ("referrer-policy", "same-origin")], Html(html))
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "rendering a console page");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct LangQuery {
+    pub uselang: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/message.html")]
+pub struct MessagePage<'a> {
+    pub ui: Ui<'a>,
+    pub title: String,
+    pub text: String,
+    pub back: Option<String>,
+}
+
+/// An error as a page in the helper's language, with the way back.
+pub fn error_page(state: &AppState, headers: &HeaderMap, error: &AppError, back: Option<String>) -> Response {
+    if let AppError::Internal(e) = error {
+        tracing::error!(error = %e, "console request failed");
+    }
+    let ui = Ui::of(state, headers, None);
+    let page =
+        MessagePage { title: ui.t("helpline-console-error-title"), text: error.public_message(), back, ui };
+    render(&page, error.status())
+}
