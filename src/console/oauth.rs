@@ -110,7 +110,7 @@ pub async fn callback(
             );
         }
     };
-    let helper = match crate::store::helpers::find_by_name(&state.store, &username).await {
+    let helper = match crate::helpers::named(&state.store, &username).await {
         Ok(Some(helper)) => helper,
         Ok(None) => {
             return refused(

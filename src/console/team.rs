@@ -156,7 +156,7 @@ pub async fn invite(State(state): State<AppState>, action: ConsoleForm<MemberFor
             .filter(|a| !a.is_empty())
             .map(Email::parse)
             .transpose()?;
-        let helper = match crate::store::helpers::find_by_name(&state.store, name).await? {
+        let helper = match crate::helpers::named(&state.store, name).await? {
             Some(helper) => {
                 helpers::join_queue(&state.store, &helper.id, &queue).await?;
                 helper
@@ -189,7 +189,7 @@ async fn other_member(
     queue: &QueueId,
 ) -> AppResult<Helper> {
     let name = validate_name(form.name.as_deref().unwrap_or(""))?;
-    let helper = crate::store::helpers::find_by_name(&state.store, name)
+    let helper = crate::helpers::named(&state.store, name)
         .await?
         .ok_or(AppError::NotFound("No helper of that name."))?;
     if !helper.is_member(queue) {

@@ -58,6 +58,11 @@ pub async fn find(store: &Store, name: &str) -> Result<Helper, HelperError> {
     store::helpers::find_by_name(store, name).await?.ok_or_else(|| HelperError::Unknown(name.to_string()))
 }
 
+/// The helper of this name, if there is one.
+pub async fn named(store: &Store, name: &str) -> sqlx::Result<Option<Helper>> {
+    store::helpers::find_by_name(store, name).await
+}
+
 /// The helper of this id, if the account still exists.
 pub async fn by_id(store: &Store, id: &HelperId) -> sqlx::Result<Option<Helper>> {
     let mut conn = store.read.acquire().await?;
