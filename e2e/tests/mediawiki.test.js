@@ -186,11 +186,13 @@ test('an edit in progress survives Escape pressed twice in the wiki\'s own field
 	await box.fill('A careful edit, half done.');
 	await box.press('Escape');
 	await box.press('Escape');
+	await page.waitForTimeout(1000);
+	assert.equal(page.url(), editUrl, 'still on the edit page after Escape twice in the edit box');
 	await page.locator('#searchInput, input[name="search"]').first().focus();
 	await page.keyboard.press('Escape');
 	await page.keyboard.press('Escape');
 	await page.waitForTimeout(1000);
-	assert.equal(page.url(), editUrl, 'still on the edit page');
+	assert.equal(page.url(), editUrl, 'still on the edit page after Escape twice in the search box');
 	assert.equal(await box.inputValue(), 'A careful edit, half done.');
 	await context.close();
 });
