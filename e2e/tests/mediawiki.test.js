@@ -161,6 +161,13 @@ for (const skin of ['timeless', 'monobook']) {
 			await dialog.waitFor({ timeout: 5000 });
 			await dialog.getByText('Test Wiki help team at').waitFor();
 			assert.deepEqual(await buttonColours(dialog), COLOURS);
+			if (!phone) {
+				// Hovered too (Timeless colours hovered buttons with a stronger rule).
+				await dialog.getByRole('button', { name: 'Cancel' }).hover();
+				assert.equal((await buttonColours(dialog)).Cancel, 'rgb(255, 255, 255) on rgb(32, 33, 34)', 'Cancel, hovered');
+				await dialog.getByRole('button', { name: 'Quick exit' }).hover();
+				assert.equal((await buttonColours(dialog))['Quick exit'], COLOURS['Quick exit'], 'Quick exit, hovered');
+			}
 			for (const name of ['Send', 'Cancel', 'Quick exit']) {
 				assert.equal(await inViewport(dialog.getByRole('button', { name })), true, `${name} is on screen`);
 			}
