@@ -7,12 +7,14 @@
  *   Store         this tab's sessionStorage: one conversation and its unsent messages
  *   Api           the requester HTTP API
  *   PersonalData  the server's personal-data rules (settings), applied as the server does
- *   Connection    the socket: hello and resume, backoff, the outbox, final close codes
+ *   Outbox        messages not yet acknowledged, kept for resending
+ *   Connection    the socket: hello and resume, backoff, final close codes
  *   ReadMarks     `read` only for helper messages the person has had on screen
  *   QuickExit     the red button, and Escape twice while the focus is in the widget
  *   Dialog        the request form, then the e-mail confirmation
- *   Chat          the sidebar: log, status, composer, tools; Thanks after the end
- *   Widget        wires them together for the one conversation of this page */
+ *   Chat          the sidebar: MessageLog, Composer, status, tools; Thanks after the end
+ *   Session       one conversation: its state, and the frames that change it
+ *   Widget        settings, the dialog and the session of this page: open(), restore() */
 (function () {
 	'use strict';
 	if (window.Helpline) { return; }
@@ -195,22 +197,46 @@
 		};
 	}
 
-	/* ---------- Connection: the requester socket and its outbox ----------
-	 * Resumes with `after` (the last seq shown), resends every unacknowledged message with
-	 * its client id once the backlog is in (the server stores each once), reconnects with
-	 * backoff — except after a final close code, when it stops for good. */
+	/* ---------- Outbox: messages sent but not yet acknowledged ----------
+	 * Kept in order, each with its client id, and stored (save) on every change so that a
+	 * reload resends them; the server stores each once, whatever earlier attempts did. */
+
+	function Outbox(items, save) {
+		var list = (items || []).slice();
+		return {
+			add: function (text) {
+				var message = { client_id: randomId(), text: text };
+				list.push(message);
+				save(list.slice());
+				return message;
+			},
+			/* Drops a message (acknowledged, or refused for good); returns it, or null. */
+			remove: function (clientId) {
+				var found = list.filter(function (m) { return m.client_id === clientId; })[0] || null;
+				if (found) {
+					list = list.filter(function (m) { return m !== found; });
+					save(list.slice());
+				}
+				return found;
+			},
+			all: function () { return list.slice(); }
+		};
+	}
+
+	/* ---------- Connection: the requester socket ----------
+	 * Resumes with `after` (the last seq shown), resends the outbox once the backlog is in,
+	 * reconnects with backoff — except after a final close code, when it stops for good. */
 
 	function Connection(o) {
-		// o: url, token, after(), outbox, save(outbox), onLive(), onFrame(f), onState(s), onGone(code)
+		// o: url, token, after(), outbox (Outbox), onLive(), onFrame(f), onState(s), onGone(code)
 		var ws = null, live = false, delay = BACKOFF_START_MS, timer = null, stopped = false;
-		var outbox = (o.outbox || []).slice();
 
 		function send(frame) {
 			if (ws && live) { ws.send(JSON.stringify(frame)); return true; }
 			return false;
 		}
 		function flush() {
-			outbox.forEach(function (m) { send({ type: 'message', client_id: m.client_id, text: m.text }); });
+			o.outbox.all().forEach(function (m) { send({ type: 'message', client_id: m.client_id, text: m.text }); });
 		}
 		function onClose(socket, e) {
 			if (socket !== ws) { return; }
@@ -249,30 +275,17 @@
 			socket.onmessage = onMessage;
 			socket.onclose = function (e) { onClose(socket, e); };
 		}
-		function remove(clientId) {
-			var found = outbox.filter(function (m) { return m.client_id === clientId; })[0] || null;
-			if (found) {
-				outbox = outbox.filter(function (m) { return m !== found; });
-				o.save(outbox);
-			}
-			return found;
-		}
 		return {
 			start: connect,
 			send: send,
-			/* Queues a message: kept (and stored) until acknowledged. Null once stopped. */
+			/* Queues a message in the outbox and sends it; null once stopped for good. */
 			queue: function (text) {
 				if (stopped) { return null; }
-				var message = { client_id: randomId(), text: text };
-				outbox.push(message);
-				o.save(outbox);
+				var message = o.outbox.add(text);
 				send({ type: 'message', client_id: message.client_id, text: text });
 				return message;
 			},
-			acknowledged: remove,
-			refused: remove,
 			retryLater: function (seconds) { setTimeout(flush, seconds * 1000); },
-			pending: function () { return outbox.slice(); },
 			stop: function () {
 				stopped = true;
 				clearTimeout(timer);
@@ -436,77 +449,72 @@
 		};
 	}
 
+	/* The scrolling middle of the form: what the service is, who is there, the fields. */
+	function dialogBody(o, p, user, error) {
+		var s = o.settings, t = o.t;
+		return el('div', { class: 'helpline-body' }, [
+			el('p', { text: t('helpline-dialog-intro') }),
+			el('p', { class: 'helpline-availability', text: s.availability.summary }),
+			teamsPart(s, t), p.topic.node, p.text.node
+		].concat(p.channels.nodes, [
+			user ? el('p', { class: 'helpline-help', text: t('helpline-dialog-logged-in-as', user.name) }) : null,
+			p.noTrace.node,
+			el('p', { class: 'helpline-help', text: t('helpline-dialog-service', s.site.name, o.host) }),
+			error
+		]));
+	}
+
+	/* The request the form describes, or what is missing and the field to go to. */
+	function requestFrom(o, p, user) {
+		if (!p.text.input.value.trim()) { return { problem: errorText(o.t, { code: 'empty_text' }), field: p.text.input }; }
+		var channel = p.channels.channel();
+		if (channel === 'email' && !p.channels.email()) { return { problem: errorText(o.t, { code: 'email_required' }), field: p.channels.emailInput }; }
+		var request = { site: o.site, lang: o.lang, topic: p.topic.value(), text: p.text.input.value, channel: channel };
+		if (p.channels.email()) { request.email = p.channels.email(); }
+		if (user) { request.username = user.name; request.username_temporary = user.temporary; }
+		return { request: request };
+	}
+
 	/* The request form in a native modal <dialog>: a head (title, quick exit), a body that
 	 * scrolls, and an action bar that always stays in view (a full-height sheet on phones).
 	 * o: settings, t, site, lang, host, looksPersonal, exitButton, prefill, create(body), onChat(created, noTrace), onClose() */
 	function Dialog(o) {
-		var s = o.settings, t = o.t, user = wikiUser();
-		var topic = topicPart(s, t);
-		var text = textPart(s, t, o.looksPersonal, o.prefill);
-		var channels = channelPart(s, t, user);
-		var noTrace = noTracePart(t);
+		var s = o.settings, t = o.t, user = wikiUser(), closed = false;
+		var p = { topic: topicPart(s, t), text: textPart(s, t, o.looksPersonal, o.prefill), channels: channelPart(s, t, user), noTrace: noTracePart(t) };
 		var error = el('p', { class: 'helpline-error', role: 'alert', hidden: 'hidden' });
 		var send = el('button', { type: 'submit', class: 'helpline-primary', text: t('helpline-dialog-send') });
 		var cancel = el('button', { type: 'button', class: 'helpline-quiet', text: t('helpline-dialog-cancel'), onclick: function () { close(); } });
-		var body = el('div', { class: 'helpline-body' }, [
-			el('p', { text: t('helpline-dialog-intro') }),
-			el('p', { class: 'helpline-availability', text: s.availability.summary }),
-			teamsPart(s, t), topic.node, text.node
-		].concat(channels.nodes, [
-			user ? el('p', { class: 'helpline-help', text: t('helpline-dialog-logged-in-as', user.name) }) : null,
-			noTrace.node,
-			el('p', { class: 'helpline-help', text: t('helpline-dialog-service', s.site.name, o.host) }),
-			error
-		]));
 		var form = el('form', { method: 'dialog', class: 'helpline-form', novalidate: 'novalidate' }, [
 			el('div', { class: 'helpline-head' }, [el('h2', { id: 'helpline-title', text: t('helpline-dialog-title') }), o.exitButton()]),
-			body,
+			dialogBody(o, p, user, error),
 			el('div', { class: 'helpline-actions helpline-footer' }, [cancel, send])
 		]);
 		var dialog = el('dialog', { id: 'helpline-dialog', class: 'helpline-dialog helpline-root', 'aria-labelledby': 'helpline-title', dir: s.dir, lang: s.lang }, [form]);
-		var closed = false;
 
-		function fail(message, focus) {
+		function fail(message, field) {
 			error.textContent = message;
 			error.hidden = false;
-			if (focus) { focus.focus(); }
+			if (field) { field.focus(); }
+		}
+		function sent(request, created) {
+			if (request.channel !== 'email') { o.onChat(created, p.noTrace.checked()); return; }
+			var done = emailConfirmation(o, request.email, created.urgent, close);
+			form.parentNode.replaceChild(done, form);
+			done.querySelector('h2').focus();
 		}
 		function submit(e) {
 			e.preventDefault();
 			error.hidden = true;
-			if (!text.input.value.trim()) { fail(errorText(t, { code: 'empty_text' }), text.input); return; }
-			var channel = channels.channel();
-			if (channel === 'email' && !channels.email()) { fail(errorText(t, { code: 'email_required' }), channels.emailInput); return; }
-			var request = { site: o.site, lang: o.lang, topic: topic.value(), text: text.input.value, channel: channel };
-			if (channels.email()) { request.email = channels.email(); }
-			if (user) { request.username = user.name; request.username_temporary = user.temporary; }
+			var asked = requestFrom(o, p, user);
+			if (asked.problem) { fail(asked.problem, asked.field); return; }
 			send.disabled = true;
 			send.textContent = t('helpline-dialog-sending');
-			o.create(request).then(function (created) {
-				if (channel === 'email') { confirmEmail(request.email, created.urgent); } else { o.onChat(created, noTrace.checked()); }
-			}, function (err) {
+			o.create(asked.request).then(function (created) { sent(asked.request, created); }, function (err) {
 				// The text stays where it is; only the error is shown.
 				fail(errorText(t, err));
 				send.disabled = false;
 				send.textContent = t('helpline-dialog-send');
 			});
-		}
-		/* After a request to be answered by e-mail: what happens next, said once. No chat,
-		 * and nothing of it is kept in this browser. */
-		function confirmEmail(address, urgent) {
-			var done = el('div', { class: 'helpline-form helpline-confirmation' }, [
-				el('div', { class: 'helpline-head' }, [el('h2', { id: 'helpline-title', tabindex: '-1', text: t('helpline-email-confirm-title') }), o.exitButton()]),
-				el('div', { class: 'helpline-body' }, [
-					urgent ? urgentNotice(t, s.emergency_contact, false) : null,
-					el('p', { text: t('helpline-email-confirm-text', address) }),
-					el('p', { text: t('helpline-email-confirm-next') })
-				]),
-				el('div', { class: 'helpline-actions helpline-footer' }, [
-					el('button', { type: 'button', class: 'helpline-primary', text: t('helpline-email-confirm-close'), onclick: function () { close(); } })
-				])
-			]);
-			form.parentNode.replaceChild(done, form);
-			done.querySelector('h2').focus();
 		}
 		function close(keepFocus) {
 			if (closed) { return; }
@@ -519,8 +527,25 @@
 		dialog.addEventListener('close', function () { close(); });
 		d.body.appendChild(dialog);
 		dialog.showModal();
-		text.input.focus();
+		p.text.input.focus();
 		return { node: dialog, close: close };
+	}
+
+	/* After a request to be answered by e-mail: what happens next, said once. No chat,
+	 * and nothing of it is kept in this browser. */
+	function emailConfirmation(o, address, urgent, close) {
+		var t = o.t;
+		return el('div', { class: 'helpline-form helpline-confirmation' }, [
+			el('div', { class: 'helpline-head' }, [el('h2', { id: 'helpline-title', tabindex: '-1', text: t('helpline-email-confirm-title') }), o.exitButton()]),
+			el('div', { class: 'helpline-body' }, [
+				urgent ? urgentNotice(t, o.settings.emergency_contact, false) : null,
+				el('p', { text: t('helpline-email-confirm-text', address) }),
+				el('p', { text: t('helpline-email-confirm-next') })
+			]),
+			el('div', { class: 'helpline-actions helpline-footer' }, [
+				el('button', { type: 'button', class: 'helpline-primary', text: t('helpline-email-confirm-close'), onclick: function () { close(); } })
+			])
+		]);
 	}
 
 	function urgentNotice(t, contact, hidden) {
@@ -683,6 +708,15 @@
 		};
 	}
 
+	/* Offers `lines` as a text file to download. */
+	function download(name, lines) {
+		var blob = new Blob([lines.join('\n') + '\n'], { type: 'text/plain;charset=utf-8' });
+		var a = el('a', { href: URL.createObjectURL(blob), download: name });
+		d.body.appendChild(a);
+		a.click();
+		setTimeout(function () { URL.revokeObjectURL(a.href); detach(a); }, 1000);
+	}
+
 	/* o: settings, t, exitButton, send(text), typing(), end(), thanks(body), shown(), startOver(prefill), site */
 	function Chat(o) {
 		var s = o.settings, t = o.t, helperName = null, thanks = null, typingTimer = null;
@@ -706,12 +740,7 @@
 
 		function hide() { node.hidden = true; }
 		function downloadTranscript() {
-			var lines = [t('helpline-transcript-header', s.site.name), ''].concat(log.transcript());
-			var blob = new Blob([lines.join('\n') + '\n'], { type: 'text/plain;charset=utf-8' });
-			var a = el('a', { href: URL.createObjectURL(blob), download: 'helpline-' + o.site + '.txt' });
-			d.body.appendChild(a);
-			a.click();
-			setTimeout(function () { URL.revokeObjectURL(a.href); detach(a); }, 1000);
+			download('helpline-' + o.site + '.txt', [t('helpline-transcript-header', s.site.name), ''].concat(log.transcript()));
 		}
 		function applyStatus(st) {
 			if (st.helper_name !== undefined) { helperName = st.helper_name || null; }
@@ -774,164 +803,198 @@
 		notice.querySelector('button').focus();
 	}
 
+	/* ---------- Session: one conversation in the chat ----------
+	 * Its explicit state: the conversation (id, token, last seq shown), and the chat,
+	 * outbox, connection and read marks that serve it. `env` is what the widget shares:
+	 * cfg, settings, t, store, api, exitButton(), startOver(prefill). */
+
+	function Session(env, created, pending) {
+		var s = { env: env, retired: false, conversation: { id: created.id, token: created.token, lastSeq: 0 } };
+		s.outbox = Outbox(pending, function (list) {
+			if (!s.retired) { env.store.save({ id: s.conversation.id, token: s.conversation.token, outbox: list }); }
+		});
+		s.chat = Chat({
+			settings: env.settings, t: env.t, site: env.cfg.site, exitButton: env.exitButton,
+			send: function (text) { sendMessage(s, text); },
+			typing: function () { return s.connection.send({ type: 'typing' }); },
+			end: function () { endConversation(s); },
+			shown: function () { s.marks.check(); },
+			startOver: env.startOver,
+			thanks: function (body) { return conversationCall(s, 'thanks', body); }
+		});
+		s.connection = Connection({
+			url: env.cfg.server.replace(/^http/, 'ws') + '/v1/conversations/' + encodeURIComponent(created.id) + '/live',
+			token: created.token, outbox: s.outbox,
+			after: function () { return s.conversation.lastSeq; },
+			onLive: function () { showPending(s); },
+			onFrame: function (f) { onFrame(s, f); },
+			onState: s.chat.setConnection,
+			onGone: function () { gone(s); }
+		});
+		s.marks = ReadMarks(s.connection.send, function () { return s.chat.isShown() && d.visibilityState !== 'hidden'; });
+		env.store.save({ id: created.id, token: created.token, outbox: s.outbox.all() });
+		if (created.messages) { created.messages.forEach(function (m) { showMessage(s, m); }); }
+		if (created.status) { s.chat.applyStatus(created); }
+		s.connection.start();
+		s.chat.composer.input.focus();
+		return s;
+	}
+
+	function conversationCall(s, what, body) {
+		return s.env.api('POST', '/v1/conversations/' + encodeURIComponent(s.conversation.id) + '/' + what, body, s.conversation.token);
+	}
+
+	function showMessage(s, m) {
+		if (m.seq) { s.conversation.lastSeq = Math.max(s.conversation.lastSeq, m.seq); }
+		if (s.chat.log.add(m) && m.author_role === 'helper' && m.seq) { s.marks.rendered(m.seq); }
+		if (m.client_id && m.seq) { s.outbox.remove(m.client_id); }
+	}
+
+	/* Unsent messages (from before a reload) are shown after the history, as pending. */
+	function showPending(s) {
+		s.outbox.all().forEach(function (m) {
+			if (!s.chat.log.has(m.client_id)) { s.chat.log.add({ author_role: 'requester', text: m.text, client_id: m.client_id }); }
+		});
+		s.marks.check();
+	}
+
+	function sendMessage(s, text) {
+		var message = s.connection.queue(text);
+		if (message) { s.chat.log.add({ author_role: 'requester', text: text, client_id: message.client_id }); }
+	}
+
+	function onFrame(s, f) {
+		switch (f.type) {
+			case 'message':
+				showMessage(s, f);
+				if (f.author_role === 'helper') { s.chat.helperMessage(); }
+				break;
+			case 'ack':
+				s.chat.log.acknowledged(f.client_id, f.seq);
+				s.outbox.remove(f.client_id);
+				break;
+			case 'status':
+				if (f.last_seq) { s.conversation.lastSeq = Math.max(s.conversation.lastSeq, f.last_seq); }
+				s.chat.applyStatus(f);
+				break;
+			case 'typing': s.chat.showTyping(); break;
+			case 'read': s.chat.log.readUpTo(f.seq); break;
+			case 'error': refused(s, f); break;
+		}
+	}
+
+	function refused(s, f) {
+		var t = s.env.t;
+		if (!f.client_id) { return; }
+		if (f.code === 'rate_limited') {
+			s.connection.retryLater(f.retry_after || 5);
+			s.chat.composer.showError(errorText(t, { code: 'rate_limited', retryAfter: f.retry_after }));
+			return;
+		}
+		// Refused for good (too long, closed…): the text goes back into the box.
+		var message = s.outbox.remove(f.client_id);
+		s.chat.log.removePending(f.client_id);
+		if (message) { s.chat.composer.giveBack(message.text); }
+		s.chat.composer.showError(f.message || errorText(t, f));
+	}
+
+	/* 4401/4403: no coming back with this token. Nothing more is queued, the stored
+	 * conversation is dropped, and what was not sent stays on screen. */
+	function gone(s) {
+		var unsent = s.outbox.all().map(function (m) { return m.text; });
+		var typed = s.chat.composer.input.value.trim();
+		if (typed) { unsent.push(typed); }
+		s.retired = true;
+		s.env.store.clear();
+		s.marks.stop();
+		s.chat.gone(unsent);
+	}
+
+	function endConversation(s) {
+		if (!w.confirm(s.env.t('helpline-chat-end-confirm'))) { return; }
+		conversationCall(s, 'close').then(s.chat.applyStatus, function (err) {
+			s.chat.composer.showError(errorText(s.env.t, err));
+		});
+	}
+
+	function retire(s) {
+		s.retired = true;
+		s.connection.stop();
+		s.marks.stop();
+		s.chat.destroy();
+	}
+
 	/* ---------- Widget: the one conversation of this page ---------- */
 
 	function Widget(cfg, lang) {
-		var store = Store(cfg.site);
-		var api = Api(cfg.server);
-		var settings = null, t = Texts({}), looksPersonal = null;
-		var dialog = null, chat = null, connection = null, marks = null, opener = null;
-		var conversation = null; // { id, token, lastSeq }
-		var exit = QuickExit(cfg.quick_exit_url, function () {
-			return [dialog && dialog.node, chat && chat.node];
+		var my = { cfg: cfg, lang: lang, store: Store(cfg.site), api: Api(cfg.server), settings: null, loading: null, t: Texts({}),
+			looksPersonal: null, dialog: null, session: null, opener: null };
+		my.exit = QuickExit(cfg.quick_exit_url, function () {
+			return [my.dialog && my.dialog.node, my.session && my.session.chat.node];
 		}, function () {
-			if (connection) { connection.stop(); }
-			store.forgetAll();
-			detach(dialog && dialog.node);
-			detach(chat && chat.node);
+			if (my.session) { my.session.connection.stop(); }
+			my.store.forgetAll();
+			detach(my.dialog && my.dialog.node);
+			detach(my.session && my.session.chat.node);
 		});
-
-		function loadSettings() {
-			if (!settings) {
-				settings = api('GET', '/v1/sites/' + encodeURIComponent(cfg.site) + '/widget?lang=' + encodeURIComponent(lang)).then(function (s) {
-					t = Texts(s.messages);
-					looksPersonal = PersonalData(s.personal_data);
-					return s;
-				});
-				settings.catch(function () { settings = null; });
-			}
-			return settings;
-		}
-		function startChat(s, created, outbox) {
-			var current = conversation = { id: created.id, token: created.token, lastSeq: 0 };
-			function save(pending) {
-				if (conversation === current) { store.save({ id: current.id, token: current.token, outbox: pending }); }
-			}
-			chat = Chat({
-				settings: s, t: t, site: cfg.site, exitButton: function () { return exit.button(t); },
-				send: sendMessage, typing: function () { return connection.send({ type: 'typing' }); },
-				end: endConversation, shown: function () { marks.check(); }, startOver: startOver,
-				thanks: function (body) { return api('POST', '/v1/conversations/' + encodeURIComponent(conversation.id) + '/thanks', body, conversation.token); }
-			});
-			connection = Connection({
-				url: cfg.server.replace(/^http/, 'ws') + '/v1/conversations/' + encodeURIComponent(created.id) + '/live',
-				token: created.token, outbox: outbox, save: save,
-				after: function () { return conversation.lastSeq; },
-				onLive: showPending, onFrame: onFrame, onState: chat.setConnection, onGone: gone
-			});
-			marks = ReadMarks(connection.send, function () { return chat.isShown() && d.visibilityState !== 'hidden'; });
-			save(outbox);
-			if (created.messages) { created.messages.forEach(showMessage); }
-			if (created.status) { chat.applyStatus(created); }
-			connection.start();
-			chat.composer.input.focus();
-		}
-		function showMessage(m) {
-			if (m.seq) { conversation.lastSeq = Math.max(conversation.lastSeq, m.seq); }
-			if (chat.log.add(m) && m.author_role === 'helper' && m.seq) { marks.rendered(m.seq); }
-			if (m.client_id && m.seq) { connection.acknowledged(m.client_id); }
-		}
-		/* Unsent messages (from before a reload) are shown after the history, as pending. */
-		function showPending() {
-			connection.pending().forEach(function (m) {
-				if (!chat.log.has(m.client_id)) { chat.log.add({ author_role: 'requester', text: m.text, client_id: m.client_id }); }
-			});
-			marks.check();
-		}
-		function sendMessage(text) {
-			var message = connection.queue(text);
-			if (message) { chat.log.add({ author_role: 'requester', text: text, client_id: message.client_id }); }
-		}
-		function onFrame(f) {
-			switch (f.type) {
-				case 'message':
-					showMessage(f);
-					if (f.author_role === 'helper') { chat.helperMessage(); }
-					break;
-				case 'ack':
-					chat.log.acknowledged(f.client_id, f.seq);
-					connection.acknowledged(f.client_id);
-					break;
-				case 'status':
-					if (f.last_seq) { conversation.lastSeq = Math.max(conversation.lastSeq, f.last_seq); }
-					chat.applyStatus(f);
-					break;
-				case 'typing': chat.showTyping(); break;
-				case 'read': chat.log.readUpTo(f.seq); break;
-				case 'error': refused(f); break;
-			}
-		}
-		function refused(f) {
-			if (!f.client_id) { return; }
-			if (f.code === 'rate_limited') {
-				connection.retryLater(f.retry_after || 5);
-				chat.composer.showError(errorText(t, { code: 'rate_limited', retryAfter: f.retry_after }));
-				return;
-			}
-			// Refused for good (too long, closed…): the text goes back into the box.
-			var message = connection.refused(f.client_id);
-			chat.log.removePending(f.client_id);
-			if (message) { chat.composer.giveBack(message.text); }
-			chat.composer.showError(f.message || errorText(t, f));
-		}
-		/* 4401/4403: no coming back with this token. Nothing more is queued, the stored
-		 * conversation is dropped, and what was not sent stays on screen. */
-		function gone() {
-			var unsent = connection.pending().map(function (m) { return m.text; });
-			var typed = chat.composer.input.value.trim();
-			if (typed) { unsent.push(typed); }
-			store.clear();
-			marks.stop();
-			chat.gone(unsent);
-		}
-		function startOver(prefill) {
-			var old = chat;
-			conversation = null;
-			connection = null;
-			showDialog(prefill, function () { if (old) { old.destroy(); } });
-		}
-		function endConversation() {
-			if (!w.confirm(t('helpline-chat-end-confirm'))) { return; }
-			api('POST', '/v1/conversations/' + encodeURIComponent(conversation.id) + '/close', null, conversation.token)
-				.then(chat.applyStatus, function (err) { chat.composer.showError(errorText(t, err)); });
-		}
-		function showDialog(prefill, beforeChat) {
-			var s = null;
-			loadSettings().then(function (loaded) {
-				s = loaded;
-				dialog = Dialog({
-					settings: s, t: t, site: cfg.site, lang: lang, host: cfg.server.replace(/^https?:\/\//, ''),
-					looksPersonal: looksPersonal, prefill: prefill, exitButton: function () { return exit.button(t); },
-					create: function (body) { return api('POST', '/v1/conversations', body); },
-					onChat: function (created, noTrace) {
-						store.keep(!noTrace);
-						if (beforeChat) { beforeChat(); }
-						dialog.close(true);
-						startChat(s, created, []);
-					},
-					onClose: function (keepFocus) {
-						dialog = null;
-						if (!keepFocus && opener && opener.focus && opener.isConnected) { opener.focus(); }
-					}
-				});
-			});
-		}
-
 		return {
 			open: function () {
-				opener = d.activeElement;
-				loadSettings().then(function () {
-					if (chat && conversation) { chat.show(); } else if (!dialog) { showDialog(''); }
-				}, function () { w.alert(t('helpline-error-network')); });
+				my.opener = d.activeElement;
+				loadSettings(my).then(function () {
+					if (my.session) { my.session.chat.show(); } else if (!my.dialog) { showDialog(my, ''); }
+				}, function () { w.alert(my.t('helpline-error-network')); });
 			},
 			restore: function () {
-				var saved = store.load();
-				if (!saved || !saved.id || conversation) { return; }
+				var saved = my.store.load();
+				if (!saved || !saved.id || my.session) { return; }
 				// History comes first over the socket; unsent messages follow it.
-				loadSettings().then(function (s) { startChat(s, { id: saved.id, token: saved.token }, saved.outbox || []); });
+				loadSettings(my).then(function () { my.session = Session(env(my), { id: saved.id, token: saved.token }, saved.outbox || []); });
 			},
-			quickExit: function () { exit.leave(); }
+			quickExit: function () { my.exit.leave(); }
 		};
+	}
+
+	function loadSettings(my) {
+		if (!my.loading) {
+			my.loading = my.api('GET', '/v1/sites/' + encodeURIComponent(my.cfg.site) + '/widget?lang=' + encodeURIComponent(my.lang)).then(function (settings) {
+				my.settings = settings;
+				my.t = Texts(settings.messages);
+				my.looksPersonal = PersonalData(settings.personal_data);
+				return settings;
+			});
+			my.loading.catch(function () { my.loading = null; });
+		}
+		return my.loading;
+	}
+
+	/* What a session needs of the widget. */
+	function env(my) {
+		return {
+			cfg: my.cfg, settings: my.settings, t: my.t, store: my.store, api: my.api,
+			exitButton: function () { return my.exit.button(my.t); },
+			startOver: function (prefill) { showDialog(my, prefill); }
+		};
+	}
+
+	/* The request dialog. From a gone conversation (`prefill` = its unsent words), that
+	 * chat stays until the new one starts. */
+	function showDialog(my, prefill) {
+		if (my.dialog) { return; }
+		my.dialog = Dialog({
+			settings: my.settings, t: my.t, site: my.cfg.site, lang: my.lang, host: my.cfg.server.replace(/^https?:\/\//, ''),
+			looksPersonal: my.looksPersonal, prefill: prefill, exitButton: function () { return my.exit.button(my.t); },
+			create: function (body) { return my.api('POST', '/v1/conversations', body); },
+			onChat: function (created, noTrace) {
+				my.store.keep(!noTrace);
+				if (my.session) { retire(my.session); }
+				my.dialog.close(true);
+				my.session = Session(env(my), created, []);
+			},
+			onClose: function (keepFocus) {
+				my.dialog = null;
+				if (!keepFocus && my.opener && my.opener.focus && my.opener.isConnected) { my.opener.focus(); }
+			}
+		});
 	}
 
 	var widget = null;
