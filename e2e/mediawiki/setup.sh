@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Create a throw-away MediaWiki 1.39 (Debian's `mediawiki` package) with SQLite for
-# end-to-end tests. Idempotent and non-interactive; run as root on Debian 12.
-# See README.md beside this file.
+# end-to-end tests. Idempotent and non-interactive; on Debian 12. Root is needed only
+# to install missing packages. See README.md beside this file.
+#   setup.sh                   packages (if missing), then the wiki
+#   setup.sh --packages        only the packages (as root)
+#   setup.sh --check-packages  exit 0 when every package is there, 1 otherwise
 set -euo pipefail
+MODE=${1:-all}
+case $MODE in all | --packages | --check-packages) ;; *) echo "usage: setup.sh [--packages | --check-packages]" >&2; exit 2 ;; esac
 
 MW_DIR=${MW_DIR:-/tmp/helpline-mw}
 MW_PORT=${MW_PORT:-8181}
@@ -28,15 +33,18 @@ quiet() {
     fi
 }
 
-[ "$(id -u)" -eq 0 ] || die "run as root (apt-get and maintenance scripts)"
-
 # --- 1. packages -------------------------------------------------------------------------
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+if [ "$MODE" = --check-packages ]; then
+    [ "${#missing[@]}" -eq 0 ]
+    exit
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
     [ "$MW_SKIP_APT" = 1 ] && die "missing packages: ${missing[*]} (MW_SKIP_APT=1)"
+    [ "$(id -u)" -eq 0 ] || die "run as root to install ${missing[*]} (or: sudo $0 --packages)"
     # mediawiki Depends on `apache2 | httpd` and `php` (-> libapache2-mod-php): apt pulls in
     # apache2 but we never use it. Make sure its postinst does not start a daemon on :80.
     # (Docker-style images already ship a policy-rc.d that says no; elsewhere add one for
@@ -55,6 +63,7 @@ fi
 [ -f "$MW_HOME/maintenance/install.php" ] || die "$MW_HOME/maintenance/install.php not found"
 [ -f "$MW_HOME/extensions/Gadgets/extension.json" ] || die "Gadgets extension not bundled?"
 [ -f "$MW_HOME/skins/Vector/skin.json" ] || die "Vector skin not bundled?"
+[ "$MODE" = --packages ] && exit 0
 
 # --- 2. the wiki ---------------------------------------------------------------------------
 # Everything of this wiki lives in $MW_DIR; /usr/share/mediawiki is used read-only as the

@@ -1,5 +1,8 @@
 // The helper console in a real browser: two helpers, each in their own browser context,
-// working the same queue live — and nothing internal ever reaching the requester.
+// working the same queue live — and nothing internal ever reaching the requester; and the
+// console script itself: the dashboard fetches only its live part, once per burst; an
+// expired session leads to the sign-in page; one AudioContext rings every request; an
+// error in handling a frame is not swallowed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { AxeBuilder } from '@axe-core/playwright';
@@ -10,7 +13,8 @@ let helpline;
 let browser;
 
 before(async () => {
-	helpline = await new Helpline().start();
+	// Bursts of requests from this one test machine: more than a network may start per hour.
+	helpline = await new Helpline('[limits]\nconversations_per_hour_per_network = 1000\n').start();
 	await helpline.run(['helper', 'add', 'Second', '--queue', 'demo']);
 	browser = await launch();
 });
@@ -172,3 +176,122 @@ test('keyboard only, in Hebrew: skip link, open, take and answer a request, righ
 	assert.deepEqual(await serious(page), [], 'conversation in Hebrew');
 	await page.context().close();
 });
+
+/** Records the console's sockets (window.consoleSockets) before its script runs. */
+function recordSockets() {
+	const Native = window.WebSocket;
+	window.consoleSockets = [];
+	window.WebSocket = class extends Native {
+		constructor(...args) {
+			super(...args);
+			window.consoleSockets.push(this);
+		}
+	};
+}
+
+/** A signed-in dashboard whose socket is live. */
+async function dashboard(name, initScripts = []) {
+	const page = await signIn(name);
+	for (const script of initScripts) await page.context().addInitScript(script);
+	await page.goto(`${helpline.url}/console`);
+	await page.locator('#connection.conn-live').waitFor();
+	return page;
+}
+
+test('a burst of new requests: the dashboard fetches only its live part, once or twice, never the whole page', async () => {
+	const page = await dashboard('DemoHelper');
+	await page.waitForTimeout(1000);
+	const fetched = [];
+	page.on('request', (r) => {
+		if (r.resourceType() === 'fetch' || r.resourceType() === 'xhr') fetched.push(new URL(r.url()).pathname);
+	});
+	const texts = Array.from({ length: 10 }, (_, i) => `Burst request number ${i + 1} of ten.`);
+	for (const text of texts) await ask(text);
+	for (const text of texts) await page.getByText(text).waitFor();
+	await page.waitForTimeout(1500);
+	assert.equal(fetched.filter((p) => p === '/console').length, 0, `the whole page was fetched: ${fetched.join(' ')}`);
+	const live = fetched.filter((p) => p === '/console/live').length;
+	assert.ok(live >= 1 && live <= 3, `the live part fetched ${live} times for 10 events: ${fetched.join(' ')}`);
+	await page.context().close();
+});
+
+test('signed out elsewhere: when the socket closes, the console goes to the sign-in page instead of retrying', async () => {
+	const page = await dashboard('DemoHelper', [recordSockets]);
+	// Let the dashboard's first refresh (after the socket's `ready`) pass: it would find
+	// the session gone by itself.
+	await page.waitForTimeout(1000);
+	// Another tab of the same browser signs out: the session is gone.
+	const other = await page.context().newPage();
+	await other.goto(`${helpline.url}/console`);
+	await other.getByRole('button', { name: 'Sign out' }).click();
+	await other.waitForURL(/\/console\/signin/);
+	// The socket closes (the server may already have closed it: then the page may be on
+	// its way to the sign-in page, with no socket left to close).
+	await page.evaluate(() => window.consoleSockets?.at(-1)?.close()).catch(() => {});
+	await page.waitForURL(/\/console\/signin/, { timeout: 10000 });
+	await page.context().close();
+});
+
+test('the socket lost while still signed in: the console reconnects', async () => {
+	const page = await dashboard('DemoHelper', [recordSockets]);
+	await page.evaluate(() => window.consoleSockets.at(-1).close());
+	await page.locator('#connection.conn-lost').waitFor();
+	await page.locator('#connection.conn-live').waitFor({ timeout: 10000 });
+	assert.match(page.url(), /\/console$/);
+	await page.context().close();
+});
+
+test('one AudioContext, made at the first gesture, rings every new request', async () => {
+	const page = await dashboard('DemoHelper', [() => {
+		window.audioContexts = 0;
+		window.tones = 0;
+		const Native = window.AudioContext;
+		window.AudioContext = class extends Native {
+			constructor(...args) {
+				super(...args);
+				window.audioContexts++;
+			}
+			createOscillator() {
+				window.tones++;
+				return super.createOscillator();
+			}
+		};
+		// Notifications allowed, without a desktop to show them on.
+		window.Notification = class {
+			static get permission() { return 'granted'; }
+			static requestPermission() { return Promise.resolve('granted'); }
+		};
+	}]);
+	await page.getByRole('button', { name: 'Notify me of new requests' }).click();
+	for (let i = 1; i <= 10; i++) await ask(`Ring number ${i}, please.`);
+	await page.waitForFunction(() => window.tones >= 10, null, { timeout: 15000 });
+	assert.equal(await page.evaluate(() => window.audioContexts), 1, 'one AudioContext for all the rings');
+	await page.context().close();
+});
+
+test('an error while handling a frame surfaces; only a frame that is not JSON is ignored', async () => {
+	const created = await ask('A request to open while frames go wrong.');
+	const page = await signIn('DemoHelper');
+	await page.context().addInitScript(recordSockets);
+	await page.goto(`${helpline.url}/console/conversations/${created.id}`);
+	await page.locator('#connection.conn-live').waitFor();
+	const errors = [];
+	page.on('pageerror', (e) => errors.push(e.message));
+	const deliver = (data) => page.evaluate((d) => window.consoleSockets.at(-1).dispatchEvent(new MessageEvent('message', { data: d })), data);
+	await deliver('this is not JSON');
+	await page.waitForTimeout(300);
+	assert.deepEqual(errors, [], 'a frame that is not JSON is ignored');
+	// A frame its handler cannot take: the error reaches window.onerror.
+	await deliver(JSON.stringify({ type: 'viewers', conversation: created.id, helpers: 42 }));
+	await waitUntil(() => errors.length > 0);
+	assert.match(errors[0], /filter/);
+	await page.context().close();
+});
+
+async function waitUntil(check, timeout = 5000) {
+	const deadline = Date.now() + timeout;
+	while (!check()) {
+		if (Date.now() > deadline) throw new Error('condition not met in time');
+		await new Promise((r) => setTimeout(r, 50));
+	}
+}

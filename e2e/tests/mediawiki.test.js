@@ -1,12 +1,16 @@
 // The gadget on a real MediaWiki 1.39: installed through the wiki's own pages; the way
-// in is visible without opening any menu in vector-2022, legacy vector and minerva at
-// phone width; it works logged out and logged in (the name arrives as a claim); and the
-// Helpline server is contacted only after the click; the helper sees what the wiki says
-// about the account the request came from.
+// in is on screen without opening any menu in vector-2022, legacy vector, minerva at
+// phone width, and Timeless and MonoBook at desktop and phone width, and the first click
+// opens the dialog, whose buttons keep their colours against the skin's and whose Send
+// is within reach; it works logged out and logged in (the name arrives as a claim); the
+// Helpline server is contacted only after the click; Escape in the wiki's own fields
+// never leaves the page; the helper sees what the wiki says about the account the
+// request came from.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Helpline } from '../lib/helpline.js';
-import { launch } from '../lib/browser.js';
+import { launch, inViewport, ASSETS_FROM_WORKTREE, worktreeAsset, rewrapLoader } from '../lib/browser.js';
 import { startWiki, stopWiki, editPages, blockUser, MW_URL, READER } from '../lib/mediawiki.js';
 
 let helpline;
@@ -32,6 +36,7 @@ emergency_contact = "emergency@example.org"
 	const listing = await helpline.run(['gadget', '--site', 'testwiki', '--server', helpline.url, '--out-dir', `${helpline.dataDir}/gadget`]);
 	const pairs = listing.trim().split('\n').map((line) => line.split('\t'));
 	assert.ok(pairs.some(([title]) => title === 'MediaWiki:Gadget-helpline-core.js'));
+	if (ASSETS_FROM_WORKTREE) useWorktreeAssets(pairs);
 	await editPages(pairs);
 	browser = await launch();
 });
@@ -42,6 +47,15 @@ after(async () => {
 	await stopWiki();
 });
 
+/** HELPLINE_E2E_ASSETS=worktree: the gadget pages get the work tree's scripts and styles. */
+function useWorktreeAssets(pairs) {
+	for (const [title, file] of pairs) {
+		if (title === 'MediaWiki:Gadget-helpline-core.js') writeFileSync(file, worktreeAsset('widget/helpline.js'));
+		if (title === 'MediaWiki:Gadget-helpline-core.css') writeFileSync(file, worktreeAsset('widget/helpline.css'));
+		if (title === 'MediaWiki:Gadget-helpline.js') writeFileSync(file, rewrapLoader(readFileSync(file, 'utf8')));
+	}
+}
+
 /** Opens a wiki page, counting every request to the Helpline server. */
 async function openWiki(context, path) {
 	const page = await context.newPage();
@@ -51,15 +65,36 @@ async function openWiki(context, path) {
 	return { page, contacted };
 }
 
-/** The visible way in: the portlet link where it is shown, else the floating button. */
+/** The way in on screen as the page opens: the portlet link where it is inside the
+ * viewport, else the floating button — which must then be there. */
 async function wayIn(page) {
 	const link = page.locator('#helpline-get-help a');
 	const button = page.locator('#helpline-fab');
 	await page.locator('#helpline-get-help, #helpline-fab').first().waitFor({ state: 'attached' });
-	if (await link.isVisible()) return link;
-	await button.waitFor({ state: 'visible' });
+	if ((await link.count()) && (await link.isVisible()) && (await inViewport(link))) return link;
+	await button.waitFor({ state: 'visible', timeout: 5000 });
+	assert.equal(await inViewport(button), true, 'the floating button is on screen');
 	return button;
 }
+
+/** The computed colours of the dialog's three buttons. */
+async function buttonColours(dialog) {
+	const colours = {};
+	for (const name of ['Quick exit', 'Cancel', 'Send']) {
+		colours[name] = await dialog.getByRole('button', { name }).evaluate((el) => {
+			const s = getComputedStyle(el);
+			return `${s.backgroundColor} on ${s.color}`;
+		});
+	}
+	return colours;
+}
+
+// As on the demo page, which no skin styles (Codex-like, light scheme).
+const COLOURS = {
+	'Quick exit': 'rgb(215, 51, 51) on rgb(255, 255, 255)',
+	Cancel: 'rgb(248, 249, 250) on rgb(32, 33, 34)',
+	Send: 'rgb(51, 102, 204) on rgb(255, 255, 255)',
+};
 
 async function askForHelp(page, contacted, text) {
 	assert.deepEqual(contacted, [], 'nothing is fetched from Helpline before the click');
@@ -110,6 +145,62 @@ test('minerva at phone width (no p-tb): the floating button is the way in', asyn
 	assert.equal(await way.getAttribute('id'), 'helpline-fab');
 	await askForHelp(page, contacted, 'Help from minerva');
 	await conversationWith('Help from minerva');
+	await context.close();
+});
+
+for (const skin of ['timeless', 'monobook']) {
+	for (const [width, height] of [[1280, 900], [360, 640]]) {
+		test(`${skin} at ${width} px: the way in is on screen, opens at the first click, the buttons keep their colours, Send is in reach`, async () => {
+			const phone = width < 500;
+			const context = await browser.newContext({ viewport: { width, height }, ...(phone ? { isMobile: true, hasTouch: true } : {}) });
+			const { page, contacted } = await openWiki(context, `/index.php?title=Main_Page&useskin=${skin}`);
+			assert.ok(await page.locator(`body.skin-${skin}`).count());
+			assert.deepEqual(contacted, [], 'nothing is fetched from Helpline before the click');
+			await (await wayIn(page)).click();
+			const dialog = page.getByRole('dialog', { name: 'Get help' });
+			await dialog.waitFor({ timeout: 5000 });
+			await dialog.getByText('Test Wiki help team at').waitFor();
+			assert.deepEqual(await buttonColours(dialog), COLOURS);
+			if (!phone) {
+				// Hovered too (Timeless colours hovered buttons with a stronger rule).
+				await dialog.getByRole('button', { name: 'Cancel' }).hover();
+				assert.equal((await buttonColours(dialog)).Cancel, 'rgb(255, 255, 255) on rgb(32, 33, 34)', 'Cancel, hovered');
+				await dialog.getByRole('button', { name: 'Quick exit' }).hover();
+				assert.equal((await buttonColours(dialog))['Quick exit'], COLOURS['Quick exit'], 'Quick exit, hovered');
+			}
+			for (const name of ['Send', 'Cancel', 'Quick exit']) {
+				assert.equal(await inViewport(dialog.getByRole('button', { name })), true, `${name} is on screen`);
+			}
+			const text = `Help from ${skin} at ${width} px`;
+			await dialog.getByLabel('What is happening?').fill(text);
+			await dialog.getByRole('button', { name: 'Send' }).click();
+			await page.getByRole('complementary', { name: 'Help chat' }).getByText('Connected').waitFor();
+			await conversationWith(text);
+			await context.close();
+		});
+	}
+}
+
+test('an edit in progress survives Escape pressed twice in the wiki\'s own fields after the dialog was cancelled', async () => {
+	const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+	const { page } = await openWiki(context, '/index.php?title=Sandbox&action=edit');
+	const editUrl = page.url();
+	await (await wayIn(page)).click();
+	const dialog = page.getByRole('dialog', { name: 'Get help' });
+	await dialog.getByRole('button', { name: 'Cancel' }).click();
+	await dialog.waitFor({ state: 'detached' });
+	const box = page.locator('#wpTextbox1');
+	await box.fill('A careful edit, half done.');
+	await box.press('Escape');
+	await box.press('Escape');
+	await page.waitForTimeout(1000);
+	assert.equal(page.url(), editUrl, 'still on the edit page after Escape twice in the edit box');
+	await page.locator('#searchInput, input[name="search"]').first().focus();
+	await page.keyboard.press('Escape');
+	await page.keyboard.press('Escape');
+	await page.waitForTimeout(1000);
+	assert.equal(page.url(), editUrl, 'still on the edit page after Escape twice in the search box');
+	assert.equal(await box.inputValue(), 'A careful edit, half done.');
 	await context.close();
 });
 

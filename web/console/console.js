@@ -11,8 +11,17 @@
 	var csrf = (document.querySelector('input[name="csrf"]') || {}).value || '';
 	var conversation = main.getAttribute('data-conversation');
 	var connection = document.getElementById('connection');
+	var SIGNIN = '/console/signin';
+	// The dashboard's live part alone, with the page's own filters.
+	var LIVE_URL = '/console/live' + location.search;
+	// A burst of queue events makes one fetch of the dashboard's live part: this long after
+	// the last event, and no later than LIVE_MAX_WAIT_MS after the first.
+	var LIVE_DEBOUNCE_MS = 300;
+	var LIVE_MAX_WAIT_MS = 2000;
+	var RETRY_START_MS = 1000;
+	var RETRY_MAX_MS = 15000;
 	var socket = null;
-	var retry = 1000;
+	var retry = RETRY_START_MS;
 	var refreshing = false;
 	var again = false;
 
@@ -24,14 +33,80 @@
 		connection.className = 'conn ' + (live ? 'conn-live' : 'conn-lost');
 	}
 
-	/* Fetches this page again and swaps in its live parts: one rendering path, the
-	 * server's. The controls are swapped only when their state changed, so a reply being
-	 * typed is never lost. */
+	/* The session is gone (expired, or signed out elsewhere): to the sign-in page, instead
+	 * of retrying for ever. */
+	function isSignIn(url) {
+		try { return new URL(url, location.href).pathname === SIGNIN; } catch (e) { return false; }
+	}
+	function signedOut(r) {
+		return r.status === 401 || r.type === 'opaqueredirect' || (r.redirected && isSignIn(r.url));
+	}
+	function toSignIn() { location.href = SIGNIN; }
+
+	/* Resolves true while this browser is still signed in (or the server cannot be reached
+	 * to tell); goes to the sign-in page when it is not. */
+	function checkSession() {
+		return fetch('/console/live', { credentials: 'same-origin', redirect: 'manual', cache: 'no-store', headers: { Accept: 'text/html' } })
+			.then(function (r) {
+				if (signedOut(r)) { toSignIn(); return false; }
+				return true;
+			}, function () { return true; });
+	}
+
+	/* Calls `run` (which returns a promise) once per burst of `schedule()` calls: `delay`
+	 * after the last call, no later than `maxWait` after the first, never two at once —
+	 * calls during a run make exactly one more run after it. */
+	function debounced(run, delay, maxWait) {
+		var timer = null, first = 0, running = false, pending = false;
+		function fire() {
+			timer = null;
+			first = 0;
+			if (running) { pending = true; return; }
+			running = true;
+			run().then(done, done);
+		}
+		function done() {
+			running = false;
+			if (pending) { pending = false; schedule(); }
+		}
+		function schedule() {
+			var now = Date.now();
+			if (!first) { first = now; }
+			clearTimeout(timer);
+			timer = setTimeout(fire, Math.max(0, Math.min(delay, first + maxWait - now)));
+		}
+		return schedule;
+	}
+
+	/* The dashboard: only its live part is fetched and replaced. */
+	function fetchLive() {
+		return fetch(LIVE_URL, { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'text/html' } })
+			.then(function (r) {
+				if (signedOut(r)) { toSignIn(); return null; }
+				return r.ok ? r.text() : null;
+			})
+			.then(function (html) {
+				var live = document.getElementById('live');
+				if (html === null || !live) { return; }
+				live.innerHTML = html;
+				bindForms(live);
+				localTimes(live);
+			})
+			.catch(function () { /* the socket's reconnect will refresh again */ });
+	}
+	var refreshLive = debounced(fetchLive, LIVE_DEBOUNCE_MS, LIVE_MAX_WAIT_MS);
+
+	/* A conversation: fetches this page again and swaps in its live parts: one rendering
+	 * path, the server's. The controls are swapped only when their state changed, so a
+	 * reply being typed is never lost. */
 	function refresh() {
 		if (refreshing) { again = true; return; }
 		refreshing = true;
 		fetch(location.href, { credentials: 'same-origin', headers: { Accept: 'text/html' } })
-			.then(function (r) { if (r.redirected && /signin/.test(r.url)) { location.href = r.url; } return r.text(); })
+			.then(function (r) {
+				if (signedOut(r)) { toSignIn(); throw new Error('signed out'); }
+				return r.text();
+			})
 			.then(function (html) {
 				var next = new DOMParser().parseFromString(html, 'text/html');
 				swap('live', next, true);
@@ -58,8 +133,11 @@
 		}
 	}
 
-	/* At once: `refresh` itself folds a burst of events into one more fetch. */
-	function soon() { refresh(); }
+	/* The dashboard fetches its live part, debounced; a conversation page itself, at once
+	 * (`refresh` folds a burst of events into one more fetch). */
+	function soon() {
+		if (page === 'dashboard') { refreshLive(); } else { refresh(); }
+	}
 
 	function send(frame) {
 		if (socket && socket.readyState === 1) { socket.send(JSON.stringify(frame)); }
@@ -76,7 +154,7 @@
 		switch (frame.type) {
 			case 'ready':
 				showConnection(true);
-				retry = 1000;
+				retry = RETRY_START_MS;
 				if (conversation) {
 					var after = Number(main.getAttribute('data-last-seq') || 0);
 					send({ type: 'open', conversation: conversation, after: after });
@@ -122,12 +200,20 @@
 		var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/helper/live';
 		socket = new WebSocket(url);
 		socket.onmessage = function (e) {
-			try { onFrame(JSON.parse(e.data)); } catch (err) { /* not for us */ }
+			var frame;
+			// Only a frame that is not JSON is ignored; an error in handling one surfaces
+			// (window.onerror, the browser's console) instead of vanishing.
+			try { frame = JSON.parse(e.data); } catch (err) { return; }
+			onFrame(frame);
 		};
 		socket.onclose = function () {
 			showConnection(false);
-			setTimeout(connect, retry);
-			retry = Math.min(retry * 2, 15000);
+			// Signed out or expired: the sign-in page. Otherwise back, with backoff.
+			checkSession().then(function (signedIn) {
+				if (!signedIn) { return; }
+				setTimeout(connect, retry);
+				retry = Math.min(retry * 2, RETRY_MAX_MS);
+			});
 		};
 	}
 
@@ -144,6 +230,7 @@
 					method: 'POST', credentials: 'same-origin', body: body,
 					headers: { Accept: 'application/json', 'X-CSRF-Token': csrf }
 				}).then(function (r) {
+					if (signedOut(r)) { toSignIn(); return; }
 					return r.json().catch(function () { return {}; }).then(function (json) {
 						if (!r.ok) { throw new Error((json.error && json.error.message) || String(r.status)); }
 						if (error) { error.hidden = true; }
@@ -153,7 +240,7 @@
 						if (id) { id.value = id.value.charAt(0) + '-' + Math.random().toString(36).slice(2) + Date.now().toString(36); }
 						if (/\/release$/.test(form.action)) { location.href = '/console'; return; }
 						if (form.classList.contains('presence')) { location.reload(); return; }
-						refresh();
+						soon();
 					});
 				}).catch(function (err) {
 					if (error) { error.textContent = err.message; error.hidden = false; }
@@ -172,31 +259,51 @@
 		});
 	}
 
-	/* Opt-in notifications and a short tone for new requests. */
+	/* Opt-in notifications and a short tone for new requests. One AudioContext for the
+	 * page, made on the first user gesture (browsers keep a context made without one
+	 * suspended) and resumed when the browser suspended it; a new one per ring would stop
+	 * sounding after a few. */
 	var notify = document.getElementById('notify');
 	var ringing = false;
+	var audio = null;
+	function audioContext() {
+		var Context = window.AudioContext || window.webkitAudioContext;
+		if (!audio && Context) { audio = new Context(); }
+		if (audio && audio.state === 'suspended') { audio.resume(); }
+		return audio;
+	}
+	function unlockAudio() {
+		if (ringing) { audioContext(); }
+	}
+	document.addEventListener('pointerdown', unlockAudio, true);
+	document.addEventListener('keydown', unlockAudio, true);
 	if (notify && 'Notification' in window) {
 		notify.hidden = false;
 		ringing = Notification.permission === 'granted';
 		notify.setAttribute('aria-pressed', String(ringing));
 		notify.addEventListener('click', function () {
+			audioContext();
 			Notification.requestPermission().then(function (p) {
 				ringing = p === 'granted';
 				notify.setAttribute('aria-pressed', String(ringing));
 			});
 		});
 	}
+	function tone() {
+		if (!audio) { return; }
+		if (audio.state === 'suspended') { audio.resume(); }
+		var oscillator = audio.createOscillator();
+		oscillator.frequency.value = 660;
+		oscillator.connect(audio.destination);
+		oscillator.start();
+		oscillator.stop(audio.currentTime + 0.15);
+	}
 	function ring(item, what) {
 		if (!ringing || !item) { return; }
 		try {
 			new Notification(t(what), { body: item.preview || '', tag: 'helpline-' + item.id });
-			var audio = new (window.AudioContext || window.webkitAudioContext)();
-			var tone = audio.createOscillator();
-			tone.frequency.value = 660;
-			tone.connect(audio.destination);
-			tone.start();
-			tone.stop(audio.currentTime + 0.15);
 		} catch (e) { /* notifications are a courtesy */ }
+		tone();
 	}
 
 	/* Times in the helper's own zone and language. */

@@ -4,6 +4,7 @@
 (function (C) {
 	'use strict';
 	var d = document, w = window, mw = w.mw, key = 'helpline:' + C.site, loading = null;
+	var HASH = '#get-help';
 
 	function lang() {
 		var l = (mw && mw.config && mw.config.get('wgUserLanguage')) ||
@@ -39,16 +40,47 @@
 		return loading;
 	}
 
+	/* A `#get-help` left in the address would open the dialog again on every reload. */
+	function dropHash() {
+		if (location.hash === HASH && w.history && w.history.replaceState) {
+			w.history.replaceState(w.history.state, '', location.href.replace(/#.*$/, ''));
+		}
+	}
+
 	function open(e) {
-		if (e && e.preventDefault) { e.preventDefault(); }
+		if (e) {
+			// One click may reach more than one of our listeners: it opens once.
+			if (e.helplineHandled) { return; }
+			e.helplineHandled = true;
+			if (e.preventDefault) { e.preventDefault(); }
+		}
+		dropHash();
 		load().then(function (H) { H.open(C, lang()); });
 	}
 
+	/* Any `<a href="#get-help">`, also one added after load. Listening while the click
+	 * goes down (capture) means a skin that stops the click on its way up (as Timeless
+	 * does in its sidebar) cannot swallow it. */
+	function onClick(e) {
+		var a = e.target && e.target.closest && e.target.closest('a[href="' + HASH + '"]');
+		if (a) { open(e); }
+	}
+
+	/* Visible means: laid out, not hidden by style, its middle inside the viewport and
+	 * inside every ancestor that clips — not far below the page (MonoBook on a phone puts
+	 * its tools under the content) nor folded into a closed menu. */
 	function shown(el) {
 		if (!el || !el.getClientRects().length) { return false; }
+		var r = el.getBoundingClientRect();
+		var x = r.left + r.width / 2, y = r.top + r.height / 2;
+		if (!r.width || !r.height || x < 0 || y < 0 || x > w.innerWidth || y > w.innerHeight) { return false; }
 		for (var p = el; p && p !== d.body; p = p.parentElement) {
 			var s = w.getComputedStyle(p);
 			if (s.visibility === 'hidden' || s.display === 'none' || s.opacity === '0') { return false; }
+			if (p !== el && (s.overflowX !== 'visible' || s.overflowY !== 'visible')) {
+				var c = p.getBoundingClientRect();
+				if (x < c.left || x > c.right || y < c.top || y > c.bottom) { return false; }
+			}
 		}
 		return true;
 	}
@@ -67,19 +99,21 @@
 	}
 
 	function start() {
-		var link = null;
+		var item = null, link = null;
 		if (mw && mw.util && mw.util.addPortletLink && C.portlet) {
-			link = mw.util.addPortletLink(C.portlet, '#get-help', label(), 'helpline-get-help', label());
+			item = mw.util.addPortletLink(C.portlet, HASH, label(), 'helpline-get-help', label());
+			link = item && (item.querySelector('a') || item);
+			// On the link itself as well: the first click opens, whatever the skin does.
+			if (link) { link.addEventListener('click', open); }
 		}
-		// Where the portlet is missing or folded into a closed menu, the button is the way in.
+		// Where the portlet is missing, folded into a closed menu or off-screen, the
+		// button is the way in.
 		if (C.floating || !shown(link)) { floatingButton(); }
-		d.addEventListener('click', function (e) {
-			var a = e.target && e.target.closest && e.target.closest('a[href="#get-help"]');
-			if (a) { open(e); }
-		});
+		d.addEventListener('click', onClick, true);
+		w.addEventListener('hashchange', function () { if (location.hash === HASH) { open(); } });
 		w.addEventListener('helpline:open', open);
 		d.addEventListener('helpline:open', open);
-		if (location.hash === '#get-help') { open(); }
+		if (location.hash === HASH) { open(); }
 		// A conversation of this browser tab is still open: bring the chat back.
 		try {
 			if (w.sessionStorage.getItem(key)) { load().then(function (H) { H.restore(C, lang()); }); }
