@@ -239,6 +239,10 @@ async fn a_conversation_handled_from_the_console(app: TestApp) {
 }
 
 async fn signing_out_ends_the_session(app: TestApp) {
+    let (probe_client, _) = signed_in(&app, "bob").await;
+    let probe = |client: &reqwest::Client| client.get(format!("{}/console/session", app.url)).send();
+    assert_eq!(probe(&probe_client).await.unwrap().status(), StatusCode::NO_CONTENT, "signed in");
+    assert_eq!(probe(&browser()).await.unwrap().status(), StatusCode::UNAUTHORIZED, "a stranger");
     let client = browser();
     let response = redeem(&app, &client, &link_for(&app, "alice").await).await;
     let cookie = session_cookie(&response);
@@ -256,6 +260,10 @@ async fn signing_out_ends_the_session(app: TestApp) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()[LOCATION], "/console/signin");
+    let replayed = replay
+        .get(format!("{}/console/session", app.url))
+        .header(COOKIE, format!("helpline_console={cookie}"));
+    assert_eq!(replayed.send().await.unwrap().status(), StatusCode::UNAUTHORIZED, "the probe says so too");
 }
 
 #[tokio::test]

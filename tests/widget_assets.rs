@@ -34,7 +34,7 @@ async fn loader_carries_the_site_settings_and_loads_nothing_else() {
 
     for (path, kind, marker) in [
         ("/widget/helpline.js", "text/javascript", "window.Helpline"),
-        ("/widget/helpline.css", "text/css", ".helpline-dialog"),
+        ("/widget/helpline.css", "text/css", "#helpline-dialog"),
     ] {
         let response = app.client.get(format!("{}{path}", app.url)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
@@ -78,4 +78,21 @@ fn gadget_texts_carry_the_whole_widget_and_contact_the_server_only_after_a_click
     assert!(loader.contains(r#""server":"https://helpline.example.org""#));
     assert_eq!(page("MediaWiki:Gadget-helpline-core.js"), helpline::widget::WIDGET_JS);
     assert_eq!(page("MediaWiki:Gadget-helpline-core.css"), helpline::widget::WIDGET_CSS);
+}
+
+/// The widget's script is its parts, every one of them, in name order: a part added to
+/// `web/widget/helpline/` but not to the server's list (or the other way) fails here.
+#[test]
+fn the_widget_script_is_its_parts_in_name_order() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/widget/helpline");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".js"))
+        .collect();
+    names.sort();
+    assert_eq!(names, helpline::widget::WIDGET_PARTS);
+    let joined: String = names.iter().map(|n| std::fs::read_to_string(dir.join(n)).unwrap()).collect();
+    assert_eq!(joined, helpline::widget::WIDGET_JS);
+    assert!(joined.starts_with("/* Helpline widget") && joined.trim_end().ends_with("}());"));
 }

@@ -1,5 +1,5 @@
 // Debian's Chromium, driven by playwright-core, headless and without network noise.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -14,7 +14,13 @@ const web = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
  */
 export const ASSETS_FROM_WORKTREE = process.env.HELPLINE_E2E_ASSETS === 'worktree';
 
+/** A file of web/; `widget/helpline.js` is the widget's parts (web/widget/helpline/)
+ * joined in name order, as the server joins them. */
 export function worktreeAsset(path) {
+	if (path === 'widget/helpline.js') {
+		const dir = join(web, 'widget', 'helpline');
+		return readdirSync(dir).filter((f) => f.endsWith('.js')).sort().map((f) => readFileSync(join(dir, f), 'utf8')).join('');
+	}
 	return readFileSync(join(web, path), 'utf8');
 }
 

@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
 fn signin_routes() -> Router<AppState> {
     Router::new()
         .route("/console/signin", get(pages::signin))
+        .route("/console/session", get(pages::session))
         .route("/console/signin/link", get(pages::link).post(actions::redeem_link))
         .route("/console/signin/email", post(email_link::request))
         .route("/console/signout", post(actions::signout))

@@ -42,6 +42,12 @@ pub async fn signin(
     render(&page, StatusCode::OK)
 }
 
+/// `GET /console/session`: whether this browser is signed in — `204`, or `401` — for
+/// the console script, which asks when its socket closes (cheaper than any page).
+pub async fn session(MaybeSignedIn(session): MaybeSignedIn) -> StatusCode {
+    if session.is_some() { StatusCode::NO_CONTENT } else { StatusCode::UNAUTHORIZED }
+}
+
 #[derive(Deserialize)]
 pub struct LinkQuery {
     #[serde(default)]

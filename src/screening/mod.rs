@@ -57,7 +57,8 @@ pub struct Screener {
 /// hint before sending (served with the widget settings). Every pattern is matched
 /// case-insensitively and must mean the same as a Rust regex and as a JavaScript
 /// `RegExp` with flags `iu`: no inline flags, no look-around, `\b` only next to ASCII
-/// letters. `personal_data_cases.json` holds the texts both sides are tested on.
+/// letters, digits as `[0-9]` (Rust's `\d` is any Unicode digit, JavaScript's ASCII).
+/// `personal_data_cases.json` holds the texts both sides are tested on.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PersonalDataRules {
     /// An e-mail address.
@@ -120,8 +121,9 @@ impl Screener {
         let rules = PersonalDataRules {
             email: r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}".into(),
             phone: PhoneRule {
-                candidate: r"(\+|\b)\d[\d \t().\-/]{5,22}\d\b".into(),
-                date: r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$".into(),
+                candidate: r"(\+|\b)[0-9][0-9 \t().\-/]{5,22}[0-9]\b".into(),
+                date: r"^[0-9]{4}[-./][0-9]{1,2}[-./][0-9]{1,2}$|^[0-9]{1,2}[-./][0-9]{1,2}[-./][0-9]{2,4}$"
+                    .into(),
                 min_digits: MIN_PHONE_DIGITS,
                 max_digits: MAX_PHONE_DIGITS,
                 min_separators: MIN_PHONE_SEPARATORS,
@@ -286,6 +288,19 @@ mod tests {
         let s = screener();
         for case in cases {
             assert_eq!(s.screen(&case.text).masked.is_some(), case.personal, "{:?}", case.text);
+        }
+    }
+
+    /// What keeps the served patterns meaning the same in both languages.
+    #[test]
+    fn the_served_patterns_keep_to_what_both_regex_languages_share() {
+        let rules = screener().personal_data_rules().clone();
+        let mut patterns = vec![rules.email, rules.phone.candidate, rules.phone.date, rules.link];
+        patterns.extend(rules.details.into_iter().map(|d| d.pattern));
+        for pattern in patterns {
+            for unshared in [r"\d", r"\D", "(?i", "(?<", "(?=", "(?!", r"\p{", r"\A", r"\z"] {
+                assert!(!pattern.contains(unshared), "{pattern} uses {unshared}");
+            }
         }
     }
 

@@ -58,6 +58,8 @@ pub struct SiteSummary {
 pub struct WidgetLimits {
     pub first_message_chars: usize,
     pub message_chars: usize,
+    /// The longest thank-you after the end.
+    pub thanks_chars: usize,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -131,6 +133,7 @@ pub async fn widget_settings(
         limits: WidgetLimits {
             first_message_chars: state.config.limits.first_message_chars,
             message_chars: state.config.limits.message_chars,
+            thanks_chars: crate::thanks::MAX_CHARS,
         },
         availability: Availability { helpers_online, median_wait_seconds, summary },
         channels,

@@ -46,7 +46,7 @@
 	/* Resolves true while this browser is still signed in (or the server cannot be reached
 	 * to tell); goes to the sign-in page when it is not. */
 	function checkSession() {
-		return fetch('/console/live', { credentials: 'same-origin', redirect: 'manual', cache: 'no-store', headers: { Accept: 'text/html' } })
+		return fetch('/console/session', { credentials: 'same-origin', redirect: 'manual', cache: 'no-store' })
 			.then(function (r) {
 				if (signedOut(r)) { toSignIn(); return false; }
 				return true;
