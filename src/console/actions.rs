@@ -18,7 +18,7 @@ use super::render::error_page;
 use crate::conversations::helper_ops::{self, CloseInput, HelperMessageInput, RedirectInput, TransferInput};
 use crate::conversations::offers;
 use crate::domain::helper::parse_capacity;
-use crate::domain::{ConversationId, Outcome, PresenceStatus};
+use crate::domain::{Conversation, ConversationId, Outcome, PresenceStatus};
 use crate::error::{AppError, AppResult};
 use crate::helpers::signin::{self, ConsoleSession};
 use crate::state::AppState;
@@ -132,19 +132,13 @@ fn page_of(id: &ConversationId) -> String {
     format!("/console/conversations/{id}")
 }
 
-/// Runs an operation on a conversation of the helper's queues.
-async fn on_conversation<F, Fut>(
+/// The conversation of the form's path, if it is in one of the helper's queues.
+async fn the_conversation(
     state: &AppState,
     id: &ConversationId,
     session: &ConsoleSession,
-    run: F,
-) -> AppResult<()>
-where
-    F: FnOnce(crate::domain::Conversation) -> Fut,
-    Fut: Future<Output = AppResult<()>>,
-{
-    let c = helper_ops::authorize(state, &session.helper, id).await?;
-    run(c).await
+) -> AppResult<Conversation> {
+    helper_ops::authorize(state, &session.helper, id).await
 }
 
 pub async fn claim(
@@ -152,13 +146,13 @@ pub async fn claim(
     Path(id): Path<ConversationId>,
     action: ConsoleForm<NoFields>,
 ) -> Response {
-    let state = &state;
     let helper = &action.session.helper;
-    let result = on_conversation(state, &id, &action.session, |c| async move {
-        helper_ops::claim(state, helper, &c).await.map(drop)
-    })
+    let result = async {
+        let c = the_conversation(&state, &id, &action.session).await?;
+        helper_ops::claim(&state, helper, &c).await.map(drop)
+    }
     .await;
-    action.reply.done(state, result, &page_of(&id))
+    action.reply.done(&state, result, &page_of(&id))
 }
 
 /// The owner gives it back to the queue, and goes back to the dashboard.
@@ -167,14 +161,14 @@ pub async fn release(
     Path(id): Path<ConversationId>,
     action: ConsoleForm<NoFields>,
 ) -> Response {
-    let state = &state;
     let helper = &action.session.helper;
-    let result = on_conversation(state, &id, &action.session, |c| async move {
-        helper_ops::release(state, helper, &c).await.map(drop)
-    })
+    let result = async {
+        let c = the_conversation(&state, &id, &action.session).await?;
+        helper_ops::release(&state, helper, &c).await.map(drop)
+    }
     .await;
     let back = if result.is_ok() { "/console".to_string() } else { page_of(&id) };
-    action.reply.done(state, result, &back)
+    action.reply.done(&state, result, &back)
 }
 
 #[derive(Deserialize)]
@@ -195,10 +189,10 @@ async fn post(
         internal,
     };
     let helper = &action.session.helper;
-    let input = &input;
-    let result = on_conversation(state, id, &action.session, |c| async move {
-        helper_ops::post(state, helper, &c, input).await.map(drop)
-    })
+    let result = async {
+        let c = the_conversation(state, id, &action.session).await?;
+        helper_ops::post(state, helper, &c, &input).await.map(drop)
+    }
     .await;
     action.reply.done(state, result, &page_of(id))
 }
@@ -236,14 +230,13 @@ pub async fn transfer(
         to_helper: action.form.to_helper.clone().filter(|s| !s.is_empty()),
         to_queue: action.form.to_queue.clone().filter(|s| !s.is_empty()).map(Into::into),
     };
-    let state = &state;
     let helper = &action.session.helper;
-    let input = &input;
-    let result = on_conversation(state, &id, &action.session, |c| async move {
-        helper_ops::transfer(state, helper, &c, input).await.map(drop)
-    })
+    let result = async {
+        let c = the_conversation(&state, &id, &action.session).await?;
+        helper_ops::transfer(&state, helper, &c, &input).await.map(drop)
+    }
     .await;
-    action.reply.done(state, result, &page_of(&id))
+    action.reply.done(&state, result, &page_of(&id))
 }
 
 #[derive(Deserialize)]
@@ -257,14 +250,13 @@ pub async fn redirect(
     action: ConsoleForm<RedirectForm>,
 ) -> Response {
     let input = RedirectInput { team: action.form.team.clone().unwrap_or_default() };
-    let state = &state;
     let helper = &action.session.helper;
-    let input = &input;
-    let result = on_conversation(state, &id, &action.session, |c| async move {
-        helper_ops::redirect(state, helper, &c, input).await.map(drop)
-    })
+    let result = async {
+        let c = the_conversation(&state, &id, &action.session).await?;
+        helper_ops::redirect(&state, helper, &c, &input).await.map(drop)
+    }
     .await;
-    action.reply.done(state, result, &page_of(&id))
+    action.reply.done(&state, result, &page_of(&id))
 }
 
 #[derive(Deserialize)]
@@ -278,13 +270,13 @@ pub async fn block(
     action: ConsoleForm<BlockForm>,
 ) -> Response {
     let hours = action.form.hours.as_deref().and_then(|h| h.trim().parse().ok()).unwrap_or(0);
-    let state = &state;
     let helper = &action.session.helper;
-    let result = on_conversation(state, &id, &action.session, |c| async move {
-        crate::blocks::block(state, helper, &c, hours).await
-    })
+    let result = async {
+        let c = the_conversation(&state, &id, &action.session).await?;
+        crate::blocks::block(&state, helper, &c, hours).await
+    }
     .await;
-    action.reply.done(state, result, &page_of(&id))
+    action.reply.done(&state, result, &page_of(&id))
 }
 
 pub async fn unblock(
@@ -292,13 +284,13 @@ pub async fn unblock(
     Path(id): Path<ConversationId>,
     action: ConsoleForm<NoFields>,
 ) -> Response {
-    let state = &state;
     let helper = &action.session.helper;
-    let result = on_conversation(state, &id, &action.session, |c| async move {
-        crate::blocks::lift(state, helper, &c).await
-    })
+    let result = async {
+        let c = the_conversation(&state, &id, &action.session).await?;
+        crate::blocks::lift(&state, helper, &c).await
+    }
     .await;
-    action.reply.done(state, result, &page_of(&id))
+    action.reply.done(&state, result, &page_of(&id))
 }
 
 #[derive(Deserialize)]
@@ -312,13 +304,13 @@ pub async fn close(
     action: ConsoleForm<CloseForm>,
 ) -> Response {
     let outcome = action.form.outcome.as_deref().and_then(Outcome::parse);
-    let state = &state;
     let helper = &action.session.helper;
-    let result = on_conversation(state, &id, &action.session, |c| async move {
+    let result = async {
+        let c = the_conversation(&state, &id, &action.session).await?;
         let outcome =
             outcome.ok_or_else(|| AppError::bad_request("invalid_outcome", "Choose an outcome."))?;
-        helper_ops::close(state, helper, &c, &CloseInput { outcome }).await.map(drop)
-    })
+        helper_ops::close(&state, helper, &c, &CloseInput { outcome }).await.map(drop)
+    }
     .await;
-    action.reply.done(state, result, &page_of(&id))
+    action.reply.done(&state, result, &page_of(&id))
 }

@@ -49,7 +49,15 @@ fn conversation_from_row(row: &AnyRow) -> sqlx::Result<Conversation> {
 }
 
 pub async fn find(conn: &mut AnyConnection, id: &ConversationId) -> sqlx::Result<Option<Conversation>> {
-    let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
+    select_one(conn, id, "").await
+}
+
+async fn select_one(
+    conn: &mut AnyConnection,
+    id: &ConversationId,
+    lock: &str,
+) -> sqlx::Result<Option<Conversation>> {
+    let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1{lock}");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(conversation_from_row).transpose()
 }
@@ -61,10 +69,13 @@ pub async fn lock(
     backend: Backend,
     id: &ConversationId,
 ) -> sqlx::Result<Option<Conversation>> {
-    let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
-    let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1{lock}");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
-    row.as_ref().map(conversation_from_row).transpose()
+    select_one(conn, id, row_lock(backend)).await
+}
+
+/// What locks the selected rows until the transaction ends: `FOR UPDATE` on PostgreSQL;
+/// nothing on SQLite, which has one writer.
+fn row_lock(backend: Backend) -> &'static str {
+    if backend == Backend::Postgres { " FOR UPDATE" } else { "" }
 }
 
 /// Every conversation of `ids`, locked as `lock` does, by id.
@@ -77,10 +88,10 @@ pub async fn lock_many(
     if ids.is_empty() {
         return Ok(found);
     }
-    let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
     let sql = format!(
-        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id IN ({}) ORDER BY id{lock}",
-        placeholders(conn, 1, ids.len())
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id IN ({}) ORDER BY id{}",
+        placeholders(conn, 1, ids.len()),
+        row_lock(backend)
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for id in ids {
