@@ -670,6 +670,12 @@ async fn capacity_limits_taking_and_read_marks_show(app: TestApp) {
     let form = [("csrf", csrf.as_str()), ("shown_as", "name"), ("capacity", "1")];
     assert_eq!(act(&app, &alice, "/console/settings", &form).await.status(), StatusCode::SEE_OTHER);
     assert!(page(&app, &alice, "/console/settings").await.1.contains(r#"value="1""#));
+    // A form missing a field it needs is refused as such, and changes nothing.
+    let incomplete =
+        act(&app, &alice, "/console/settings", &[("csrf", csrf.as_str()), ("capacity", "7")]).await;
+    assert_eq!(incomplete.status(), StatusCode::BAD_REQUEST);
+    assert!(incomplete.text().await.unwrap().contains("The form could not be read"));
+    assert!(page(&app, &alice, "/console/settings").await.1.contains(r#"value="1""#), "capacity kept");
 
     let (one, one_token, _) = app.start("first").await;
     let (two, two_token, _) = app.start("second").await;
