@@ -15,6 +15,7 @@ pub fn add_demo_site(config: &mut Config, own_origins: &[String]) {
             id: DEMO_QUEUE.into(),
             name: "Demo help team".into(),
             languages: Vec::new(),
+            eligibility: None,
         });
     }
     if let Some(site) = config.sites.iter_mut().find(|s| s.id == DEMO_SITE) {
@@ -49,6 +50,7 @@ pub fn demo_site(allowed_origins: Vec<String>) -> SiteConfig {
         id: DEMO_SITE.into(),
         name: "Demo Wiki".into(),
         api_url: None,
+        bot: None,
         language: "en".into(),
         allowed_origins,
         queue: DEMO_QUEUE.into(),

@@ -90,7 +90,7 @@ impl AppState {
             block_horizon,
             reports: ReportCache::default(),
             waits: WaitCache::default(),
-            wiki: WikiClient::new(http.clone()),
+            wiki: WikiClient::new(crate::wiki::user_agent(&config))?,
             http,
             screener: Screener::load()?,
             i18n: I18n::load()?,

@@ -16,6 +16,13 @@ MW_ADMIN_PASS=${MW_ADMIN_PASS:-Helpline-e2e-Admin-2024}
 MW_USER=${MW_USER:-Reader}
 MW_USER_PASS=${MW_USER_PASS:-Helpline-e2e-Reader-2024}
 MW_SKIP_APT=${MW_SKIP_APT:-0}
+# Bot passwords as the wiki makes them: at least 32 of 0-9 and a-w. action=login takes
+# nothing else (BotPassword::canonicalizeLoginData), though createBotPassword.php does.
+MW_BOT_USER=${MW_BOT_USER:-HelplineBot}
+MW_BOT_APP=${MW_BOT_APP:-helpline}
+MW_BOT_PASS=${MW_BOT_PASS:-helplinee2ebotpassword0000000000}
+MW_GADGET_APP=${MW_GADGET_APP:-gadget}
+MW_GADGET_PASS=${MW_GADGET_PASS:-helplinee2egadgetpassword0000000}
 MW_HOME=/usr/share/mediawiki
 # php-cli runs install.php and `php -S`; curl (start.sh) and python3 (edit_page.py) are
 # usually there already. No --install-recommends: MySQL, ImageMagick, APCu... not needed.
@@ -156,6 +163,17 @@ run_maint createAndPromote.php --force --sysop --bureaucrat --custom-groups inte
 run_maint createAndPromote.php --force "$MW_USER" "$MW_USER_PASS"
 # An account for tests to block (the helper's wiki-context panel shows blocks).
 run_maint createAndPromote.php --force Troublemaker "Helpline-e2e-Troublemaker-2024"
+# The site's bot account (talk-page posts, mail through the wiki), and an interface-admin
+# bot password for installing the gadget. Setting a user's password (createAndPromote
+# --force above) invalidates their bot passwords ("must be reset"), and
+# createBotPassword.php refuses an app id that exists: so they are deleted and made again.
+run_maint createAndPromote.php --force --bot "$MW_BOT_USER" "Helpline-e2e-Bot-2024"
+run_maint sql.php --query "DELETE FROM bot_passwords WHERE bp_app_id IN ('$MW_BOT_APP', '$MW_GADGET_APP')"
+bot_password() {
+    run_maint createBotPassword.php --appid "$2" --grants "$3" "$1" "$4"
+}
+bot_password "$MW_BOT_USER" "$MW_BOT_APP" basic,highvolume,editpage,createeditmovepage,sendemail "$MW_BOT_PASS"
+bot_password "$MW_ADMIN_USER" "$MW_GADGET_APP" basic,editpage,editinterface,editsiteconfig,createeditmovepage "$MW_GADGET_PASS"
 # Applies schema changes for extensions/skins loaded above (no-op when up to date).
 run_maint update.php --quick
 
@@ -166,4 +184,8 @@ MW_ADMIN_USER=$MW_ADMIN_USER
 MW_ADMIN_PASS=$MW_ADMIN_PASS
 MW_USER=$MW_USER
 MW_USER_PASS=$MW_USER_PASS
+MW_BOT_LOGIN=$MW_BOT_USER@$MW_BOT_APP
+MW_BOT_PASS=$MW_BOT_PASS
+MW_GADGET_LOGIN=$MW_ADMIN_USER@$MW_GADGET_APP
+MW_GADGET_PASS=$MW_GADGET_PASS
 INFO

@@ -10,11 +10,15 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+mod eligibility;
 mod sites;
 mod validate;
 
+pub use eligibility::{Approval, EligibilityRules};
+
 pub use sites::{
-    CATALOG_TEXT_CHARS, CATALOG_TITLE_CHARS, CannedReply, OtherTeam, QueueConfig, SiteConfig, Topic,
+    BotConfig, CATALOG_TEXT_CHARS, CATALOG_TITLE_CHARS, CannedReply, OtherTeam, QueueConfig, SiteConfig,
+    Topic,
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -44,6 +48,7 @@ pub struct Config {
     pub mail: Option<MailConfig>,
     pub console: ConsoleConfig,
     pub routing: RoutingConfig,
+    pub wiki: WikiSettings,
     pub sites: Vec<SiteConfig>,
     pub queues: Vec<QueueConfig>,
 }
@@ -85,6 +90,23 @@ pub struct RoutingConfig {
 impl Default for RoutingConfig {
     fn default() -> Self {
         Self { owner_offline_seconds: 600, auto_offer: false, offer_seconds: 60 }
+    }
+}
+
+/// How Helpline talks to the sites' wikis.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct WikiSettings {
+    /// Who runs this server, for the User-Agent the wikis see (an e-mail address or a
+    /// page). Defaults to `mail.from`.
+    pub contact: Option<String>,
+    /// Signed-in helpers' eligibility is checked again this often (minutes).
+    pub recheck_minutes: u32,
+}
+
+impl Default for WikiSettings {
+    fn default() -> Self {
+        Self { contact: None, recheck_minutes: 5 }
     }
 }
 
@@ -212,6 +234,7 @@ impl Default for Config {
             routing: RoutingConfig::default(),
             sites: Vec::new(),
             queues: Vec::new(),
+            wiki: WikiSettings::default(),
         }
     }
 }

@@ -1,8 +1,12 @@
 //! Sites, queues, and what coordinators curate for a site: canned replies and the other
 //! teams matters are redirected to. The same rules hold for the file and the console.
 
+use std::path::PathBuf;
+
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use super::EligibilityRules;
 use crate::domain::text::valid_config_id;
 use crate::domain::{Email, Language, QueueId, SiteId};
 
@@ -15,6 +19,10 @@ pub struct SiteConfig {
     pub api_url: Option<String>,
     /// Default language of the site (BCP 47 code).
     pub language: String,
+    /// The site's bot account, for what Helpline writes on the wiki (the talk-page move,
+    /// the gadget, mail through the wiki).
+    #[serde(default)]
+    pub bot: Option<BotConfig>,
     /// Origins allowed to call the public API and open sockets for this site.
     #[serde(default)]
     pub allowed_origins: Vec<String>,
@@ -40,6 +48,62 @@ pub struct SiteConfig {
     /// helpers insert from the console. One `id` may exist in several languages.
     #[serde(default)]
     pub canned_replies: Vec<CannedReply>,
+}
+
+/// A bot password made at the wiki's `Special:BotPasswords` (or `createBotPassword.php`).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct BotConfig {
+    /// `Name@app`, as the wiki shows it.
+    pub username: String,
+    /// The password itself, or
+    #[serde(default)]
+    pub password: Option<String>,
+    /// a file holding it (kept out of the configuration file).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for BotConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BotConfig").field("username", &self.username).finish_non_exhaustive()
+    }
+}
+
+impl BotConfig {
+    pub fn password(&self) -> anyhow::Result<String> {
+        let password = match (&self.password, &self.password_file) {
+            (Some(password), _) => password.clone(),
+            (None, Some(file)) => std::fs::read_to_string(file)
+                .with_context(|| format!("the bot password file {}", file.display()))?
+                .trim()
+                .to_string(),
+            (None, None) => {
+                anyhow::bail!("the bot account {} has no password or password_file", self.username)
+            }
+        };
+        Ok(password)
+    }
+
+    /// What the wiki's `action=login` takes: `Name@app`, and a password of at least 32
+    /// of `0-9a-w` (the wiki's own bot passwords are so). A longer or other password
+    /// is refused by the wiki as "incorrect" without saying why.
+    pub fn check(&self) -> Result<(), String> {
+        if !self.username.contains('@') {
+            return Err(format!(
+                "bot.username {:?} must be Name@app, as Special:BotPasswords shows it",
+                self.username
+            ));
+        }
+        if let Ok(password) = self.password()
+            && !(password.len() >= 32
+                && password.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'w').contains(&b)))
+        {
+            return Err("a bot password is at least 32 characters of 0-9 and a-w; the wiki \
+                 refuses any other (use the one Special:BotPasswords made)"
+                .into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -149,4 +213,7 @@ pub struct QueueConfig {
     /// Languages a global queue is split by; empty means the queue takes any language.
     #[serde(default)]
     pub languages: Vec<String>,
+    /// Who may help in this queue; without rules, whoever the operator adds.
+    #[serde(default)]
+    pub eligibility: Option<EligibilityRules>,
 }

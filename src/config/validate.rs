@@ -17,6 +17,22 @@ impl Config {
             if !seen.insert(&queue.id) {
                 bail!("queue {} is defined twice", queue.id);
             }
+            if let Some(rules) = &queue.eligibility {
+                if let Err(problem) = rules.check() {
+                    bail!("queue {}: eligibility: {problem}", queue.id);
+                }
+                match self.site(&rules.site) {
+                    None => bail!("queue {}: eligibility.site {} is not defined", queue.id, rules.site),
+                    Some(site) if site.api_url.is_none() => {
+                        bail!(
+                            "queue {}: eligibility is read on site {}, which has no api_url",
+                            queue.id,
+                            site.id
+                        )
+                    }
+                    Some(_) => {}
+                }
+            }
         }
         let mut sites = std::collections::HashSet::new();
         for site in &self.sites {
@@ -49,6 +65,14 @@ impl Config {
                 }
                 if site.other_teams.iter().filter(|t| t.id == team.id).count() > 1 {
                     bail!("site {}: other team {} is defined twice", site.id, team.id);
+                }
+            }
+            if let Some(bot) = &site.bot {
+                if site.api_url.is_none() {
+                    bail!("site {}: a bot account needs the site's api_url", site.id);
+                }
+                if let Err(problem) = bot.check() {
+                    bail!("site {}: {problem}", site.id);
                 }
             }
             if site.emergency_contact.trim().is_empty() {
@@ -88,6 +112,9 @@ impl Config {
             if oauth.client_id.trim().is_empty() {
                 bail!("console.oauth.client_id is empty");
             }
+        }
+        if self.wiki.recheck_minutes == 0 {
+            bail!("wiki.recheck_minutes must be positive");
         }
         if let Some(mail) = &self.mail {
             mail.check()?;

@@ -169,6 +169,15 @@ fn html_escape(text: &str) -> String {
 pub fn gadget_pages(site: &SiteConfig, server: &str, i18n: &I18n) -> Vec<(String, String)> {
     let definition = "* helpline[ResourceLoader|default|dependencies=mediawiki.util|targets=desktop,mobile]|helpline.js\n\
                       * helpline-core[ResourceLoader|hidden|targets=desktop,mobile]|helpline-core.js|helpline-core.css\n";
+    // Says on the wiki which version this is and that edits here do not last: the pages
+    // are the server's, brought in step by `helpline wiki install-gadget`.
+    let banner = format!(
+        "/* Helpline {} for site {} ({server}), installed by `helpline wiki install-gadget`. \
+         Do not edit here: the next install replaces this page. */\n",
+        env!("CARGO_PKG_VERSION"),
+        site.id,
+        server = server.replace("*/", "*%2F"),
+    );
     vec![
         ("MediaWiki:Gadgets-definition".into(), definition.into()),
         (
@@ -179,8 +188,11 @@ pub fn gadget_pages(site: &SiteConfig, server: &str, i18n: &I18n) -> Vec<(String
             "MediaWiki:Gadget-helpline-core".into(),
             "Helpline widget (loaded on click by the helpline gadget)".into(),
         ),
-        ("MediaWiki:Gadget-helpline.js".into(), loader_for(site, server, i18n, Some(CORE_GADGET_MODULE))),
-        ("MediaWiki:Gadget-helpline-core.js".into(), WIDGET_JS.to_string()),
-        ("MediaWiki:Gadget-helpline-core.css".into(), WIDGET_CSS.to_string()),
+        (
+            "MediaWiki:Gadget-helpline.js".into(),
+            format!("{banner}{}", loader_for(site, server, i18n, Some(CORE_GADGET_MODULE))),
+        ),
+        ("MediaWiki:Gadget-helpline-core.js".into(), format!("{banner}{WIDGET_JS}")),
+        ("MediaWiki:Gadget-helpline-core.css".into(), format!("{banner}{WIDGET_CSS}")),
     ]
 }

@@ -162,14 +162,25 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     config.limits.messages_per_minute_per_token = 10_000;
     config.limits.requests_per_minute_per_network = 100_000;
     config.queues = vec![
-        QueueConfig { id: "wiki-queue".into(), name: "Wiki helpers".into(), languages: vec![] },
-        QueueConfig { id: "other-queue".into(), name: "Other helpers".into(), languages: vec![] },
+        QueueConfig {
+            id: "wiki-queue".into(),
+            name: "Wiki helpers".into(),
+            languages: vec![],
+            eligibility: None,
+        },
+        QueueConfig {
+            id: "other-queue".into(),
+            name: "Other helpers".into(),
+            languages: vec![],
+            eligibility: None,
+        },
     ];
     config.sites = vec![
         SiteConfig {
             id: "wiki".into(),
             name: "Test Wiki".into(),
             api_url: None,
+            bot: None,
             language: "en".into(),
             allowed_origins: vec![ORIGIN.into()],
             queue: "wiki-queue".into(),
@@ -189,6 +200,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
             id: "other".into(),
             name: "Other Wiki".into(),
             api_url: None,
+            bot: None,
             language: "de".into(),
             allowed_origins: vec![OTHER_ORIGIN.into()],
             queue: "other-queue".into(),

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+mod wiki;
+
 use crate::app::Server;
 use crate::clock::Clock;
 use crate::config::{Config, Overrides};
@@ -54,6 +56,11 @@ enum Command {
         /// "TITLE<TAB>FILE" lines, for scripts that install the pages.
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
+    },
+    /// Work with the sites' wikis: install the gadget, check the bot account and helpers.
+    Wiki {
+        #[command(subcommand)]
+        command: wiki::WikiCommand,
     },
     /// Fill the database with many invented conversations on the demo site (for
     /// benchmarks and trying the console at scale; never on a database people use).
@@ -109,7 +116,7 @@ pub fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -124,7 +131,8 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+/// What the command did; its exit status (most succeed or fail, a few report a verdict).
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let overrides =
         Overrides { config_file: cli.config.clone(), listen: cli.listen, data_dir: cli.data_dir.clone() };
     let mut config = Config::load(&overrides)?;
@@ -132,10 +140,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         // Links printed beside a running server name the address it serves on.
         config.adopt_served_url();
     }
-    match cli.command {
+    let done = match cli.command {
         Command::Serve => serve(config).await,
         Command::Demo => run_demo(config).await,
-        Command::Gadget { site, server, out_dir } => gadget(config, &site, server, out_dir),
+        Command::Gadget { site, server, out_dir } => wiki::gadget(config, &site, server, out_dir),
+        Command::Wiki { command } => return wiki::run(config, command).await,
         Command::Purge => {
             let state = offline_state(config).await?;
             let purged = crate::conversations::retention::purge_expired(&state).await;
@@ -153,7 +162,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             state.store.close().await;
             result
         }
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 /// The shared state without a server, for commands that change the store.
@@ -203,43 +213,6 @@ async fn run_demo(mut config: Config) -> anyhow::Result<()> {
     println!("Helper {} API token:", demo::DEMO_HELPER);
     println!("{token}");
     server.run_until_signal().await
-}
-
-fn gadget(
-    mut config: Config,
-    site: &str,
-    server: Option<String>,
-    out_dir: Option<PathBuf>,
-) -> anyhow::Result<()> {
-    if site == demo::DEMO_SITE {
-        demo::add_demo_site(&mut config, &[]);
-    }
-    let site =
-        config.site(site).ok_or_else(|| anyhow::anyhow!("there is no site {site:?} in the configuration"))?;
-    let server = server.or_else(|| config.public_url.clone()).ok_or_else(|| {
-        anyhow::anyhow!("give --server URL (or set public_url): the address readers reach Helpline at")
-    })?;
-    let i18n = crate::i18n::I18n::load()?;
-    let pages = crate::widget::gadget_pages(site, server.trim_end_matches('/'), &i18n);
-    if let Some(dir) = out_dir {
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        for (title, text) in pages {
-            let path = dir.join(title.replace([':', '/'], "_"));
-            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-            println!("{title}\t{}", path.display());
-        }
-        return Ok(());
-    }
-    println!("Create or edit these pages on the wiki (as an interface administrator).");
-    println!("Add the two lines to MediaWiki:Gadgets-definition; replace the other pages whole.");
-    for (title, text) in pages {
-        println!("\n===== {title} =====");
-        print!("{text}");
-        if !text.ends_with('\n') {
-            println!();
-        }
-    }
-    Ok(())
 }
 
 async fn seed(config: Config, conversations: u64) -> anyhow::Result<()> {
