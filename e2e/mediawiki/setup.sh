@@ -127,6 +127,9 @@ wfLoadSkin( 'MonoBook' );
 wfLoadSkin( 'Timeless' );
 wfLoadExtension( 'Gadgets' );
 
+// A group Wikipedias have and core does not, for the helpers' eligibility rules.
+\$wgGroupPermissions['rollbacker']['rollback'] = true;
+
 \$wgEnableUploads = false;
 \$wgAllowUserJs = true;
 \$wgAllowUserCss = true;
@@ -177,7 +180,8 @@ bot_password "$MW_ADMIN_USER" "$MW_GADGET_APP" basic,editpage,editinterface,edit
 # Applies schema changes for extensions/skins loaded above (no-op when up to date).
 run_maint update.php --quick
 
-cat <<INFO
+# Also kept beside the wiki, for tests that find it by its directory.
+tee "$MW_DIR/wiki.env" <<INFO
 MW_DIR=$MW_DIR
 MW_URL=http://127.0.0.1:$MW_PORT
 MW_ADMIN_USER=$MW_ADMIN_USER

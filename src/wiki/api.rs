@@ -184,8 +184,20 @@ pub fn api_error(value: &Value) -> Option<WikiError> {
 
 /// An error's words without the full URL (which may carry a token).
 fn short(error: reqwest::Error) -> String {
+    if error.is_timeout() {
+        return "no answer in time".into();
+    }
+    if error.is_connect() {
+        return "could not connect".into();
+    }
     let error = error.without_url();
-    if error.is_timeout() { "no answer in time".into() } else { error.to_string() }
+    let mut words = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        words = format!("{words}: {cause}");
+        source = cause.source();
+    }
+    words
 }
 
 #[cfg(test)]

@@ -45,6 +45,7 @@ pub struct Edited {
 
 impl BotSession {
     pub fn new(user_agent: &str, api_url: &str, login_name: &str, password: &str) -> Result<Self, WikiError> {
+        crate::install_tls();
         let http = Client::builder()
             .user_agent(user_agent)
             .cookie_provider(Arc::new(Jar::default()))

@@ -53,6 +53,7 @@ pub struct WikiClient {
 
 impl WikiClient {
     pub fn new(user_agent: String) -> anyhow::Result<Self> {
+        crate::install_tls();
         let http = reqwest::Client::builder().user_agent(&user_agent).timeout(READ_TIMEOUT).build()?;
         Ok(Self { http, user_agent, accounts: Mutex::default(), bots: Mutex::default() })
     }

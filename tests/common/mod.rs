@@ -19,6 +19,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub mod console;
 pub mod smtpd;
+pub mod wiki;
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
