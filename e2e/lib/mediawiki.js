@@ -10,6 +10,11 @@ const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'mediawiki');
 export const MW_PORT = process.env.MW_PORT || '8181';
 export const MW_URL = `http://127.0.0.1:${MW_PORT}`;
 export const READER = { name: 'Reader', password: process.env.MW_USER_PASS || 'Helpline-e2e-Reader-2024' };
+/** The interface-admin bot password setup.sh makes, for `helpline wiki install-gadget`. */
+export const GADGET_BOT = {
+	login: `${process.env.MW_ADMIN_USER || 'Admin'}@gadget`,
+	password: process.env.MW_GADGET_PASS || 'helplinee2egadgetpassword0000000',
+};
 const env = { ...process.env, MW_PORT, MW_URL, MW_DIR: process.env.MW_DIR || '/tmp/helpline-e2e-mw' };
 
 export async function startWiki() {

@@ -99,6 +99,7 @@ impl TestWiki {
     }
 
     pub async fn log_in(&self, user: &WikiUser) -> WikiSession {
+        helpline::install_tls();
         let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
         let session = WikiSession { client, api: self.api() };
         let tokens = session.get(&[("action", "query"), ("meta", "tokens"), ("type", "login")]).await;
