@@ -66,7 +66,7 @@ async fn text(wiki: &TestWiki, title: &str) -> Option<(String, i64)> {
 async fn the_gadget_is_installed_beside_other_gadgets_idempotently_and_checked() {
     let Some(wiki) = TestWiki::get() else { return };
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &wiki, &[wiki.url.clone()]);
+    write_config(dir.path(), &wiki, std::slice::from_ref(&wiki.url));
     let admin = wiki.admin().await;
     let others =
         "== tools ==\n* HotCat[ResourceLoader|default]|HotCat.js\n\n== helpline ==\n* helpline|old.js";
@@ -136,7 +136,7 @@ async fn the_gadget_is_installed_beside_other_gadgets_idempotently_and_checked()
 async fn a_bot_without_interface_admin_rights_is_refused_clearly_and_changes_nothing() {
     let Some(wiki) = TestWiki::get() else { return };
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &wiki, &[wiki.url.clone()]);
+    write_config(dir.path(), &wiki, std::slice::from_ref(&wiki.url));
     let config = std::fs::read_to_string(dir.path().join("helpline.toml")).unwrap();
     let config = config
         .replace(wiki.value("MW_GADGET_LOGIN"), wiki.value("MW_BOT_LOGIN"))
