@@ -173,6 +173,7 @@ fn spawn_background(state: &AppState) {
     tokio::spawn(state.store.clone().checkpoints(shutdown.clone()));
     tokio::spawn(conversations::routing::run(state.clone(), shutdown.clone()));
     tokio::spawn(conversations::offers::run(state.clone(), shutdown.clone()));
+    tokio::spawn(crate::eligibility::run(state.clone(), shutdown.clone()));
     tokio::spawn(conversations::outbox::run(state.clone(), shutdown));
 }
 

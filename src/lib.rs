@@ -30,6 +30,7 @@ pub mod console;
 pub mod conversations;
 pub mod demo;
 pub mod domain;
+pub mod eligibility;
 pub mod error;
 pub mod extract;
 pub mod helpers;

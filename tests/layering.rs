@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["store", "hub", "mail", "wiki", "stats"],
     &["state"],
     &["extract", "helpers", "sites", "blocks", "thanks"],
-    &["conversations"],
+    &["conversations", "eligibility"],
     &["live", "console", "ops", "widget"],
     &["app"],
     &["cli"],

@@ -30,6 +30,14 @@ pub enum WikiCommand {
         #[arg(long, conflicts_with = "dry_run")]
         check: bool,
     },
+    /// Say whether a wiki account may help in the site's queue, and why: exit 0 when it
+    /// may, 3 when it may not (1 when the wiki could not be asked).
+    CheckHelper {
+        #[arg(long)]
+        site: String,
+        /// The wiki account's name.
+        name: String,
+    },
     /// Log in with the site's bot password and say who the wiki takes it for.
     CheckBot {
         #[arg(long)]
@@ -42,6 +50,7 @@ pub async fn run(config: Config, command: WikiCommand) -> anyhow::Result<ExitCod
         WikiCommand::InstallGadget { site, server, dry_run, check } => {
             install_gadget(&config, &site, server, dry_run || check, check).await
         }
+        WikiCommand::CheckHelper { site, name } => check_helper(config, &site, &name).await,
         WikiCommand::CheckBot { site } => {
             let site = site_of(&config, &site)?;
             let client = WikiClient::new(crate::wiki::user_agent(&config))?;
@@ -51,6 +60,27 @@ pub async fn run(config: Config, command: WikiCommand) -> anyhow::Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Exit status of `check-helper` for an account that may not help.
+const NOT_ELIGIBLE: u8 = 3;
+
+async fn check_helper(config: Config, site: &str, name: &str) -> anyhow::Result<ExitCode> {
+    let site = site_of(&config, site)?.clone();
+    let queue = config.queue(&site.queue).cloned().ok_or_else(|| {
+        anyhow::anyhow!("site {} sends to queue {}, which is not defined", site.id, site.queue)
+    })?;
+    let state = super::offline_state(config).await?;
+    let verdict = crate::eligibility::verdict(&state, &queue, name).await;
+    state.store.close().await;
+    let verdict = verdict?;
+    let (word, code) = if verdict.eligible() {
+        ("may", ExitCode::SUCCESS)
+    } else {
+        ("may not", ExitCode::from(NOT_ELIGIBLE))
+    };
+    println!("{name} {word} help in queue {} (site {}): {}", queue.id, site.id, verdict.reason());
+    Ok(code)
 }
 
 fn site_of<'c>(config: &'c Config, id: &str) -> anyhow::Result<&'c SiteConfig> {

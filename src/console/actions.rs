@@ -40,16 +40,32 @@ pub async fn redeem_link(
         return error_page(&state, &headers, &cross_site(), None);
     }
     match signin::redeem_link(&state.store, &state.config.console, &form.token, state.now_ms()).await {
-        Ok(Ok(cookie_value)) => (
-            StatusCode::SEE_OTHER,
-            [(SET_COOKIE, signin::cookie(&state.config.console, &cookie_value))],
-            Redirect::to("/console"),
-        )
-            .into_response(),
+        Ok(Ok((cookie_value, helper))) => {
+            check_eligibility(&state, &helper).await;
+            (
+                StatusCode::SEE_OTHER,
+                [(SET_COOKIE, signin::cookie(&state.config.console, &cookie_value))],
+                Redirect::to("/console"),
+            )
+                .into_response()
+        }
         Ok(Err(refused)) => {
             refused_page(Ui::of(&state, &headers, None), &refused, state.config.console.link_minutes)
         }
         Err(e) => error_page(&state, &headers, &AppError::from(e), None),
+    }
+}
+
+/// Signing in is when a helper's eligibility is checked first: a helper blocked on the
+/// wiki since the last check does not see the queue for a moment.
+pub async fn check_eligibility(state: &AppState, helper: &crate::domain::HelperId) {
+    let checked = match crate::helpers::by_id(&state.store, helper).await {
+        Ok(Some(helper)) => crate::eligibility::recheck_helper(state, &helper).await,
+        Ok(None) => Ok(()),
+        Err(e) => Err(e.into()),
+    };
+    if let Err(error) = checked {
+        tracing::warn!(%helper, %error, "eligibility not checked at sign-in");
     }
 }
 

@@ -123,6 +123,7 @@ pub async fn callback(
         }
         Err(e) => return error_page(&state, &headers, &e.into(), None),
     };
+    super::actions::check_eligibility(&state, &helper.id).await;
     match signin::start_session(&state.store, &state.config.console, &helper.id, state.now_ms()).await {
         Ok(value) => {
             let mut response =

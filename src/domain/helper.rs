@@ -18,6 +18,17 @@ pub struct Helper {
     pub alias: Option<String>,
     /// Open conversations this helper takes at once.
     pub capacity: i64,
+    /// Queues the helper is a member of but may not work in now: they no longer meet
+    /// the queue's eligibility rules. Not in `queues`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suspended: Vec<Suspension>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Suspension {
+    pub queue: QueueId,
+    /// Why, in the words of the eligibility check (e.g. "blocked on the wiki").
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]

@@ -106,13 +106,14 @@ fn session_expiry(config: &ConsoleConfig, now: i64) -> i64 {
     now + i64::from(config.session_hours) * HOUR_MS
 }
 
-/// Uses the link up and opens a session. Returns the new session's cookie value.
+/// Uses the link up and opens a session. Returns the new session's cookie value and
+/// whose session it is.
 pub async fn redeem_link(
     store: &Store,
     config: &ConsoleConfig,
     token: &str,
     now: i64,
-) -> sqlx::Result<Result<String, LinkRefused>> {
+) -> sqlx::Result<Result<(String, HelperId), LinkRefused>> {
     let Some(raw) = token.strip_prefix(LINK_PREFIX) else { return Ok(Err(LinkRefused::Unknown)) };
     let fresh = fresh_session();
     let new = sessions::NewSession {
@@ -122,7 +123,7 @@ pub async fn redeem_link(
         expires_at: session_expiry(config, now),
     };
     match sessions::redeem_link(store, &secrets::hash_token(raw), &new).await? {
-        Some(_) => Ok(Ok(fresh.cookie_value)),
+        Some(helper) => Ok(Ok((fresh.cookie_value, helper))),
         None => Ok(Err(match peek_link(store, token, now).await? {
             Err(refused) => refused,
             Ok(_) => LinkRefused::Used,

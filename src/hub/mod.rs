@@ -24,6 +24,8 @@ use crate::domain::{ConversationId, HelperId, QueueItem};
 pub struct Hub {
     conversations: Mutex<HashMap<ConversationId, broadcast::Sender<ConversationEvent>>>,
     queues: broadcast::Sender<Arc<QueueEvent>>,
+    /// Helpers whose queues changed (suspended, restored): their sockets read them again.
+    memberships: broadcast::Sender<HelperId>,
 }
 
 /// Small: a socket that falls behind reads the gap from the store instead.
@@ -38,7 +40,11 @@ impl Default for Hub {
 
 impl Hub {
     pub fn new() -> Self {
-        Self { conversations: Mutex::new(HashMap::new()), queues: broadcast::channel(QUEUE_CAPACITY).0 }
+        Self {
+            conversations: Mutex::new(HashMap::new()),
+            queues: broadcast::channel(QUEUE_CAPACITY).0,
+            memberships: broadcast::channel(QUEUE_CAPACITY).0,
+        }
     }
 
     pub fn subscribe(self: &Arc<Self>, conversation_id: &ConversationId) -> Subscription {
@@ -71,6 +77,15 @@ impl Hub {
     pub fn publish_offer(&self, item: QueueItem, helper: &HelperId) {
         let event = QueueEvent { kind: QueueEventKind::Offered, item, offered_to: Some(helper.clone()) };
         let _ = self.queues.send(Arc::new(event));
+    }
+
+    pub fn subscribe_memberships(&self) -> broadcast::Receiver<HelperId> {
+        self.memberships.subscribe()
+    }
+
+    /// Tells the helper's live sockets that their queues changed.
+    pub fn publish_membership(&self, helper: &HelperId) {
+        let _ = self.memberships.send(helper.clone());
     }
 
     /// Number of conversations with at least one listener.

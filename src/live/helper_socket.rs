@@ -23,7 +23,7 @@ use super::helper_frames::{ClientFrame, ServerFrame};
 use super::protocol::{self, Order, Session, close_code, send_json};
 use crate::conversations::helper_ops::{self, HelperMessageInput};
 use crate::conversations::service;
-use crate::domain::{Appended, ConversationId, Helper, Role};
+use crate::domain::{Appended, ConversationId, Helper, HelperId, QueueId, Role};
 use crate::error::{AppError, AppResult};
 use crate::helpers::auth::{self, MaybeIdentity};
 use crate::hub::{ConversationEvent, QueueEvent};
@@ -101,6 +101,8 @@ enum Forwarded {
 }
 
 struct Followed {
+    /// Its queue: a helper suspended from the queue stops following it.
+    queue: QueueId,
     last: i64,
     task: JoinHandle<()>,
     /// When this helper's last typing notice for the conversation went out.
@@ -111,6 +113,7 @@ struct HelperSession<'a> {
     state: &'a AppState,
     helper: Helper,
     queue_events: broadcast::Receiver<Arc<QueueEvent>>,
+    memberships: broadcast::Receiver<HelperId>,
     forward_tx: mpsc::Sender<(ConversationId, Forwarded)>,
     forwarded: mpsc::Receiver<(ConversationId, Forwarded)>,
     followed: HashMap<ConversationId, Followed>,
@@ -120,6 +123,7 @@ struct HelperSession<'a> {
 enum Event {
     Answer((ConversationId, String, AppResult<Appended>)),
     Queue(Result<Arc<QueueEvent>, RecvError>),
+    Membership(Result<HelperId, RecvError>),
     Forwarded(ConversationId, Forwarded),
 }
 
@@ -130,6 +134,7 @@ impl<'a> HelperSession<'a> {
             state,
             helper,
             queue_events: state.hub.subscribe_queues(),
+            memberships: state.hub.subscribe_memberships(),
             forward_tx,
             forwarded,
             followed: HashMap::new(),
@@ -155,6 +160,25 @@ impl<'a> HelperSession<'a> {
         }
     }
 
+    /// The helper's queues changed (suspended from one, or back): read them again, stop
+    /// following what they may no longer see, and have the client read its queue again.
+    async fn memberships_changed(&mut self, socket: &mut WebSocket) -> anyhow::Result<()> {
+        let Some(helper) = crate::helpers::by_id(&self.state.store, &self.helper.id).await? else {
+            return Err(anyhow::anyhow!("the helper was removed"));
+        };
+        self.helper = helper;
+        let lost: Vec<ConversationId> = self
+            .followed
+            .iter()
+            .filter(|(_, f)| !self.helper.is_member(&f.queue))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &lost {
+            self.unfollow(id);
+        }
+        Ok(send_json(socket, &ServerFrame::Resync).await?)
+    }
+
     /// Follows a conversation: its messages after `after`, then live events.
     async fn open(&mut self, socket: &mut WebSocket, id: ConversationId, after: i64) -> anyhow::Result<()> {
         let c = match helper_ops::authorize(self.state, &self.helper, &id).await {
@@ -174,7 +198,7 @@ impl<'a> HelperSession<'a> {
         let task = self.forward(&id);
         let mut last = after.max(0);
         self.deliver_stored(socket, &id, &mut last).await?;
-        self.followed.insert(id.clone(), Followed { last, task, last_typing: None });
+        self.followed.insert(id.clone(), Followed { queue: c.queue.clone(), last, task, last_typing: None });
         if reopened.is_none() {
             self.state.viewers.opened(&self.state.hub, &id, &self.helper.name);
         }
@@ -348,6 +372,7 @@ impl Session for HelperSession<'_> {
             biased;
             Some(answer) = self.answers.next(), if !self.answers.is_empty() => Event::Answer(answer),
             event = self.queue_events.recv() => Event::Queue(event),
+            changed = self.memberships.recv() => Event::Membership(changed),
             Some((id, event)) = self.forwarded.recv() => Event::Forwarded(id, event),
         }
     }
@@ -396,6 +421,9 @@ impl Session for HelperSession<'_> {
             Event::Queue(Ok(_)) => Ok(()),
             Event::Queue(Err(RecvError::Lagged(_))) => Ok(send_json(socket, &ServerFrame::Resync).await?),
             Event::Queue(Err(RecvError::Closed)) => Err(anyhow::anyhow!("the hub closed")),
+            Event::Membership(Ok(id)) if id != self.helper.id => Ok(()),
+            Event::Membership(Err(RecvError::Closed)) => Err(anyhow::anyhow!("the hub closed")),
+            Event::Membership(_) => self.memberships_changed(socket).await,
             Event::Forwarded(id, event) => self.on_forwarded(socket, &id, event).await,
         }
     }

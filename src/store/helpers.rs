@@ -4,7 +4,7 @@
 use sqlx::{AnyConnection, Row};
 
 use super::Store;
-use crate::domain::{ConversationId, Helper, HelperId, Membership, QueueId, QueueRole, Role};
+use crate::domain::{ConversationId, Helper, HelperId, Membership, QueueId, QueueRole, Role, Suspension};
 
 /// Stores a new helper; `false` when the name is taken.
 pub async fn insert(
@@ -301,19 +301,22 @@ async fn load(conn: &mut AnyConnection, by: By, value: &str) -> sqlx::Result<Opt
     };
     let id: HelperId = row.try_get("id")?;
     let languages: String = row.try_get("languages")?;
-    let queues = sqlx::query("SELECT queue, role FROM helper_queues WHERE helper_id = $1 ORDER BY queue")
-        .bind(&id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| {
-            let role: String = r.try_get("role")?;
-            Ok(Membership {
-                queue: r.try_get("queue")?,
-                role: QueueRole::parse(&role).unwrap_or(QueueRole::Helper),
-            })
-        })
-        .collect::<sqlx::Result<Vec<_>>>()?;
+    let rows =
+        sqlx::query("SELECT queue, role, suspended FROM helper_queues WHERE helper_id = $1 ORDER BY queue")
+            .bind(&id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let (mut queues, mut suspended) = (Vec::new(), Vec::new());
+    for r in &rows {
+        let queue: QueueId = r.try_get("queue")?;
+        match r.try_get::<Option<String>, _>("suspended")? {
+            Some(reason) => suspended.push(Suspension { queue, reason }),
+            None => {
+                let role: String = r.try_get("role")?;
+                queues.push(Membership { queue, role: QueueRole::parse(&role).unwrap_or(QueueRole::Helper) });
+            }
+        }
+    }
     Ok(Some(Helper {
         id,
         name: row.try_get("name")?,
@@ -325,5 +328,6 @@ async fn load(conn: &mut AnyConnection, by: By, value: &str) -> sqlx::Result<Opt
             _ => None,
         },
         capacity: i64::from(row.try_get::<i32, _>("capacity")?),
+        suspended,
     }))
 }

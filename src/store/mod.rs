@@ -12,6 +12,7 @@
 pub mod blocks;
 pub mod catalog;
 pub mod conversations;
+pub mod eligibility;
 pub mod events;
 pub mod helpers;
 pub mod messages;

@@ -97,6 +97,11 @@ impl WikiClient {
         pages::read(&self.api(api_url), title).await
     }
 
+    /// The users a page links to (a members page); `None` when it does not exist.
+    pub async fn user_links(&self, api_url: &str, title: &str) -> Result<Option<Vec<String>>, WikiError> {
+        pages::user_links(&self.api(api_url), title).await
+    }
+
     /// The site's bot session, logged in on first use.
     pub fn bot(&self, site: &SiteConfig) -> Result<Arc<BotSession>, WikiError> {
         let api_url = site

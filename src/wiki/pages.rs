@@ -27,6 +27,49 @@ pub async fn read(api: &Api<'_>, title: &str) -> Result<Option<Page>, WikiError>
     parse(&answer)
 }
 
+/// The accounts a page links to as users (`[[User:Name]]`, `[[User talk:Name]]`, or a
+/// template that makes such a link), as the wiki parsed them: a members page. Subpages
+/// count as their user.
+/// At most `MAX_LINK_PAGES` answers of 500 links are read.
+pub async fn user_links(api: &Api<'_>, title: &str) -> Result<Option<Vec<String>>, WikiError> {
+    const MAX_LINK_PAGES: usize = 20;
+    let mut names = Vec::new();
+    let mut next: Option<String> = None;
+    for _ in 0..MAX_LINK_PAGES {
+        let mut params = vec![
+            ("action", "query"),
+            ("prop", "links"),
+            ("titles", title),
+            ("plnamespace", "2|3"),
+            ("pllimit", "max"),
+        ];
+        if let Some(cont) = &next {
+            params.push(("plcontinue", cont));
+        }
+        let answer = api.get(&params).await?;
+        let page = answer
+            .pointer("/query/pages/0")
+            .ok_or_else(|| WikiError::BadAnswer("no page in the answer".into()))?;
+        if page.get("missing").is_some() {
+            return Ok(None);
+        }
+        for link in page.get("links").and_then(Value::as_array).into_iter().flatten() {
+            let Some(full) = link.get("title").and_then(Value::as_str) else { continue };
+            // `Benutzer:Name/Sub` on a German wiki: the namespace name is the wiki's own.
+            let name = full.split_once(':').map_or(full, |(_, n)| n);
+            let name = name.split('/').next().unwrap_or(name);
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+        match answer.pointer("/continue/plcontinue").and_then(Value::as_str) {
+            Some(cont) => next = Some(cont.to_string()),
+            None => return Ok(Some(names)),
+        }
+    }
+    Ok(Some(names))
+}
+
 pub fn parse(answer: &Value) -> Result<Option<Page>, WikiError> {
     let page = answer
         .pointer("/query/pages/0")
