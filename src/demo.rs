@@ -51,6 +51,7 @@ pub fn demo_site(allowed_origins: Vec<String>) -> SiteConfig {
         name: "Demo Wiki".into(),
         api_url: None,
         bot: None,
+        oauth: None,
         language: "en".into(),
         allowed_origins,
         queue: DEMO_QUEUE.into(),

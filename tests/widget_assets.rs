@@ -76,8 +76,19 @@ fn gadget_texts_carry_the_whole_widget_and_contact_the_server_only_after_a_click
     let loader = page("MediaWiki:Gadget-helpline.js");
     assert!(loader.contains(r#""gadget":"ext.gadget.helpline-core""#));
     assert!(loader.contains(r#""server":"https://helpline.example.org""#));
-    assert_eq!(page("MediaWiki:Gadget-helpline-core.js"), helpline::widget::WIDGET_JS);
-    assert_eq!(page("MediaWiki:Gadget-helpline-core.css"), helpline::widget::WIDGET_CSS);
+    // The server's widget whole, under a banner naming the version and the command that
+    // keeps the wiki's copy in step.
+    let banner = format!(
+        "/* Helpline {} for site demo (https://helpline.example.org), installed by `helpline wiki install-gadget`.",
+        env!("CARGO_PKG_VERSION")
+    );
+    let core = page("MediaWiki:Gadget-helpline-core.js");
+    assert!(core.starts_with(&banner), "{}", &core[..200]);
+    assert!(core.ends_with(helpline::widget::WIDGET_JS));
+    assert_eq!(core.lines().count(), helpline::widget::WIDGET_JS.lines().count() + 1);
+    let css = page("MediaWiki:Gadget-helpline-core.css");
+    assert!(css.starts_with(&banner) && css.ends_with(helpline::widget::WIDGET_CSS));
+    assert!(loader.starts_with(&banner));
 }
 
 /// The widget's script is its parts, every one of them, in name order: a part added to

@@ -23,6 +23,10 @@ pub struct SiteConfig {
     /// the gadget, mail through the wiki).
     #[serde(default)]
     pub bot: Option<BotConfig>,
+    /// The wiki's OAuth 2.0 client, for "Confirm it's you": a requester proves the
+    /// account they are logged in with (needed to move to their talk page).
+    #[serde(default)]
+    pub oauth: Option<super::OAuthConfig>,
     /// Origins allowed to call the public API and open sockets for this site.
     #[serde(default)]
     pub allowed_origins: Vec<String>,

@@ -15,6 +15,9 @@ pub mod requester;
 pub mod retention;
 pub mod routing;
 pub mod service;
+pub mod talk_page;
+pub mod talk_page_routes;
+pub mod verify;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -22,5 +25,5 @@ use crate::state::AppState;
 
 /// The requester API and the helper API on conversations.
 pub fn routes() -> OpenApiRouter<AppState> {
-    public_routes::routes().merge(helper_routes::routes())
+    public_routes::routes().merge(helper_routes::routes()).merge(talk_page_routes::routes())
 }

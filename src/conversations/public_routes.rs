@@ -27,7 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Every call after creation: within the network's rate, the requester's own
 /// conversation (by token), from an origin its site allows.
-async fn requester_conversation(
+pub(super) async fn requester_conversation(
     state: &AppState,
     id: &ConversationId,
     network: &str,

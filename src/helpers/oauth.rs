@@ -73,7 +73,32 @@ pub async fn exchange(
     code: &str,
     verifier: &str,
 ) -> anyhow::Result<String> {
-    let redirect = redirect_uri(state);
+    exchange_for(state, oauth, code, verifier, &redirect_uri(state)).await
+}
+
+/// The query of an authorization request: code flow with PKCE (S256).
+pub fn authorize_url(oauth: &OAuthConfig, redirect: &str, state_token: &str, verifier: &str) -> String {
+    let query = serde_urlencoded::to_string([
+        ("response_type", "code"),
+        ("client_id", oauth.client_id.as_str()),
+        ("redirect_uri", redirect),
+        ("state", state_token),
+        ("code_challenge", challenge(verifier).as_str()),
+        ("code_challenge_method", "S256"),
+    ])
+    .unwrap_or_default();
+    format!("{}?{query}", oauth.authorize_url())
+}
+
+/// `exchange` for a sign-in that came back to `redirect`.
+pub async fn exchange_for(
+    state: &AppState,
+    oauth: &OAuthConfig,
+    code: &str,
+    verifier: &str,
+    redirect: &str,
+) -> anyhow::Result<String> {
+    let redirect = redirect.to_string();
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),

@@ -22,6 +22,7 @@ pub mod retention;
 pub mod seed;
 pub mod sessions;
 pub mod stats;
+pub mod talk_page;
 pub mod thanks;
 
 use std::str::FromStr;

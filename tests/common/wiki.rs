@@ -173,6 +173,22 @@ impl WikiSession {
         assert!(answer.get("block").is_some(), "block of {user}: {answer}");
     }
 
+    /// Lets only administrators create (or edit) a page.
+    pub async fn protect(&self, title: &str) {
+        let token = self.csrf().await;
+        let answer = self
+            .post(&[
+                ("action", "protect"),
+                ("title", title),
+                ("protections", "create=sysop"),
+                ("expiry", "1 week"),
+                ("reason", "test"),
+                ("token", &token),
+            ])
+            .await;
+        assert!(answer.get("protect").is_some(), "protect {title}: {answer}");
+    }
+
     pub async fn unblock(&self, user: &str) {
         let token = self.csrf().await;
         let answer = self.post(&[("action", "unblock"), ("user", user), ("token", &token)]).await;
