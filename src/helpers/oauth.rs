@@ -39,16 +39,8 @@ pub async fn start(state: &AppState, oauth: &OAuthConfig) -> sqlx::Result<Starte
     let verifier = secrets::new_token().token;
     let now = state.now_ms();
     sessions::insert_oauth_pending(&state.store, &flow.hash, &verifier, now, now + PENDING_MS).await?;
-    let query = serde_urlencoded::to_string([
-        ("response_type", "code"),
-        ("client_id", oauth.client_id.as_str()),
-        ("redirect_uri", redirect_uri(state).as_str()),
-        ("state", flow.token.as_str()),
-        ("code_challenge", challenge(&verifier).as_str()),
-        ("code_challenge_method", "S256"),
-    ])
-    .unwrap_or_default();
-    Ok(Started { state_token: flow.token, authorize_url: format!("{}?{query}", oauth.authorize_url()) })
+    let authorize_url = authorize_url(oauth, &redirect_uri(state), &flow.token, &verifier);
+    Ok(Started { state_token: flow.token, authorize_url })
 }
 
 /// Uses up a pending sign-in; its verifier if it existed and had not expired.
