@@ -174,6 +174,7 @@ fn spawn_background(state: &AppState) {
     tokio::spawn(conversations::routing::run(state.clone(), shutdown.clone()));
     tokio::spawn(conversations::offers::run(state.clone(), shutdown.clone()));
     tokio::spawn(crate::eligibility::run(state.clone(), shutdown.clone()));
+    tokio::spawn(conversations::conflicts::run(state.clone(), shutdown.clone()));
     tokio::spawn(conversations::outbox::run(state.clone(), shutdown));
 }
 

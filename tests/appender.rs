@@ -22,6 +22,7 @@ fn request(id: &str, client_id: &str, text: &str) -> AppendRequest {
         client_key: Some(requester_client_key(&ClientId::parse(client_id).unwrap())),
         possible_harm: false,
         author_queues: None,
+        author_names: Vec::new(),
         received: Instant::now(),
     }
 }

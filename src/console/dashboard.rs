@@ -122,9 +122,10 @@ async fn lists<'a>(
     let lang = q.lang.as_deref().filter(|s| !s.is_empty()).map(str::to_ascii_lowercase);
     let site = q.site.as_deref().filter(|s| !s.is_empty());
     let open = QueueFilter { lang: lang.as_deref(), site, ..QueueFilter::open_in(&queues, ROWS) };
-    let all = helper_ops::listing(state, &open).await?;
+    let all = helper_ops::listing(state, helper, &open).await?;
     let mine = helper_ops::listing(
         state,
+        helper,
         &QueueFilter { owner_id: Some(&helper.id), ..QueueFilter::open_in(&member_queues, ROWS) },
     )
     .await?;

@@ -228,7 +228,10 @@ async fn apply(
 
 /// The request's conversation as the batch has it, if the author may write there.
 fn the_conversation(request: &AppendRequest, pending: &Pending) -> AppResult<Conversation> {
-    let member = |c: &Conversation| request.author_queues.as_ref().is_none_or(|q| q.contains(&c.queue));
+    let member = |c: &Conversation| {
+        request.author_queues.as_ref().is_none_or(|q| q.contains(&c.queue))
+            && !c.conflicts.hides(&request.author_names)
+    };
     pending.conversations.get(&request.conversation_id).filter(|c| member(c)).cloned().ok_or(
         match request.author_queues {
             Some(_) => AppError::NotFound("No such conversation in your queues."),

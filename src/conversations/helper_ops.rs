@@ -86,11 +86,11 @@ pub struct CloseInput {
     pub outcome: Outcome,
 }
 
-/// The conversation, if it belongs to one of the helper's queues; otherwise 404, the
-/// same as for an id that does not exist.
+/// The conversation, if it belongs to one of the helper's queues and no conflict of
+/// interest keeps them away; otherwise 404, the same as for an id that does not exist.
 pub async fn authorize(state: &AppState, helper: &Helper, id: &ConversationId) -> AppResult<Conversation> {
     match service::find(state, id).await? {
-        Some(c) if helper.is_member(&c.queue) => Ok(c),
+        Some(c) if helper.is_member(&c.queue) && !helper.is_kept_away(&c.conflicts) => Ok(c),
         _ => Err(AppError::NotFound("No such conversation in your queues.")),
     }
 }
@@ -133,10 +133,17 @@ pub async fn events(state: &AppState, c: &Conversation) -> AppResult<Vec<AuditEv
     Ok(store::events::events(&mut conn, &c.id).await?)
 }
 
-/// A listing of the helper's queues (the filter's queues must be theirs).
-pub async fn listing(state: &AppState, filter: &QueueFilter<'_>) -> AppResult<Vec<QueueItem>> {
+/// A listing of the helper's queues (the filter's queues must be theirs), without what
+/// a conflict of interest keeps from them.
+pub async fn listing(
+    state: &AppState,
+    helper: &Helper,
+    filter: &QueueFilter<'_>,
+) -> AppResult<Vec<QueueItem>> {
     let mut conn = state.store.read.acquire().await?;
-    Ok(conversations::queue_listing(&mut conn, filter).await?)
+    let mut items = conversations::queue_listing(&mut conn, filter).await?;
+    items.retain(|item| item.visible_to(helper));
+    Ok(items)
 }
 
 /// The helper read up to `seq` of a conversation they follow.
@@ -176,6 +183,7 @@ pub async fn submit_post(
             client_key: Some(helper_client_key(&helper.id, &client_id)),
             possible_harm: false,
             author_queues: Some(helper.queue_ids()),
+            author_names: helper.alias.iter().chain(std::iter::once(&helper.name)).cloned().collect(),
             received: Instant::now(),
         })
         .await
@@ -276,6 +284,12 @@ pub async fn transfer(
                 return Err(AppError::bad_request(
                     "not_a_member",
                     format!("{} is not a member of queue {}.", target.name, c.queue),
+                ));
+            }
+            if target.is_kept_away(&c.conflicts) {
+                return Err(AppError::bad_request(
+                    "conflict_of_interest",
+                    format!("{} may not take this conversation: a conflict of interest.", target.name),
                 ));
             }
             let text = state.i18n.format(&c.lang, "helpline-system-transferred", &[&target.shown_name()]);
@@ -414,6 +428,6 @@ pub async fn take_next(state: &AppState, helper: &Helper) -> AppResult<Conversat
 async fn next_for(state: &AppState, helper: &Helper) -> AppResult<Option<ConversationId>> {
     let queues = helper.queue_ids();
     let filter = QueueFilter { status: Some(Status::Waiting), ..QueueFilter::open_in(&queues, 500) };
-    let waiting = listing(state, &filter).await?;
+    let waiting = listing(state, helper, &filter).await?;
     Ok(waiting.into_iter().find(|c| helper.speaks(&c.lang)).map(|c| c.id))
 }

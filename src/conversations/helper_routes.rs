@@ -74,7 +74,7 @@ pub async fn queue(
         owner_id: None,
         limit: 500,
     };
-    Ok(AppJson(QueueListing { conversations: helper_ops::listing(&state, &filter).await? }))
+    Ok(AppJson(QueueListing { conversations: helper_ops::listing(&state, &helper, &filter).await? }))
 }
 
 /// A conversation of your queues, with messages after `after` (internal notes included).

@@ -6,6 +6,8 @@
 //! background. `public_routes` and `helper_routes` are their HTTP edge.
 
 pub mod appender;
+pub mod conflict_routes;
+pub mod conflicts;
 pub mod helper_ops;
 pub mod helper_routes;
 pub mod offers;
@@ -25,5 +27,8 @@ use crate::state::AppState;
 
 /// The requester API and the helper API on conversations.
 pub fn routes() -> OpenApiRouter<AppState> {
-    public_routes::routes().merge(helper_routes::routes()).merge(talk_page_routes::routes())
+    public_routes::routes()
+        .merge(helper_routes::routes())
+        .merge(talk_page_routes::routes())
+        .merge(conflict_routes::routes())
 }

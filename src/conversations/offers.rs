@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::{ConversationId, Helper, HelperId, QueueItem, Status};
+use crate::domain::{Conflicts, ConversationId, Helper, HelperId, QueueItem, Status};
 use crate::error::{AppError, AppResult};
 use crate::hub::QueueEventKind;
 use crate::state::AppState;
@@ -79,9 +79,12 @@ pub async fn round(state: &AppState) -> AppResult<usize> {
             continue;
         }
         let (candidates, load) = candidates(state, &online, &busy, &queue.id).await?;
-        for (conversation, lang) in waiting {
+        for (conversation, lang, conflicts) in waiting {
+            if conflicts.pending() {
+                continue;
+            }
             let tried = offers::offered_to(&state.store, &conversation).await?;
-            let Some(helper) = pick(&candidates, &load, &busy, &tried, &lang) else { continue };
+            let Some(helper) = pick(&candidates, &load, &busy, &tried, &lang, &conflicts) else { continue };
             if offer(state, &conversation, helper, now).await? {
                 busy.insert(helper.id.clone());
                 made += 1;
@@ -114,18 +117,21 @@ async fn candidates(
     Ok((candidates, load))
 }
 
-/// The least-loaded candidate under capacity who speaks `lang` and has neither an open
-/// offer nor had this one before; on a tie, the name decides (stable, testable).
+/// The least-loaded candidate under capacity who speaks `lang`, has neither an open
+/// offer nor had this one before, and is not kept away by a conflict of interest; on a
+/// tie, the name decides (stable, testable).
 fn pick<'h>(
     candidates: &'h [Helper],
     load: &HashMap<HelperId, i64>,
     busy: &HashSet<HelperId>,
     tried: &HashSet<HelperId>,
     lang: &str,
+    conflicts: &Conflicts,
 ) -> Option<&'h Helper> {
     candidates
         .iter()
         .filter(|h| h.speaks(lang) && !busy.contains(&h.id) && !tried.contains(&h.id))
+        .filter(|h| !h.is_kept_away(conflicts))
         .filter(|h| load.get(&h.id).copied().unwrap_or(0) < h.capacity)
         .min_by(|a, b| (load.get(&a.id), &a.name).cmp(&(load.get(&b.id), &b.name)))
 }

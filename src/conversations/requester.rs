@@ -9,15 +9,15 @@ use super::service::{self, Actor, Change, change_conversation, urgent_notice};
 use crate::config::{OtherTeam, SiteConfig};
 use crate::domain::conversation::requester_client_key;
 use crate::domain::{
-    AppendRequest, Appended, Author, Channel, ClientId, Conversation, ConversationId, Email, Language,
-    Message, MessageText, Outcome, QueueItem, RequesterMessage, Role, Status, Username,
+    AppendRequest, Appended, Author, Channel, ClientId, Conflicts, Conversation, ConversationId, Email,
+    Language, Message, MessageText, Outcome, QueueItem, RequesterMessage, Role, Status, Username,
 };
 use crate::error::{AppError, AppResult};
 use crate::hub::QueueEventKind;
 use crate::screening::Screening;
 use crate::secrets;
 use crate::state::AppState;
-use crate::store::{conversations, events, messages};
+use crate::store::{conversations, events, messages, trouble};
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewConversation {
@@ -42,6 +42,10 @@ pub struct NewConversation {
     /// An address for this matter only; sealed at rest and never shown to helpers.
     #[serde(default)]
     pub email: Option<String>,
+    /// The wiki account the requester has trouble with: it, and helpers who edited with
+    /// it where it touched them, never see the conversation.
+    #[serde(default)]
+    pub trouble_with: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -101,6 +105,7 @@ struct Request<'a> {
     email: Option<Email>,
     username: Option<Username>,
     username_temporary: bool,
+    trouble_with: Option<Username>,
 }
 
 /// Checks every field of a new request against the site's rules.
@@ -136,6 +141,8 @@ fn validate<'a>(state: &'a AppState, input: NewConversation) -> AppResult<Reques
     }
     let username =
         input.username.as_deref().filter(|u| !u.trim().is_empty()).map(Username::parse).transpose()?;
+    let trouble_with =
+        input.trouble_with.as_deref().filter(|u| !u.trim().is_empty()).map(Username::parse).transpose()?;
     Ok(Request {
         site,
         text,
@@ -145,6 +152,7 @@ fn validate<'a>(state: &'a AppState, input: NewConversation) -> AppResult<Reques
         email,
         username,
         username_temporary: input.username_temporary,
+        trouble_with,
     })
 }
 
@@ -168,6 +176,9 @@ pub async fn create(
 
     let mut tx = state.store.write.begin().await?;
     conversations::insert(&mut tx, &conversation, sealed.as_deref(), Some(network_hash)).await?;
+    if let Some(account) = &request.trouble_with {
+        trouble::name(&mut tx, &conversation.id, account.as_str(), "requester", now).await?;
+    }
     messages::insert_messages(&mut tx, &first).await?;
     let detail =
         serde_json::json!({ "channel": conversation.channel.as_str(), "urgent": conversation.urgent });
@@ -184,6 +195,9 @@ pub async fn create(
     }
     state.metrics.conversation_created();
     state.hub.publish_queue(QueueEventKind::New, QueueItem::of(&conversation, None));
+    if request.trouble_with.is_some() {
+        super::conflicts::spawn_check(state, conversation.id.clone());
+    }
     let view = view(state, &conversation, 0).await?;
     Ok(CreatedConversation { id: conversation.id, token: token.token, view })
 }
@@ -219,7 +233,19 @@ fn new_conversation(
         waiting_since: now,
         first_reply_at: None,
         closed_at: None,
+        conflicts: conflicts_of(request),
     }
+}
+
+/// The named account is kept away from the start, and the request held back until
+/// the wiki says who edited with it.
+fn conflicts_of(request: &Request<'_>) -> Conflicts {
+    let mut conflicts = Conflicts::default();
+    if let Some(account) = &request.trouble_with {
+        conflicts.add(account.as_str());
+        conflicts.set_pending(true);
+    }
+    conflicts
 }
 
 /// The request itself, then what the requester is told at once: the emergency contact
@@ -324,6 +350,7 @@ pub async fn post(
             client_key: Some(requester_client_key(&client_id)),
             possible_harm: screening.possible_harm,
             author_queues: None,
+            author_names: Vec::new(),
             received: Instant::now(),
         })
         .await

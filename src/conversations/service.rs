@@ -153,6 +153,7 @@ where
         .await?
         .ok_or(AppError::NotFound("No such conversation."))?;
     let before = StatusPublish::snapshot(&conversation);
+    let conflicts_before = conversation.conflicts.clone();
     let now = state.now_ms();
     let change = change(&mut conversation, now)?;
     let mut added = Vec::new();
@@ -161,6 +162,10 @@ where
         added.push(Arc::new(Message::system(&conversation.id, conversation.last_seq, text, now)));
     }
     conversations::save_state(&mut tx, &conversation, now).await?;
+    let conflicts_changed = conversation.conflicts != conflicts_before;
+    if conflicts_changed {
+        conversations::save_conflicts(&mut tx, &conversation).await?;
+    }
     messages::insert_messages(&mut tx, &added).await?;
     events::insert_event(
         &mut tx,
@@ -182,6 +187,10 @@ where
     for message in added {
         state.metrics.message_stored(Role::System);
         state.hub.publish(&conversation.id, ConversationEvent::Message { message, received });
+    }
+    if conflicts_changed {
+        let conflicts = Arc::new(conversation.conflicts.clone());
+        state.hub.publish(&conversation.id, ConversationEvent::Conflicts(conflicts));
     }
     publish_status(state, &conversation, &status);
     Ok(conversation)

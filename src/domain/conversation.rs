@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::DomainError;
+use super::conflicts::Conflicts;
 use super::ids::{ConversationId, HelperId, QueueId, SiteId};
 use super::time::rfc3339;
 
@@ -101,6 +102,8 @@ pub struct Conversation {
     pub waiting_since: i64,
     pub first_reply_at: Option<i64>,
     pub closed_at: Option<i64>,
+    /// Helpers kept away from it: conflicts of interest.
+    pub conflicts: Conflicts,
 }
 
 /// A message as stored. `client_key` scopes the client's id by author, so that two
@@ -238,6 +241,11 @@ pub struct QueueItem {
     /// `waiting_since` in Unix milliseconds, for pages that show "waiting 5 min".
     #[serde(skip)]
     pub waiting_since_ms: i64,
+    #[serde(skip)]
+    pub owner_id: Option<HelperId>,
+    /// Who must not see it (never sent).
+    #[serde(skip)]
+    pub conflicts: Conflicts,
 }
 
 impl QueueItem {
@@ -254,7 +262,16 @@ impl QueueItem {
             waiting_since_ms: c.waiting_since,
             owner,
             preview: c.preview.clone(),
+            owner_id: c.owner_id.clone(),
+            conflicts: c.conflicts.clone(),
         }
+    }
+
+    /// Whether `helper` may see this row: not kept away by a conflict of interest, and
+    /// not held back while that is being checked (unless it is theirs already).
+    pub fn visible_to(&self, helper: &crate::domain::Helper) -> bool {
+        !helper.is_kept_away(&self.conflicts)
+            && (!self.conflicts.pending() || self.owner_id.as_ref() == Some(&helper.id))
     }
 }
 
@@ -291,6 +308,9 @@ pub struct AppendRequest {
     /// A helper author's queues: the conversation must be in one of them, checked on
     /// the row the batch locks (so a transfer a moment before cannot slip through).
     pub author_queues: Option<Vec<QueueId>>,
+    /// A helper author's name and alias: a conversation that keeps them away by a
+    /// conflict of interest is not theirs to write in.
+    pub author_names: Vec<String>,
     pub received: Instant,
 }
 
@@ -400,6 +420,7 @@ mod tests {
             waiting_since: 0,
             first_reply_at: None,
             closed_at: None,
+            conflicts: Default::default(),
         }
     }
 

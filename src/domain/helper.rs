@@ -82,6 +82,15 @@ impl Helper {
         self.alias.clone().unwrap_or_else(|| self.name.clone())
     }
 
+    /// Whether a conversation's conflicts of interest keep this helper away from it
+    /// (by their name or their alias).
+    pub fn is_kept_away(&self, conflicts: &super::Conflicts) -> bool {
+        match &self.alias {
+            Some(alias) => conflicts.hides(&[self.name.as_str(), alias.as_str()]),
+            None => conflicts.hides(&[self.name.as_str()]),
+        }
+    }
+
     /// Whether this helper takes requests in `lang` (no languages listed: any).
     pub fn speaks(&self, lang: &str) -> bool {
         let base = |code: &str| code.split('-').next().unwrap_or(code).to_ascii_lowercase();

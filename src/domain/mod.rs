@@ -2,12 +2,14 @@
 //! no SQL. Every other module builds on these; `DomainError` is the error of a rule,
 //! which the HTTP edge turns into a 400 or 409 and the command line into a message.
 
+pub mod conflicts;
 pub mod conversation;
 pub mod helper;
 pub mod ids;
 pub mod text;
 pub mod time;
 
+pub use conflicts::{Conflicts, name_key};
 pub use conversation::{
     AppendRequest, Appended, Author, Channel, Conversation, HelperMessage, Message, Outcome, QueueItem,
     RequesterMessage, Role, Status, Transition, transition_for_message,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::domain::{HelperId, Message, Outcome, QueueId, QueueItem, Role, Status};
+use crate::domain::{Conflicts, HelperId, Message, Outcome, QueueId, QueueItem, Role, Status};
 
 /// An event of one conversation.
 #[derive(Clone, Debug)]
@@ -25,6 +25,9 @@ pub enum ConversationEvent {
     },
     /// The helpers now following the conversation (for helper sockets only).
     Viewers(Arc<Vec<String>>),
+    /// Its conflicts of interest changed: a helper socket following it checks whether
+    /// its helper is now kept away, and stops if so.
+    Conflicts(Arc<Conflicts>),
 }
 
 #[derive(Clone, Debug)]

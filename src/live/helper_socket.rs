@@ -26,7 +26,7 @@ use crate::conversations::service;
 use crate::domain::{Appended, ConversationId, Helper, HelperId, QueueId, Role};
 use crate::error::{AppError, AppResult};
 use crate::helpers::auth::{self, MaybeIdentity};
-use crate::hub::{ConversationEvent, QueueEvent};
+use crate::hub::{ConversationEvent, QueueEvent, QueueEventKind};
 use crate::state::AppState;
 
 /// Messages of one socket queued for commit and not yet answered. A helper answering
@@ -298,6 +298,13 @@ impl<'a> HelperSession<'a> {
             Forwarded::Event(ConversationEvent::Viewers(helpers)) => {
                 Ok(send_json(socket, &ServerFrame::Viewers { conversation: id, helpers: &helpers }).await?)
             }
+            Forwarded::Event(ConversationEvent::Conflicts(conflicts)) => {
+                if self.helper.is_kept_away(&conflicts) {
+                    self.unfollow(id);
+                    return Ok(send_json(socket, &ServerFrame::Gone { conversation: id }).await?);
+                }
+                Ok(())
+            }
         }
     }
 
@@ -415,8 +422,22 @@ impl Session for HelperSession<'_> {
                 Ok(())
             }
             Event::Queue(Ok(event)) if self.helper.is_member(&event.item.queue) => {
-                Ok(send_json(socket, &ServerFrame::Queue { event: event.kind, conversation: &event.item })
-                    .await?)
+                if event.item.visible_to(&self.helper) {
+                    return Ok(send_json(
+                        socket,
+                        &ServerFrame::Queue { event: event.kind, conversation: &event.item },
+                    )
+                    .await?);
+                }
+                // Kept away (or held back): the row leaves their dashboard, its text unsent.
+                let mut gone = event.item.clone();
+                gone.preview.clear();
+                gone.topic.clear();
+                Ok(send_json(
+                    socket,
+                    &ServerFrame::Queue { event: QueueEventKind::Left, conversation: &gone },
+                )
+                .await?)
             }
             Event::Queue(Ok(_)) => Ok(()),
             Event::Queue(Err(RecvError::Lagged(_))) => Ok(send_json(socket, &ServerFrame::Resync).await?),

@@ -9,12 +9,12 @@ use sqlx::{AnyConnection, Row};
 use super::{Backend, placeholders};
 use crate::domain::time::rfc3339;
 use crate::domain::{
-    Channel, Conversation, ConversationId, HelperId, Outcome, QueueId, QueueItem, Role, Status,
+    Channel, Conflicts, Conversation, ConversationId, HelperId, Outcome, QueueId, QueueItem, Role, Status,
 };
 
 const CONVERSATION_COLUMNS: &str = "id, token_hash, site, queue, lang, topic, channel, username, \
     username_temporary, status, outcome, urgent, owner_id, last_owner_id, redirected_team, preview, \
-    last_seq, requester_read_seq, helper_read_seq, created_at, waiting_since, first_reply_at, closed_at";
+    last_seq, requester_read_seq, helper_read_seq, created_at, waiting_since, first_reply_at, closed_at, conflicts";
 
 fn conversation_from_row(row: &AnyRow) -> sqlx::Result<Conversation> {
     let status: String = row.try_get("status")?;
@@ -45,6 +45,7 @@ fn conversation_from_row(row: &AnyRow) -> sqlx::Result<Conversation> {
         waiting_since: row.try_get("waiting_since")?,
         first_reply_at: row.try_get("first_reply_at")?,
         closed_at: row.try_get("closed_at")?,
+        conflicts: Conflicts::parse(&row.try_get::<String, _>("conflicts")?),
     })
 }
 
@@ -179,8 +180,8 @@ pub async fn insert(
     sqlx::query(
         "INSERT INTO conversations (id, token_hash, site, queue, lang, topic, channel, username, \
          username_temporary, email_sealed, status, outcome, urgent, owner_id, last_owner_id, \
-         redirected_team, preview, network_hash, last_seq, created_at, waiting_since, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, NULL, NULL, NULL, $13, $14, $15, $16, $17, $16)",
+         redirected_team, preview, network_hash, last_seq, created_at, waiting_since, updated_at, conflicts) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, NULL, NULL, NULL, $13, $14, $15, $16, $17, $16, $18)",
     )
     .bind(&c.id)
     .bind(&c.token_hash)
@@ -199,8 +200,20 @@ pub async fn insert(
     .bind(c.last_seq)
     .bind(c.created_at)
     .bind(c.waiting_since)
+    .bind(c.conflicts.to_stored())
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Writes the conversation's conflicts of interest (inside the transaction that locked
+/// it; `save_state` leaves them alone, so the appender's batches never undo them).
+pub async fn save_conflicts(conn: &mut AnyConnection, c: &Conversation) -> sqlx::Result<()> {
+    sqlx::query("UPDATE conversations SET conflicts = $2 WHERE id = $1")
+        .bind(&c.id)
+        .bind(c.conflicts.to_stored())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -282,7 +295,7 @@ pub async fn queue_listing(
     let queues: Vec<String> = filter.queues.iter().map(|q| next(q.as_str())).collect();
     let mut sql = format!(
         "SELECT c.id, c.site, c.queue, c.lang, c.topic, c.status, c.urgent, c.waiting_since, \
-         h.name AS owner, c.preview FROM conversations c LEFT JOIN helpers h ON h.id = c.owner_id \
+         c.owner_id, h.name AS owner, c.preview, c.conflicts FROM conversations c LEFT JOIN helpers h ON h.id = c.owner_id \
          WHERE c.queue IN ({})",
         queues.join(", ")
     );
@@ -323,6 +336,8 @@ pub async fn queue_listing(
                 waiting_since_ms: row.try_get("waiting_since")?,
                 owner: row.try_get("owner")?,
                 preview: row.try_get("preview")?,
+                owner_id: row.try_get("owner_id")?,
+                conflicts: Conflicts::parse(&row.try_get::<String, _>("conflicts")?),
             })
         })
         .collect()
@@ -410,17 +425,18 @@ pub async fn network_hash(conn: &mut AnyConnection, id: &ConversationId) -> sqlx
 }
 
 /// Conversations that would wait a long time for nothing: the waiting ones of `queue`
-/// with no open offer, urgent first, then oldest (at most 100): `(id, lang)`.
+/// with no open offer, urgent first, then oldest (at most 100): `(id, lang, conflicts)`.
 pub async fn waiting_without_offer(
     conn: &mut AnyConnection,
     queue: &QueueId,
-) -> sqlx::Result<Vec<(ConversationId, String)>> {
-    sqlx::query_as(
-        "SELECT c.id, c.lang FROM conversations c WHERE c.queue = $1 AND c.status = 'waiting' \
+) -> sqlx::Result<Vec<(ConversationId, String, Conflicts)>> {
+    let rows: Vec<(ConversationId, String, String)> = sqlx::query_as(
+        "SELECT c.id, c.lang, c.conflicts FROM conversations c WHERE c.queue = $1 AND c.status = 'waiting' \
          AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = c.id AND o.outcome IS NULL) \
          ORDER BY c.urgent DESC, c.waiting_since LIMIT 100",
     )
     .bind(queue)
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|(id, lang, conflicts)| (id, lang, Conflicts::parse(&conflicts))).collect())
 }

@@ -39,7 +39,15 @@ pub async fn purge_closed_before(store: &Store, cutoff: i64) -> sqlx::Result<u64
             .bind(day_of(*created_at))
             .execute(&mut *tx)
             .await?;
-            for table in ["messages", "events", "thanks"] {
+            for table in [
+                "messages",
+                "events",
+                "thanks",
+                "trouble_accounts",
+                "verified_names",
+                "requester_oauth_pending",
+                "talk_page_moves",
+            ] {
                 let sql = format!("DELETE FROM {table} WHERE conversation_id = $1");
                 sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).execute(&mut *tx).await?;
             }

@@ -3,7 +3,8 @@
 //! - `api`: the calls themselves: a descriptive User-Agent, `maxlag`, retry with backoff
 //!   where the wiki did nothing, errors in words a helper can act on;
 //! - `account`: what a wiki says about accounts, in batches of 50;
-//! - `pages`: page reads; `bot`: the site's bot account, its edits and `emailuser`;
+//! - `pages`: page reads; `evidence`: what an account did where it touches someone;
+//!   `bot`: the site's bot account, its edits and `emailuser`;
 //! - `links`: links into the wiki for the helper.
 //!
 //! The wiki is asked by the server, so helpers' browsers do not call the wiki on each
@@ -12,6 +13,7 @@
 pub mod account;
 pub mod api;
 pub mod bot;
+pub mod evidence;
 pub mod gadget;
 pub mod links;
 pub mod pages;
@@ -23,6 +25,7 @@ use std::time::{Duration, Instant};
 pub use account::{AccountFacts, BlockFacts, WikiAccount};
 pub use api::{Api, WikiError};
 pub use bot::{BotSession, Edit, Edited};
+pub use evidence::{Evidence, EvidenceEdit};
 pub use links::{WikiLink, diff_url, links, page_url};
 pub use pages::Page;
 
@@ -100,6 +103,17 @@ impl WikiClient {
     /// The users a page links to (a members page); `None` when it does not exist.
     pub async fn user_links(&self, api_url: &str, title: &str) -> Result<Option<Vec<String>>, WikiError> {
         pages::user_links(&self.api(api_url), title).await
+    }
+
+    /// What `account` did since `since` where it touches `requester` (public data only).
+    pub async fn evidence(
+        &self,
+        api_url: &str,
+        requester: &str,
+        account: &str,
+        since: &str,
+    ) -> Result<Evidence, WikiError> {
+        evidence::gather(&self.api(api_url), requester, account, since).await
     }
 
     /// The site's bot session, logged in on first use.
