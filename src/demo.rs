@@ -78,5 +78,7 @@ pub fn demo_site(allowed_origins: Vec<String>) -> SiteConfig {
             reply("noticeboard", "en", "Guide: the incidents noticeboard", "Reports of ongoing harassment by an editor can be made at the incidents noticeboard: https://example.org/wiki/Noticeboard/Incidents — I can help you write the report, or make it for you.", Some("https://example.org/wiki/Noticeboard/Incidents")),
             reply("civility", "en", "Guide: civility policy", "The wiki's civility policy says editors must not attack each other: https://example.org/wiki/Civility", Some("https://example.org/wiki/Civility")),
         ],
+        policies: Default::default(),
+        temporary_account_days: 90,
     }
 }

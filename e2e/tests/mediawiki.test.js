@@ -6,19 +6,59 @@
 // is within reach; it works logged out and logged in (the name arrives as a claim); the
 // Helpline server is contacted only after the click; Escape in the wiki's own fields
 // never leaves the page; the helper sees what the wiki says about the account the
-// request came from.
+// request came from; and in the chat, a logged-in reader confirms their name through the
+// wiki's OAuth (a stand-in provider: Debian does not package the OAuth extension), names
+// the account they have trouble with, and accepts the move to their talk page, which
+// the site's bot posts on the real wiki.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { Helpline } from '../lib/helpline.js';
 import { launch, inViewport, ASSETS_FROM_WORKTREE, worktreeAsset, rewrapLoader } from '../lib/browser.js';
 import { startWiki, stopWiki, editPages, blockUser, MW_URL, READER, GADGET_BOT } from '../lib/mediawiki.js';
 
 let helpline;
 let browser;
+let oauth;
+
+/** The test double of the wiki's OAuth 2.0 provider (authorization code with PKCE):
+ * whoever comes is the wiki's READER, as a wiki would say of its logged-in reader. */
+async function oauthStandIn() {
+	const challenges = new Map();
+	const json = (res, body) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end(JSON.stringify(body)); };
+	const server = createServer(async (req, res) => {
+		const url = new URL(req.url, 'http://127.0.0.1');
+		if (url.pathname === '/authorize') {
+			const code = `code${challenges.size}`;
+			challenges.set(code, url.searchParams.get('code_challenge'));
+			const back = `${url.searchParams.get('redirect_uri')}?code=${code}&state=${encodeURIComponent(url.searchParams.get('state'))}`;
+			res.writeHead(302, { Location: back });
+			return res.end();
+		}
+		if (url.pathname === '/access_token') {
+			let body = '';
+			for await (const chunk of req) body += chunk;
+			const form = new URLSearchParams(body);
+			const challenge = challenges.get(form.get('code'));
+			challenges.delete(form.get('code'));
+			const expected = createHash('sha256').update(form.get('code_verifier') || '').digest('base64url');
+			if (!challenge || challenge !== expected) { res.writeHead(400); return res.end('bad code or verifier'); }
+			return json(res, { access_token: 'at-reader', token_type: 'Bearer' });
+		}
+		if (url.pathname === '/resource/profile') return json(res, { sub: '2', username: READER.name });
+		res.writeHead(404);
+		res.end();
+	});
+	await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+	return server;
+}
 
 before(async () => {
 	await startWiki();
+	oauth = await oauthStandIn();
+	const provider = `http://127.0.0.1:${oauth.address().port}`;
 	const origins = [MW_URL, MW_URL.replace('127.0.0.1', 'localhost')];
 	helpline = await new Helpline(`
 [[queues]]
@@ -37,6 +77,12 @@ emergency_contact = "emergency@example.org"
 [sites.bot]
 username = "${GADGET_BOT.login}"
 password = "${GADGET_BOT.password}"
+
+[sites.oauth]
+client_id = "wiki-client"
+authorize_url = "${provider}/authorize"
+token_url = "${provider}/access_token"
+profile_url = "${provider}/resource/profile"
 `).start();
 	const installed = await helpline.run(['wiki', 'install-gadget', '--site', 'testwiki', '--server', helpline.url]);
 	assert.match(installed, /pages written|in step with this server/);
@@ -52,6 +98,7 @@ password = "${GADGET_BOT.password}"
 after(async () => {
 	await browser?.close();
 	await helpline?.stop();
+	oauth?.close();
 	await stopWiki();
 });
 
@@ -212,7 +259,8 @@ test('an edit in progress survives Escape pressed twice in the wiki\'s own field
 	await context.close();
 });
 
-test('logged in: the user name arrives as a claim', async () => {
+/** A browser context logged in to the wiki as READER, and that page. */
+async function loggedIn() {
 	const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 	const page = await context.newPage();
 	await page.goto(`${MW_URL}/index.php?title=Special:UserLogin`);
@@ -220,6 +268,11 @@ test('logged in: the user name arrives as a claim', async () => {
 	await page.locator('#wpPassword1').fill(READER.password);
 	await page.locator('#wpLoginAttempt').click();
 	await page.waitForURL((url) => !url.href.includes('UserLogin'));
+	return { context, page };
+}
+
+test('logged in: the user name arrives as a claim', async () => {
+	const { context, page } = await loggedIn();
 	const { page: wiki, contacted } = await openWiki(context, '/index.php/Main_Page');
 	assert.equal(await wiki.evaluate(() => mw.config.get('wgUserName')), READER.name);
 	await askForHelp(wiki, contacted, 'Help from a logged-in reader');
@@ -235,7 +288,7 @@ async function wikiPanel(id) {
 	const consolePage = await helpline.signIn(browser, 'DemoHelper');
 	await consolePage.goto(`${helpline.url}/console/conversations/${id}`);
 	const panel = consolePage.getByRole('complementary', { name: 'On the wiki' });
-	await panel.getByText('Edits').waitFor();
+	await panel.getByText('Edits', { exact: true }).waitFor();
 	return { consolePage, panel };
 }
 
@@ -268,4 +321,56 @@ test('a block on the wiki shows in the panel, with who blocked and why', async (
 	assert.match(text, /Blocked by Admin, until \d{4}-\d\d-\d\dT/);
 	assert.match(text, /Harassing other editors/);
 	await consolePage.context().close();
+});
+
+test('in the chat: "Confirm it\'s you" through the wiki, the account named, and the move to the talk page accepted and posted by the bot', async () => {
+	const { context } = await loggedIn();
+	const { page, contacted } = await openWiki(context, '/index.php/Main_Page');
+	const text = 'Someone writes on my talk page every day';
+	await askForHelp(page, contacted, text);
+	const chat = page.getByRole('complementary', { name: 'Help chat' });
+
+	await chat.getByText('Is one account causing this?').click();
+	await chat.getByLabel('Its user name').fill('Troublemaker');
+	await chat.getByRole('button', { name: 'Tell the team' }).click();
+	await chat.getByText('Noted: you have trouble with Troublemaker.', { exact: false }).waitFor();
+
+	const confirm = chat.getByRole('button', { name: "Confirm it's you" });
+	const opened = page.waitForEvent('popup');
+	await confirm.click();
+	const popup = await opened;
+	await popup.getByText(`You are confirmed as ${READER.name}.`, { exact: false }).waitFor();
+	await chat.getByText(`Confirmed through the wiki: you are ${READER.name}.`).waitFor();
+	await confirm.waitFor({ state: 'hidden' });
+
+	const { id } = await conversationWith(text);
+	const evidence = await helpline.helper('GET', `/v1/helper/conversations/${id}/evidence`);
+	assert.equal(evidence.account, 'Troublemaker');
+	assert.equal(evidence.requester_verified, true);
+	await helpline.helper('POST', `/v1/helper/conversations/${id}/claim`, {});
+	// The helper's panel: the name confirmed, the account, and the move drafted there.
+	const { consolePage, panel } = await wikiPanel(id);
+	await panel.getByText('confirmed through the wiki').waitFor();
+	await panel.getByText(/Troublemaker — \d+ names kept away from this conversation/).waitFor();
+	await panel.getByText('No edits of that account touch the requester in the last 30 days.').waitFor();
+	const heading = `Help from the team ${Date.now()}`;
+	await panel.getByLabel('Section heading').fill(heading);
+	await panel.getByLabel('Opening (wikitext)').fill('We talked about the messages on your talk page.');
+	await panel.getByRole('button', { name: 'Propose to the requester' }).click();
+	await panel.getByText('Move: proposed').waitFor();
+	await consolePage.context().close();
+	const card = chat.getByRole('region', { name: `Continue on your talk page, User talk:${READER.name}?` });
+	await card.waitFor();
+	assert.match(await card.locator('pre').innerText(), /We talked about the messages on your talk page\.\n\nDemoHelper of the help team will continue with you here\. ~~~~/);
+	await card.getByRole('button', { name: 'Yes, post it' }).click();
+	await chat.getByText('The conversation continues on your talk page:', { exact: false }).waitFor();
+	await card.waitFor({ state: 'hidden' });
+
+	const read = await fetch(`${MW_URL}/api.php?action=query&prop=revisions&rvprop=content|user&rvslots=main&format=json&formatversion=2&titles=${encodeURIComponent(`User talk:${READER.name}`)}`);
+	const revision = (await read.json()).query.pages[0].revisions[0];
+	assert.match(revision.slots.main.content, new RegExp(`== ${heading} ==`));
+	assert.match(revision.slots.main.content, /DemoHelper of the help team will continue with you here\./);
+	const closed = await helpline.helper('GET', `/v1/helper/conversations/${id}`);
+	assert.equal(closed.outcome, 'moved_to_talk_page');
+	await context.close();
 });

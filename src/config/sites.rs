@@ -52,6 +52,18 @@ pub struct SiteConfig {
     /// helpers insert from the console. One `id` may exist in several languages.
     #[serde(default)]
     pub canned_replies: Vec<CannedReply>,
+    /// The wiki's own pages for the policies canned replies name by key (`{{policy:civility}}`
+    /// → `[[Wikipedia:Civility]]`): `civility = "Wikipedia:Civility"`.
+    #[serde(default)]
+    pub policies: std::collections::BTreeMap<String, String>,
+    /// Days after which the wiki expires a temporary account (MediaWiki's
+    /// `$wgAutoCreateTempUser['expireAfterDays']`, 90 by default), to tell helpers.
+    #[serde(default = "default_temporary_account_days")]
+    pub temporary_account_days: u32,
+}
+
+fn default_temporary_account_days() -> u32 {
+    90
 }
 
 /// A bot password made at the wiki's `Special:BotPasswords` (or `createBotPassword.php`).

@@ -14,6 +14,7 @@ mod pages;
 mod render;
 mod stats;
 mod team;
+mod wiki_actions;
 mod wiki_panel;
 
 use axum::Router;
@@ -69,6 +70,9 @@ fn conversation_routes() -> Router<AppState> {
         .route(&action("block"), post(actions::block))
         .route(&action("unblock"), post(actions::unblock))
         .route(&action("close"), post(actions::close))
+        .route(&action("trouble"), post(wiki_actions::trouble))
+        .route(&action("evidence"), post(wiki_actions::send_evidence))
+        .route(&action("talk-page"), post(wiki_actions::propose_move))
 }
 
 /// Statistics, members and blocks, canned replies and other teams.

@@ -45,6 +45,9 @@ pub struct WidgetSettings {
     /// What counts as personal data: the dialog warns before sending, by the rules the
     /// server masks with.
     pub personal_data: crate::screening::PersonalDataRules,
+    /// The site's wiki can confirm a logged-in requester's name (OAuth 2.0): the chat
+    /// offers "Confirm it's you".
+    pub confirm_identity: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -138,5 +141,6 @@ pub async fn widget_settings(
         availability: Availability { helpers_online, median_wait_seconds, summary },
         channels,
         personal_data: state.screener.personal_data_rules().clone(),
+        confirm_identity: site.oauth.is_some() && site.api_url.is_some(),
     }))
 }

@@ -197,6 +197,8 @@ pub fn test_config(dir: &std::path::Path) -> Config {
                 reply("welcome", "de", "Willkommen", "Hallo vom Hilfeteam."),
                 reply("policy", "de", "Richtlinie", "Siehe die Richtlinie."),
             ],
+            policies: Default::default(),
+            temporary_account_days: 90,
         },
         SiteConfig {
             id: "other".into(),
@@ -214,6 +216,8 @@ pub fn test_config(dir: &std::path::Path) -> Config {
             floating_button: false,
             quick_exit_url: None,
             canned_replies: vec![],
+            policies: Default::default(),
+            temporary_account_days: 90,
         },
     ];
     config

@@ -240,6 +240,7 @@
 						if (id) { id.value = id.value.charAt(0) + '-' + Math.random().toString(36).slice(2) + Date.now().toString(36); }
 						if (/\/release$/.test(form.action)) { location.href = '/console'; return; }
 						if (form.classList.contains('presence')) { location.reload(); return; }
+						if (form.closest('#wiki-context')) { loadWikiContext(); }
 						soon();
 					});
 				}).catch(function (err) {
@@ -359,7 +360,12 @@
 		if (!panel || !panel.getAttribute('data-src')) { return; }
 		fetch(panel.getAttribute('data-src'), { credentials: 'same-origin' })
 			.then(function (r) { return r.ok ? r.text() : null; })
-			.then(function (html) { if (html) { panel.innerHTML = html; } })
+			.then(function (html) {
+				if (!html) { return; }
+				panel.innerHTML = html;
+				bindForms(panel);
+				localTimes(panel);
+			})
 			.catch(function () { /* the link in the panel still leads there */ });
 	}
 

@@ -164,7 +164,7 @@
 		setTimeout(function () { URL.revokeObjectURL(a.href); detach(a); }, 1000);
 	}
 
-	/* o: settings, t, exitButton, send(text), typing(), end(), thanks(body), shown(), startOver(prefill), site */
+	/* o: settings, t, exitButton, send(text), typing(), end(), thanks(body), shown(), startOver(prefill), site, wiki (WikiTools) */
 	function Chat(o) {
 		var s = o.settings, t = o.t, helperName = null, thanks = null, typingTimer = null;
 		var log = MessageLog(t);
@@ -182,7 +182,7 @@
 		]);
 		var node = el('aside', { id: 'helpline-chat', class: 'helpline-chat helpline-root', 'aria-labelledby': 'helpline-chat-title', dir: s.dir, lang: s.lang }, [
 			el('div', { class: 'helpline-head' }, [el('h2', { id: 'helpline-chat-title', text: t('helpline-chat-title') }), o.exitButton()]),
-			conn, state, urgent, log.node, typing, outcome, composer.node, tools
+			conn, state, urgent, log.node, typing, outcome, composer.node, o.wiki.node, tools
 		]);
 
 		function hide() { node.hidden = true; }
@@ -197,6 +197,7 @@
 			outcome.textContent = outcomeText(t, st);
 			outcome.hidden = !outcome.textContent;
 			end.hidden = st.status === 'closed';
+			o.wiki.applyStatus(st);
 			if (st.status === 'closed' && !thanks) {
 				thanks = Thanks(t, o.thanks, s.limits.thanks_chars);
 				outcome.parentNode.insertBefore(thanks, outcome.nextSibling);
@@ -219,6 +220,7 @@
 			applyStatus: applyStatus,
 			setConnection: setConnection,
 			helperMessage: function () { typing.textContent = ''; },
+			helperName: function () { return helperName; },
 			showTyping: showTyping,
 			isShown: function () { return node.isConnected && !node.hidden; },
 			show: function () { node.hidden = false; composer.input.focus(); o.shown(); },

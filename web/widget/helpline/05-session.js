@@ -10,8 +10,15 @@
 		s.outbox = Outbox(pending, function (list) {
 			if (!s.retired) { env.store.save({ id: s.conversation.id, token: s.conversation.token, outbox: list }); }
 		});
+		s.wiki = WikiTools({
+			t: env.t, settings: env.settings,
+			call: function (method, what, body) {
+				return env.api(method, '/v1/conversations/' + encodeURIComponent(s.conversation.id) + '/' + what, body, s.conversation.token);
+			},
+			helperName: function () { return s.chat ? s.chat.helperName() : null; }
+		});
 		s.chat = Chat({
-			settings: env.settings, t: env.t, site: env.cfg.site, exitButton: env.exitButton,
+			settings: env.settings, t: env.t, site: env.cfg.site, exitButton: env.exitButton, wiki: s.wiki,
 			send: function (text) { sendMessage(s, text); },
 			typing: function () { return s.connection.send({ type: 'typing' }); },
 			end: function () { endConversation(s); },
@@ -33,6 +40,7 @@
 		if (created.messages) { created.messages.forEach(function (m) { showMessage(s, m); }); }
 		if (created.status) { s.chat.applyStatus(created); }
 		s.connection.start();
+		s.wiki.checkMove();
 		s.chat.composer.input.focus();
 		return s;
 	}
@@ -65,6 +73,7 @@
 			case 'message':
 				showMessage(s, f);
 				if (f.author_role === 'helper') { s.chat.helperMessage(); }
+				if (f.author_role === 'system') { s.wiki.systemMessage(f); }
 				break;
 			case 'ack':
 				s.chat.log.acknowledged(f.client_id, f.seq);
