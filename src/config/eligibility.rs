@@ -11,6 +11,19 @@ use crate::domain::SiteId;
 pub struct EligibilityRules {
     /// The site whose wiki the rules are read on.
     pub site: SiteId,
+    /// For a global queue: the same rules are read on these wikis too, and met on any
+    /// one of them is enough — the helper's home wiki, where their edits and groups are.
+    /// A block on any of them counts (`not_blocked`).
+    #[serde(default)]
+    pub also_sites: Vec<SiteId>,
+    /// Global groups of a wiki farm (CentralAuth), e.g. `global-rollbacker`: in any one
+    /// of them qualifies on its own. A globally locked account never qualifies.
+    #[serde(default)]
+    pub global_groups_any: Vec<String>,
+    /// Where the farm's global accounts are asked (`meta=globaluserinfo`), e.g.
+    /// `https://meta.wikimedia.org/w/api.php`; by default the `site`'s API.
+    #[serde(default)]
+    pub central_api_url: Option<String>,
     /// In at least one of these groups (e.g. `rollbacker`, `sysop`). Empty: no such rule.
     #[serde(default)]
     pub groups_any: Vec<String>,
@@ -51,6 +64,15 @@ impl EligibilityRules {
     /// Whether any rule is read on the wiki (else only blocks and approval count).
     pub fn has_wiki_rules(&self) -> bool {
         !self.groups_any.is_empty()
+            || !self.global_groups_any.is_empty()
+            || self.min_edits.is_some()
+            || self.min_account_age_days.is_some()
+            || self.listed_on.is_some()
+    }
+
+    /// Whether any rule is read on each wiki (beside global groups).
+    pub fn has_site_rules(&self) -> bool {
+        !self.groups_any.is_empty()
             || self.min_edits.is_some()
             || self.min_account_age_days.is_some()
             || self.listed_on.is_some()
@@ -58,7 +80,7 @@ impl EligibilityRules {
 
     pub fn check(&self) -> Result<(), String> {
         if !self.has_wiki_rules() && self.approval != Approval::Required {
-            return Err("give at least one rule (groups_any, min_edits, min_account_age_days, listed_on) \
+            return Err("give at least one rule (groups_any, global_groups_any, min_edits, min_account_age_days, listed_on) \
                  or approval = \"required\""
                 .into());
         }

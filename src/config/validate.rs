@@ -21,16 +21,21 @@ impl Config {
                 if let Err(problem) = rules.check() {
                     bail!("queue {}: eligibility: {problem}", queue.id);
                 }
-                match self.site(&rules.site) {
-                    None => bail!("queue {}: eligibility.site {} is not defined", queue.id, rules.site),
-                    Some(site) if site.api_url.is_none() => {
-                        bail!(
-                            "queue {}: eligibility is read on site {}, which has no api_url",
-                            queue.id,
-                            site.id
-                        )
+                for read_on in std::iter::once(&rules.site).chain(&rules.also_sites) {
+                    match self.site(read_on) {
+                        None => bail!(
+                            "queue {}: eligibility is read on site {read_on}, which is not defined",
+                            queue.id
+                        ),
+                        Some(site) if site.api_url.is_none() => {
+                            bail!(
+                                "queue {}: eligibility is read on site {}, which has no api_url",
+                                queue.id,
+                                site.id
+                            )
+                        }
+                        Some(_) => {}
                     }
-                    Some(_) => {}
                 }
             }
         }

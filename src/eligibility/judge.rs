@@ -3,7 +3,7 @@
 
 use crate::config::{Approval, EligibilityRules};
 use crate::domain::time::DAY_MS;
-use crate::wiki::WikiAccount;
+use crate::wiki::{GlobalAccount, WikiAccount};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -106,6 +106,64 @@ pub fn judge(rules: &EligibilityRules, known: &Known<'_>) -> Verdict {
         }
         Approval::Required => Verdict::NotEligible(unmet.join("; ")),
     }
+}
+
+/// The account and the verdict on one of the wikis the rules are read on.
+pub struct OnSite<'a> {
+    pub site: &'a str,
+    pub account: &'a WikiAccount,
+    pub verdict: &'a Verdict,
+}
+
+/// The verdict for a queue read on one wiki or several (a global queue), with the farm's
+/// global account when there is a global rule. A global lock, or (with `not_blocked`)
+/// a block on any of the wikis, decides first; then a global group; then the first
+/// wiki whose rules are met — the helper's home wiki.
+pub fn combine(
+    rules: &EligibilityRules,
+    global: Option<&GlobalAccount>,
+    approved: bool,
+    on_sites: &[OnSite<'_>],
+) -> Verdict {
+    let several = on_sites.len() > 1;
+    let on = |site: &str, why: &str| if several { format!("on {site}: {why}") } else { why.to_string() };
+    if global.is_some_and(|g| g.locked) {
+        return Verdict::NotEligible("the global account is locked".into());
+    }
+    if rules.not_blocked
+        && let Some(blocked) =
+            on_sites.iter().find(|s| s.account.facts.as_ref().is_some_and(|f| f.block.is_some()))
+    {
+        return Verdict::NotEligible(on(blocked.site, blocked.verdict.reason()));
+    }
+    let approval_missing = rules.approval == Approval::Required && !approved;
+    if let Some(group) = global.and_then(|g| rules.global_groups_any.iter().find(|r| g.groups.contains(r)))
+        && !approval_missing
+    {
+        return Verdict::Eligible(format!("in the global group {group}"));
+    }
+    if !rules.has_site_rules() && !rules.global_groups_any.is_empty() {
+        // Only global groups (and perhaps approval): the wikis' verdicts would say
+        // "not blocked" of everyone, which is no rule.
+        return match rules.approval {
+            Approval::Alternative if approved => Verdict::Eligible("approved by a coordinator".into()),
+            Approval::Required if approval_missing => {
+                Verdict::NotEligible("not approved by a coordinator".into())
+            }
+            _ => Verdict::NotEligible(format!(
+                "not in any of the global groups {}",
+                rules.global_groups_any.join(", ")
+            )),
+        };
+    }
+    if let Some(met) = on_sites.iter().find(|s| s.verdict.eligible()) {
+        return Verdict::Eligible(on(met.site, met.verdict.reason()));
+    }
+    let mut reasons: Vec<String> = on_sites.iter().map(|s| on(s.site, s.verdict.reason())).collect();
+    if !rules.global_groups_any.is_empty() {
+        reasons.push(format!("not in any of the global groups {}", rules.global_groups_any.join(", ")));
+    }
+    Verdict::NotEligible(reasons.join("; "))
 }
 
 fn parse_ms(iso: &str) -> Option<i64> {
@@ -215,5 +273,71 @@ mod tests {
         );
         let only_approval = rules("approval = \"required\"");
         assert!(verdict(&only_approval, &newcomer, None, true).eligible());
+    }
+
+    fn global(groups: &[&str], locked: bool) -> GlobalAccount {
+        GlobalAccount {
+            name: "Helper".into(),
+            home: Some("dewiki".into()),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            locked,
+        }
+    }
+
+    /// A global queue read on two wikis: the verdict of each, then combined.
+    fn on_two(
+        r: &EligibilityRules,
+        first: &WikiAccount,
+        second: &WikiAccount,
+        g: Option<&GlobalAccount>,
+        approved: bool,
+    ) -> Verdict {
+        let (a, b) = (verdict(r, first, None, approved), verdict(r, second, None, approved));
+        let sites = [
+            OnSite { site: "enwiki", account: first, verdict: &a },
+            OnSite { site: "dewiki", account: second, verdict: &b },
+        ];
+        combine(r, g, approved, &sites)
+    }
+
+    #[test]
+    fn a_global_queue_takes_the_home_wiki_and_global_groups_and_no_block_anywhere() {
+        let r = rules("min_edits = 100\nglobal_groups_any = [\"global-rollbacker\"]");
+        let (few, many) = (account(3, 400, &["user"], false), account(800, 400, &["user"], false));
+        assert_eq!(on_two(&r, &few, &many, None, false), Verdict::Eligible("on dewiki: 800 edits".into()));
+        assert_eq!(
+            on_two(&r, &few, &few, Some(&global(&[], false)), false),
+            Verdict::NotEligible(
+                "on enwiki: 3 edits, fewer than 100; on dewiki: 3 edits, fewer than 100; \
+                 not in any of the global groups global-rollbacker"
+                    .into()
+            )
+        );
+        assert_eq!(
+            on_two(&r, &few, &few, Some(&global(&["global-rollbacker"], false)), false),
+            Verdict::Eligible("in the global group global-rollbacker".into())
+        );
+        let blocked = account(800, 400, &["user"], true);
+        let v = on_two(&r, &many, &blocked, Some(&global(&["global-rollbacker"], false)), false);
+        assert!(!v.eligible() && v.reason().starts_with("on dewiki: blocked on the wiki by Admin"), "{v:?}");
+        let v = on_two(&r, &many, &many, Some(&global(&["global-rollbacker"], true)), false);
+        assert_eq!(v, Verdict::NotEligible("the global account is locked".into()));
+    }
+
+    #[test]
+    fn global_groups_alone_are_a_rule_and_approval_still_counts() {
+        let anyone = account(0, 0, &[], false);
+        let only = rules("global_groups_any = [\"steward\"]");
+        assert!(
+            !on_two(&only, &anyone, &anyone, Some(&global(&[], false)), false).eligible(),
+            "not blocked is no rule"
+        );
+        assert!(on_two(&only, &anyone, &anyone, Some(&global(&["steward"], false)), false).eligible());
+        let required = rules("global_groups_any = [\"steward\"]\napproval = \"required\"");
+        let steward = global(&["steward"], false);
+        assert!(!on_two(&required, &anyone, &anyone, Some(&steward), false).eligible());
+        assert!(on_two(&required, &anyone, &anyone, Some(&steward), true).eligible());
+        let alternative = rules("global_groups_any = [\"steward\"]\napproval = \"alternative\"");
+        assert!(on_two(&alternative, &anyone, &anyone, Some(&global(&[], false)), true).eligible());
     }
 }

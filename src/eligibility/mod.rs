@@ -19,7 +19,7 @@ pub use judge::{Known, Verdict};
 
 use crate::config::{Approval, EligibilityRules, QueueConfig};
 use crate::conversations::routing;
-use crate::domain::{Helper, QueueId};
+use crate::domain::{Helper, QueueId, SiteId, name_key};
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::store::eligibility as store;
@@ -36,54 +36,91 @@ pub enum CheckError {
     Config(String),
 }
 
-fn api_url<'s>(
-    state_config: &'s crate::config::Config,
-    rules: &EligibilityRules,
-) -> Result<&'s str, CheckError> {
+fn api_url<'s>(state_config: &'s crate::config::Config, site: &SiteId) -> Result<&'s str, CheckError> {
     state_config
-        .site(&rules.site)
+        .site(site)
         .and_then(|s| s.api_url.as_deref())
-        .ok_or_else(|| CheckError::Config(format!("site {} has no api_url", rules.site)))
+        .ok_or_else(|| CheckError::Config(format!("site {site} has no api_url")))
 }
 
-/// The verdicts on `names` for one queue: the accounts looked up 50 a call, the members
-/// page read once.
+/// The verdicts on `names` for one queue: on each wiki the rules are read on (the
+/// accounts looked up 50 a call, the members page read once), and the farm's global
+/// accounts when there is a global rule.
 pub async fn verdicts(
     state: &AppState,
     queue: &QueueConfig,
     rules: &EligibilityRules,
     names: &[&str],
 ) -> Result<Vec<Verdict>, CheckError> {
-    let api = api_url(&state.config, rules)?;
-    let accounts = state.wiki.accounts(api, names).await?;
-    let listed = match &rules.listed_on {
-        Some(title) => Some(state.wiki.user_links(api, title).await?.ok_or_else(|| {
-            CheckError::Config(format!("the members page {title} does not exist on the wiki"))
-        })?),
+    let mut approved = Vec::with_capacity(names.len());
+    for name in names {
+        approved
+            .push(rules.approval != Approval::None && store::approved(&state.store, &queue.id, name).await?);
+    }
+    let members = match &rules.listed_on {
+        Some(title) => {
+            Some(state.wiki.user_links(api_url(&state.config, &rules.site)?, title).await?.ok_or_else(
+                || CheckError::Config(format!("the members page {title} does not exist on the wiki")),
+            )?)
+        }
         None => None,
     };
+    let shared = Shared { members: members.as_deref(), approved: &approved };
+    let mut per_site = Vec::new();
+    for site in std::iter::once(&rules.site).chain(&rules.also_sites) {
+        per_site.push((site.as_str(), site_verdicts(state, rules, site, names, &shared).await?));
+    }
+    let mut globals = Vec::with_capacity(names.len());
+    if !rules.global_groups_any.is_empty() {
+        let central = match &rules.central_api_url {
+            Some(url) => url.as_str(),
+            None => api_url(&state.config, &rules.site)?,
+        };
+        for name in names {
+            globals.push(state.wiki.global_account(central, name).await?);
+        }
+    }
     let mut found = Vec::with_capacity(names.len());
-    for (name, account) in names.iter().zip(accounts) {
-        let approved =
-            rules.approval != Approval::None && store::approved(&state.store, &queue.id, name).await?;
-        let listed = listed.as_ref().map(|members| is_listed(members, &account));
-        found.push(judge::judge(
-            rules,
-            &Known { account: &account, listed, approved, now_ms: state.now_ms() },
-        ));
+    for i in 0..names.len() {
+        let on_sites: Vec<judge::OnSite<'_>> = per_site
+            .iter()
+            .map(|(site, verdicts)| judge::OnSite { site, account: &verdicts[i].0, verdict: &verdicts[i].1 })
+            .collect();
+        found.push(judge::combine(rules, globals.get(i).and_then(Option::as_ref), approved[i], &on_sites));
     }
     Ok(found)
 }
 
-/// Wiki names compare with the first letter's case folded, as the wiki's own titles do.
-fn is_listed(members: &[String], account: &WikiAccount) -> bool {
-    let fold = |n: &str| {
-        let n = n.replace('_', " ");
-        let mut chars = n.chars();
-        chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
-    };
-    let name = fold(&account.name);
-    members.iter().any(|m| fold(m) == name)
+/// The account and the verdict on one wiki, for each of `names`.
+async fn site_verdicts(
+    state: &AppState,
+    rules: &EligibilityRules,
+    site: &SiteId,
+    names: &[&str],
+    known: &Shared<'_>,
+) -> Result<Vec<(WikiAccount, Verdict)>, CheckError> {
+    let api = api_url(&state.config, site)?;
+    let accounts = state.wiki.accounts(api, names).await?;
+    let mut found = Vec::with_capacity(names.len());
+    for (i, account) in accounts.into_iter().enumerate() {
+        let listed = known.members.map(|members| {
+            // By the name asked, as the members page names the helper.
+            let key = name_key(names[i]);
+            members.iter().any(|m| name_key(m) == key)
+        });
+        let approved = known.approved[i];
+        let verdict =
+            judge::judge(rules, &Known { account: &account, listed, approved, now_ms: state.now_ms() });
+        found.push((account, verdict));
+    }
+    Ok(found)
+}
+
+/// What is the same on every wiki: the members page (read on the queue's `site`, where
+/// the team keeps it) and coordinators' approvals.
+struct Shared<'a> {
+    members: Option<&'a [String]>,
+    approved: &'a [bool],
 }
 
 /// The verdict on one account for a queue (the `wiki check-helper` command).

@@ -15,6 +15,7 @@ pub mod api;
 pub mod bot;
 pub mod evidence;
 pub mod gadget;
+pub mod global;
 pub mod links;
 pub mod pages;
 
@@ -26,6 +27,7 @@ pub use account::{AccountFacts, BlockFacts, WikiAccount};
 pub use api::{Api, WikiError};
 pub use bot::{BotSession, Edit, Edited};
 pub use evidence::{Evidence, EvidenceEdit};
+pub use global::GlobalAccount;
 pub use links::{WikiLink, diff_url, links, page_url};
 pub use pages::Page;
 
@@ -114,6 +116,15 @@ impl WikiClient {
         since: &str,
     ) -> Result<Evidence, WikiError> {
         evidence::gather(&self.api(api_url), requester, account, since).await
+    }
+
+    /// The farm's global account of `name` (CentralAuth), asked of `api_url`.
+    pub async fn global_account(
+        &self,
+        api_url: &str,
+        name: &str,
+    ) -> Result<Option<GlobalAccount>, WikiError> {
+        global::look_up(&self.api(api_url), name).await
     }
 
     /// The site's bot session, logged in on first use.

@@ -30,10 +30,19 @@ impl TestWiki {
     /// without it, as a plain `cargo test` is. `scripts/test` sets
     /// `HELPLINE_TEST_REQUIRE_WIKI=1`, and then a missing wiki fails the test.
     pub fn get() -> Option<Self> {
-        let Ok(dir) = std::env::var("HELPLINE_TEST_WIKI_DIR") else {
+        Self::from_env("HELPLINE_TEST_WIKI_DIR")
+    }
+
+    /// The second wiki `scripts/test` started: another wiki of the same farm.
+    pub fn second() -> Option<Self> {
+        Self::from_env("HELPLINE_TEST_WIKI2_DIR")
+    }
+
+    fn from_env(variable: &str) -> Option<Self> {
+        let Ok(dir) = std::env::var(variable) else {
             assert!(
                 std::env::var("HELPLINE_TEST_REQUIRE_WIKI").is_err(),
-                "HELPLINE_TEST_REQUIRE_WIKI is set but HELPLINE_TEST_WIKI_DIR is not"
+                "HELPLINE_TEST_REQUIRE_WIKI is set but {variable} is not"
             );
             eprintln!("skipped: no test wiki (scripts/test rust starts one; or set HELPLINE_TEST_WIKI_DIR)");
             return None;
