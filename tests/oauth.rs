@@ -1,7 +1,9 @@
 //! Console sign-in with OAuth 2.0 (authorization code + PKCE) against a small OAuth
 //! provider written for these tests — a test double standing in for Wikimedia's central
 //! OAuth server, which cannot run here. It checks what the real one checks: the client,
-//! the redirect URI, and the PKCE verifier against the challenge.
+//! the redirect URI, and the PKCE verifier against the challenge. A wiki account that
+//! is no helper may then apply to join a queue that takes applications, and a
+//! coordinator decides.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -139,6 +141,7 @@ async fn to_callback(app: &TestApp, client: &reqwest::Client) -> String {
 }
 
 on_both_backends!(backend; a_helper_signs_in_with_oauth_and_pkce, wrong_state_reuse_and_strangers_are_refused);
+on_both_backends!(backend; a_wiki_account_that_is_no_helper_applies_and_a_coordinator_approves);
 
 async fn a_helper_signs_in_with_oauth_and_pkce(backend: Backend) {
     let (provider_url, _) = provider().await;
@@ -210,4 +213,93 @@ async fn wrong_state_reuse_and_strangers_are_refused(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(declined.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn a_wiki_account_that_is_no_helper_applies_and_a_coordinator_approves(backend: Backend) {
+    let (provider_url, provider) = provider().await;
+    let oauth = OAuthConfig {
+        provider: None,
+        client_id: CLIENT_ID.into(),
+        client_secret: None,
+        authorize_url: Some(format!("{provider_url}/authorize")),
+        token_url: Some(format!("{provider_url}/access_token")),
+        profile_url: Some(format!("{provider_url}/resource/profile")),
+    };
+    let Some(app) = TestApp::spawn_with(backend, |config| {
+        config.console.secure_cookies = false;
+        config.console.oauth = Some(oauth);
+        // The wiki is not asked here: an approval is what lets the applicant in.
+        config.sites[0].api_url = Some("http://127.0.0.1:9/api.php".into());
+        config.queues[0].eligibility = Some(
+            toml::from_str("site = \"wiki\"\ngroups_any = [\"sysop\"]\napproval = \"alternative\"").unwrap(),
+        );
+    })
+    .await
+    else {
+        return;
+    };
+    *provider.user.lock().unwrap() = "Newcomer".into();
+    let applicant = browser();
+    let callback = to_callback(&app, &applicant).await;
+    let invited = applicant.get(&callback).send().await.unwrap();
+    assert_eq!(invited.status(), StatusCode::SEE_OTHER);
+    assert_eq!(invited.headers()[LOCATION], "/console/apply");
+    let cookie = invited.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("Path=/console/apply"), "{cookie}");
+    let form =
+        applicant.get(format!("{}/console/apply", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(form.contains("You apply as Newcomer"), "{form}");
+    assert!(!form.contains("Other helpers"), "only queues that take applications: {form}");
+    assert_eq!(
+        applicant.get(format!("{}/console", app.url)).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER,
+        "no session"
+    );
+
+    let apply = |client: &reqwest::Client, origin: &str, statement: &str| {
+        client
+            .post(format!("{}/console/apply/wiki", app.url))
+            .header("origin", origin)
+            .form(&[("queue", "wiki-queue"), ("statement", statement)])
+            .send()
+    };
+    let foreign = apply(&applicant, "https://evil.example", "I want in").await.unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    let nobody = apply(&browser(), &app.url, "I want in").await.unwrap();
+    assert_eq!(nobody.status(), StatusCode::SEE_OTHER, "without the cookie: to sign-in");
+    let filed = apply(&applicant, &app.url, "I have answered at the help desk for years.").await.unwrap();
+    assert_eq!(filed.status(), StatusCode::OK);
+    assert!(filed.text().await.unwrap().contains("is with its coordinators"));
+    let again = apply(&applicant, &app.url, "Please").await.unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT, "one waiting application at a time");
+    assert!(app.helper("Newcomer").await.is_none(), "no helper before a decision");
+
+    app.set_role("alice", "wiki-queue", "coordinator").await.unwrap();
+    let (coordinator, csrf) = common::console::signed_in(&app, "alice").await;
+    let team =
+        coordinator.get(format!("{}/console/team", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(team.contains("I have answered at the help desk for years."), "{team}");
+    let ids: Vec<(String,)> =
+        app.stored("SELECT id FROM queue_applications WHERE name = $1", &["Newcomer"]).await;
+    for (reason, expected) in
+        [(" ", StatusCode::BAD_REQUEST), ("Known from the help desk", StatusCode::SEE_OTHER)]
+    {
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("application", ids[0].0.as_str()),
+            ("decision", "approve"),
+            ("reason", reason),
+        ];
+        let decided = common::console::act(&app, &coordinator, "/console/team/decide", &fields).await;
+        assert_eq!(decided.status(), expected, "reason {reason:?}");
+    }
+    let helper = app.helper("Newcomer").await.unwrap();
+    assert!(helper.is_member("wiki-queue"));
+    let reasons: Vec<(String, Option<String>)> =
+        app.stored("SELECT status, reason FROM queue_applications WHERE name = $1", &["Newcomer"]).await;
+    assert_eq!(reasons, [("approved".to_string(), Some("Known from the help desk".to_string()))]);
+    // Signing in again through the wiki now opens a session.
+    let back = browser();
+    let callback = to_callback(&app, &back).await;
+    assert_eq!(back.get(&callback).send().await.unwrap().headers()[LOCATION], "/console");
 }

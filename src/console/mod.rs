@@ -4,6 +4,7 @@
 //! browser session instead of a bearer token (`guard`). See docs/CONSOLE.md.
 
 mod actions;
+mod applications;
 mod catalog;
 mod conversation;
 mod dashboard;
@@ -51,6 +52,7 @@ fn signin_routes() -> Router<AppState> {
         .route("/console/signin/link", get(pages::link).post(actions::redeem_link))
         .route("/console/signin/email", post(email_link::request))
         .route("/console/signout", post(actions::signout))
+        .route("/console/apply/wiki", post(applications::file_as_wiki_user))
         .route("/console/oauth/start", get(oauth::start))
         .route("/console/oauth/callback", get(oauth::callback))
 }
@@ -86,6 +88,8 @@ fn coordinator_routes() -> Router<AppState> {
         .route("/console/team/remove", post(team::remove))
         .route("/console/team/role", post(team::role))
         .route("/console/team/lift", post(team::lift))
+        .route("/console/team/decide", post(applications::decide))
+        .route("/console/apply", get(applications::page).post(applications::file_as_helper))
         .route("/console/sites", get(catalog::index))
         .route("/console/sites/{site}", get(catalog::show))
         .route(&site("reply-save"), post(catalog::reply_save))

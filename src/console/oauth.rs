@@ -113,6 +113,9 @@ pub async fn callback(
     let helper = match crate::helpers::named(&state.store, &username).await {
         Ok(Some(helper)) => helper,
         Ok(None) => {
+            if let Some(to_apply) = super::applications::invite_to_apply(&state, &username).await {
+                return to_apply;
+            }
             return refused(
                 &state,
                 &headers,

@@ -18,6 +18,7 @@ use crate::domain::{Email, Helper, QueueId, QueueRole};
 use crate::error::{AppError, AppResult};
 use crate::helpers::{self, signin};
 use crate::state::AppState;
+use crate::store::eligibility::Application;
 
 pub struct Member {
     pub name: String,
@@ -25,6 +26,8 @@ pub struct Member {
     pub role: String,
     pub languages: String,
     pub online: bool,
+    /// Suspended from the queue by its eligibility rules: why.
+    pub suspended: Option<String>,
 }
 
 pub struct ActiveBlock {
@@ -45,6 +48,8 @@ struct TeamPage<'a> {
     blocks: Vec<ActiveBlock>,
     /// After an invitation: who, and their one-time sign-in link.
     invited: Option<(String, String)>,
+    /// Applications to join, waiting ones first.
+    applications: Vec<Application>,
 }
 
 fn coordinated(helper: &Helper) -> AppResult<Vec<QueueId>> {
@@ -65,6 +70,17 @@ async fn load(state: &AppState, queues: &[QueueId]) -> AppResult<(Vec<Member>, V
                 role: m.role.as_str().to_string(),
                 languages: h.languages.join(", "),
                 online: state.presence.is_online(&h.id),
+                suspended: None,
+            });
+        }
+        for s in h.suspended.iter().filter(|s| queues.contains(&s.queue)) {
+            members.push(Member {
+                name: h.name.clone(),
+                queue: s.queue.clone(),
+                role: "—".into(),
+                languages: h.languages.join(", "),
+                online: state.presence.is_online(&h.id),
+                suspended: Some(s.reason.clone()),
             });
         }
     }
@@ -93,13 +109,14 @@ async fn page(
     let loaded = async {
         let queues = coordinated(helper)?;
         let (members, blocks) = load(state, &queues).await?;
-        Ok::<_, AppError>((queues, members, blocks))
+        let applications = crate::eligibility::applications::of_queues(state, &queues).await?;
+        Ok::<_, AppError>((queues, members, blocks, applications))
     }
     .await;
     match loaded {
-        Ok((queues, members, blocks)) => {
+        Ok((queues, members, blocks, applications)) => {
             let queues = queues.into_iter().map(|id| (id.clone(), state.config.queue_name(&id))).collect();
-            render(&TeamPage { ui, queues, members, blocks, invited }, StatusCode::OK)
+            render(&TeamPage { ui, queues, members, blocks, invited, applications }, StatusCode::OK)
         }
         Err(e) => error_page(state, headers, &e, Some("/console".into())),
     }

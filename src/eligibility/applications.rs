@@ -70,3 +70,44 @@ pub async fn decide(
     }
     store::find(&state.store, id).await?.ok_or_else(|| AppError::NotFound("No such application."))
 }
+
+/// How long a wiki account signed in through OAuth may apply, without an account here.
+const APPLICANT_MS: i64 = 30 * 60_000;
+
+/// The queues `name` may apply to: they take applications, and `name` is not a member
+/// (nor suspended from them).
+pub fn open_to(state: &AppState, helper: Option<&Helper>) -> Vec<QueueId> {
+    state
+        .config
+        .queues
+        .iter()
+        .filter(|q| q.eligibility.as_ref().is_some_and(|r| r.approval != Approval::None))
+        .filter(|q| {
+            helper.is_none_or(|h| !h.is_member(&q.id) && !h.suspended.iter().any(|s| s.queue == q.id))
+        })
+        .map(|q| q.id.clone())
+        .collect()
+}
+
+/// A wiki account the wiki vouched for (OAuth) but which is no helper: a token that lets
+/// it apply for a while.
+pub async fn start_applicant(state: &AppState, name: &str) -> AppResult<String> {
+    let token = secrets::new_token();
+    store::new_applicant(&state.store, &token.hash, name, state.now_ms() + APPLICANT_MS).await?;
+    Ok(token.token)
+}
+
+/// The wiki name behind an applicant token, while it lasts.
+pub async fn applicant(state: &AppState, token: &str) -> AppResult<Option<String>> {
+    Ok(store::applicant(&state.store, &secrets::hash_token(token), state.now_ms()).await?)
+}
+
+/// The applications of these queues, waiting ones first.
+pub async fn of_queues(state: &AppState, queues: &[QueueId]) -> AppResult<Vec<Application>> {
+    let mut all = Vec::new();
+    for queue in queues {
+        all.extend(store::of_queue(&state.store, queue).await?);
+    }
+    all.sort_by_key(|a| (a.status != "pending", -a.created_at));
+    Ok(all)
+}

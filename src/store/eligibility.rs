@@ -187,3 +187,27 @@ pub async fn approved(store: &Store, queue: &QueueId, name: &str) -> sqlx::Resul
     .await?;
     Ok(latest.as_deref() == Some("approved"))
 }
+
+/// A wiki account that proved its name through OAuth and may apply until `expires_at`.
+pub async fn new_applicant(store: &Store, token_hash: &str, name: &str, expires_at: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM applicants WHERE expires_at < $1")
+        .bind(expires_at - 2 * 3_600_000)
+        .execute(&store.write)
+        .await?;
+    sqlx::query("INSERT INTO applicants (token_hash, name, expires_at) VALUES ($1, $2, $3)")
+        .bind(token_hash)
+        .bind(name)
+        .bind(expires_at)
+        .execute(&store.write)
+        .await?;
+    Ok(())
+}
+
+/// The name behind an applicant's token, while it lasts.
+pub async fn applicant(store: &Store, token_hash: &str, now: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT name FROM applicants WHERE token_hash = $1 AND expires_at > $2")
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&store.read)
+        .await
+}
