@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+mod site;
 mod wiki;
 
 use crate::app::Server;
@@ -56,6 +57,11 @@ enum Command {
         /// "TITLE<TAB>FILE" lines, for scripts that install the pages.
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
+    },
+    /// Configure sites from a wiki farm's own lists.
+    Site {
+        #[command(subcommand)]
+        command: site::SiteCommand,
     },
     /// Work with the sites' wikis: install the gadget, check the bot account and helpers.
     Wiki {
@@ -145,6 +151,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo => run_demo(config).await,
         Command::Gadget { site, server, out_dir } => wiki::gadget(config, &site, server, out_dir),
         Command::Wiki { command } => return wiki::run(config, command).await,
+        Command::Site { command } => site::run(config, command).await,
         Command::Purge => {
             let state = offline_state(config).await?;
             let purged = crate::conversations::retention::purge_expired(&state).await;

@@ -63,7 +63,42 @@ pub async fn replies_for(state: &AppState, site: &SiteId, lang: &str) -> AppResu
     let site_lang = state.config.site(site).map_or("en", |s| s.language.as_str());
     let edits = rows::reply_edits(&state.store, site).await?;
     let all = overlay(file_replies(&state.config, site), edits, |r| (r.id.clone(), r.lang.clone()));
-    Ok(choose_language(all.into_iter().map(|e| e.item), lang, site_lang))
+    let mut chosen = choose_language(all.into_iter().map(|e| e.item), lang, site_lang);
+    if let Some(config) = state.config.site(site) {
+        for reply in &mut chosen {
+            reply.text = fill_policies(&reply.text, config);
+        }
+    }
+    Ok(chosen)
+}
+
+/// `{{policy:KEY}}` in a canned reply becomes the address of this wiki's own page of
+/// that policy (`policies.KEY`), so one reply serves every wiki of a farm. A key the
+/// site does not map stays as written: the helper sees what is missing.
+pub fn fill_policies(text: &str, site: &crate::config::SiteConfig) -> String {
+    const OPEN: &str = "{{policy:";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(OPEN) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + OPEN.len()..];
+        let Some(end) = after.find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let key = after[..end].trim();
+        let filled = site.policies.get(key).map(|title| match &site.api_url {
+            Some(api) => crate::wiki::page_url(api, title, None).unwrap_or_else(|| title.clone()),
+            None => title.clone(),
+        });
+        match filled {
+            Some(link) => out.push_str(&link),
+            None => out.push_str(&rest[start..start + OPEN.len() + end + 2]),
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn choose_language(
@@ -206,5 +241,23 @@ mod tests {
         assert_eq!(titles("de-at"), ["de", "b"]);
         assert_eq!(titles("he"), ["en", "b"]);
         assert_eq!(titles("fr"), ["fr", "b"]);
+    }
+
+    #[test]
+    fn policy_keys_become_each_wiki_s_own_page() {
+        let mut site = crate::demo::demo_site(vec![]);
+        site.api_url = Some("https://de.wikipedia.org/w/api.php".into());
+        site.policies.insert("civility".into(), "Wikipedia:Wikiquette".into());
+        assert_eq!(
+            fill_policies("See {{policy:civility}} and {{policy:npa}}, or {{policy:civility", &site),
+            "See https://de.wikipedia.org/w/index.php?title=Wikipedia%3AWikiquette and {{policy:npa}}, or {{policy:civility"
+        );
+        site.api_url = None;
+        assert_eq!(
+            fill_policies("{{ policy:civility}}", &site),
+            "{{ policy:civility}}",
+            "written exactly or not at all"
+        );
+        assert_eq!(fill_policies("{{policy: civility }}!", &site), "Wikipedia:Wikiquette!");
     }
 }

@@ -14,6 +14,7 @@ pub mod account;
 pub mod api;
 pub mod bot;
 pub mod evidence;
+pub mod farm;
 pub mod gadget;
 pub mod global;
 pub mod links;
