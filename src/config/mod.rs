@@ -394,6 +394,7 @@ mod tests {
         let config = from_toml(include_str!("../../helpline.example.toml")).unwrap();
         assert_eq!(config.sites.len(), 2);
         assert_eq!(config.site("dewiki").unwrap().queue, "global");
+        assert_eq!(config.site("enwiki").unwrap().policies["civility"], "Wikipedia:Civility");
         assert_eq!(config.queue("global").unwrap().languages, ["de", "he", "fr"]);
         assert_eq!(config.limits.first_message_chars, 1000);
         assert_eq!(config.mail.unwrap().max_attempts, 8);
