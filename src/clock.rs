@@ -3,9 +3,12 @@
 //! so a test can let days pass (`Clock::advance`) and see retention, the reopen window
 //! and waiting times act, instead of editing stored times behind the server's back.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
@@ -36,6 +39,25 @@ impl Clock {
 pub fn system_ms() -> i64 {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The one loop of the periodic jobs: `round` now, then every `period`, each to its end
+/// before the next (a slow round delays the next rather than piling up), until
+/// `shutdown`. A round reports its own failures; the loop goes on.
+pub async fn every<F, Fut>(period: Duration, shutdown: &CancellationToken, mut round: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        round().await;
+    }
 }
 
 #[cfg(test)]

@@ -79,6 +79,10 @@ pub async fn name_trouble(state: &AppState, c: &Conversation, account: &str, by:
         return Err(AppError::conflict("closed", "This conversation is closed."));
     }
     let named_by = if by.role == Role::Requester { "requester" } else { "helper" };
+    if by.role == Role::Requester {
+        // Each naming asks the wiki and adds a line to the chat: as often as messages.
+        state.limits.message(&c.token_hash)?;
+    }
     {
         let mut conn = state.store.write.acquire().await?;
         trouble::name(&mut conn, &c.id, &account, named_by, state.now_ms()).await?;
@@ -104,6 +108,7 @@ pub async fn name_trouble(state: &AppState, c: &Conversation, account: &str, by:
 /// The requester asks not to be helped by `helper` (as they saw the name).
 pub async fn not_helped_by(state: &AppState, c: &Conversation, helper: &str) -> AppResult<()> {
     let name = Username::parse(helper)?.into_string();
+    state.limits.message(&c.token_hash)?;
     let owner = owner_of(state, c).await?;
     change_conversation(state, &c.id, Actor::REQUESTER, |c, _now| {
         if c.status == Status::Closed {
@@ -208,20 +213,16 @@ pub async fn check(state: &AppState, id: &ConversationId) -> AppResult<()> {
 
 /// Runs the checks a stopped server left unfinished, each minute until shutdown.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = shutdown.cancelled() => return,
-        }
+    let state = &state;
+    crate::clock::every(Duration::from_secs(60), &shutdown, || async move {
         let stale = trouble::unchecked_before(&state.store, state.now_ms() - 60_000).await;
         for id in stale.unwrap_or_default() {
-            if let Err(error) = check(&state, &id).await {
+            if let Err(error) = check(state, &id).await {
                 tracing::warn!(conversation = %id, %error, "the conflict-of-interest check failed; will retry");
             }
         }
-    }
+    })
+    .await;
 }
 
 fn since(state: &AppState) -> String {

@@ -24,17 +24,13 @@ const LONGEST_RETRY_MS: i64 = 3_600_000;
 /// Runs until shutdown, one round every `poll_ms`, when mail is configured.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
     let Some(mailer) = &state.mailer else { return };
-    let mut tick = tokio::time::interval(Duration::from_millis(mailer.config.poll_ms));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = shutdown.cancelled() => return,
-        }
-        if let Err(error) = round(&state, mailer).await {
+    let state = &state;
+    crate::clock::every(Duration::from_millis(mailer.config.poll_ms), &shutdown, || async move {
+        if let Err(error) = round(state, mailer).await {
             tracing::warn!(%error, "mail round failed; will retry");
         }
-    }
+    })
+    .await;
 }
 
 /// One pass over the conversations that are due. Returns how many mails went out.

@@ -21,22 +21,19 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
     if threshold == 0 {
         return;
     }
-    let every = Duration::from_secs((threshold / 4).clamp(1, 30));
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = shutdown.cancelled() => return,
-        }
-        match return_abandoned(&state, i64::try_from(threshold).unwrap_or(i64::MAX) * 1000).await {
+    let period = Duration::from_secs((threshold / 4).clamp(1, 30));
+    let offline_ms = i64::try_from(threshold).unwrap_or(i64::MAX / 1000) * 1000;
+    let state = &state;
+    crate::clock::every(period, &shutdown, || async move {
+        match return_abandoned(state, offline_ms).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(returned = n, "conversations returned to the queue: owner offline"),
             Err(error) => {
                 tracing::warn!(%error, "returning conversations of offline owners failed; will retry")
             }
         }
-    }
+    })
+    .await;
 }
 
 /// Returns to the queue every open conversation whose owner has been offline for longer

@@ -208,16 +208,12 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
     if !state.config.queues.iter().any(|q| q.eligibility.is_some()) {
         return;
     }
-    let every = Duration::from_secs(u64::from(state.config.wiki.recheck_minutes) * 60);
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = shutdown.cancelled() => return,
-        }
-        if let Err(error) = recheck_all(&state).await {
+    let period = Duration::from_secs(u64::from(state.config.wiki.recheck_minutes) * 60);
+    let state = &state;
+    crate::clock::every(period, &shutdown, || async move {
+        if let Err(error) = recheck_all(state).await {
             tracing::warn!(%error, "eligibility check failed; will retry");
         }
-    }
+    })
+    .await;
 }

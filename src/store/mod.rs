@@ -122,17 +122,13 @@ impl Store {
         if self.backend != Backend::Sqlite {
             return;
         }
-        let mut every = tokio::time::interval(CHECKPOINT_EVERY);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = every.tick() => {}
-                () = shutdown.cancelled() => return,
-            }
-            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.read).await {
+        let store = &self;
+        crate::clock::every(CHECKPOINT_EVERY, &shutdown, || async move {
+            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&store.read).await {
                 tracing::warn!(%error, "checkpointing the SQLite log failed");
             }
-        }
+        })
+        .await;
     }
 
     pub async fn close(&self) {

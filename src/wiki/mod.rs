@@ -40,6 +40,9 @@ const TTL: Duration = Duration::from_secs(60);
 const READ_TIMEOUT: Duration = Duration::from_secs(8);
 const MAX_CACHED: usize = 2000;
 
+/// An evidence list's wiki, requester and account (name keys).
+type EvidenceKey = (String, String, String);
+
 /// `Helpline/VERSION (+PUBLIC_URL; CONTACT) reqwest`, as the wikis' User-Agent policy
 /// asks: who runs the client and how to reach them when it misbehaves.
 pub fn user_agent(config: &Config) -> String {
@@ -54,6 +57,8 @@ pub struct WikiClient {
     http: reqwest::Client,
     user_agent: String,
     accounts: Mutex<HashMap<(String, String), (Instant, WikiAccount)>>,
+    /// Evidence lists by (wiki, requester, account), a minute: the panel asks on each view.
+    evidence: Mutex<HashMap<EvidenceKey, (Instant, Evidence)>>,
     bots: Mutex<HashMap<String, Arc<BotSession>>>,
 }
 
@@ -61,7 +66,13 @@ impl WikiClient {
     pub fn new(user_agent: String) -> anyhow::Result<Self> {
         crate::install_tls();
         let http = reqwest::Client::builder().user_agent(&user_agent).timeout(READ_TIMEOUT).build()?;
-        Ok(Self { http, user_agent, accounts: Mutex::default(), bots: Mutex::default() })
+        Ok(Self {
+            http,
+            user_agent,
+            accounts: Mutex::default(),
+            evidence: Mutex::default(),
+            bots: Mutex::default(),
+        })
     }
 
     /// Anonymous calls to the wiki at `api_url`.
@@ -108,7 +119,8 @@ impl WikiClient {
         pages::user_links(&self.api(api_url), title).await
     }
 
-    /// What `account` did since `since` where it touches `requester` (public data only).
+    /// What `account` did since `since` where it touches `requester` (public data only),
+    /// from the cache when asked within the minute.
     pub async fn evidence(
         &self,
         api_url: &str,
@@ -116,7 +128,22 @@ impl WikiClient {
         account: &str,
         since: &str,
     ) -> Result<Evidence, WikiError> {
-        evidence::gather(&self.api(api_url), requester, account, since).await
+        let key = (api_url.to_string(), crate::domain::name_key(requester), crate::domain::name_key(account));
+        if let Some((at, found)) = self.evidence.lock().unwrap_or_else(|e| e.into_inner()).get(&key)
+            && at.elapsed() < TTL
+        {
+            return Ok(found.clone());
+        }
+        let found = evidence::gather(&self.api(api_url), requester, account, since).await?;
+        let mut entries = self.evidence.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MAX_CACHED {
+            entries.retain(|_, (at, _)| at.elapsed() < TTL);
+            if entries.len() >= MAX_CACHED {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (Instant::now(), found.clone()));
+        Ok(found)
     }
 
     /// The farm's global account of `name` (CentralAuth), asked of `api_url`.
