@@ -50,6 +50,7 @@ pub fn new_id() -> String {
 pub struct Secrets {
     network_key: [u8; 32],
     lookup_key: [u8; 32],
+    reply_key: [u8; 32],
     sealer: XChaCha20Poly1305,
 }
 
@@ -59,7 +60,8 @@ impl Secrets {
         let network_key = derive(&master, b"helpline network hash v1");
         let seal_key = derive(&master, b"helpline e-mail seal v1");
         let lookup_key = derive(&master, b"helpline helper e-mail lookup v1");
-        Self { network_key, lookup_key, sealer: XChaCha20Poly1305::new(&seal_key.into()) }
+        let reply_key = derive(&master, b"helpline reply address v1");
+        Self { network_key, lookup_key, reply_key, sealer: XChaCha20Poly1305::new(&seal_key.into()) }
     }
 
     /// The keyed hash a helper's address is found by: the same for any capitalisation,
@@ -85,6 +87,14 @@ impl Secrets {
         mac.update(&day.to_be_bytes());
         mac.update(&network);
         hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    /// The tag that makes a reply address unforgeable: 80 bits of an HMAC of what it
+    /// names, as 20 lowercase hex digits (mail systems may fold a local part's case).
+    pub fn reply_tag(&self, named: &[u8]) -> String {
+        let mut mac = <Hmac<Sha256>>::new_from_slice(&self.reply_key).expect("HMAC takes keys of any length");
+        mac.update(named);
+        hex::encode(&mac.finalize().into_bytes()[..10])
     }
 
     /// Encrypts an e-mail address for storage; the nonce travels with the ciphertext.

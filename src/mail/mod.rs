@@ -3,6 +3,8 @@
 //! by `conversations::outbox`, helpers' sign-in links by `helpers::signin`.
 
 mod compose;
+pub mod inbound;
+pub mod reply_address;
 
 use std::time::Duration;
 
