@@ -81,6 +81,13 @@ async fn an_email_request_is_confirmed_then_answered_by_mail(backend: Backend) {
     assert!(body.contains("We have received your request for help on Test Wiki"), "{body}");
     assert!(body.contains("> Someone follows my edits\n> and insults me on every talk page."), "{body}");
     assert!(body.contains("deleted 90 days after"), "{body}");
+    // The same words as HTML, for mail programs that show that part, escaped.
+    assert_eq!(confirmation["content_type"], "multipart/alternative");
+    let html = confirmation["html"].as_str().unwrap();
+    assert!(html.contains("<html lang=\"en\" dir=\"ltr\">"), "{html}");
+    assert!(html.contains("We have received your request for help on Test Wiki"), "{html}");
+    assert!(html.contains("Someone follows my edits\nand insults me"), "{html}");
+    assert!(html.contains("deleted 90 days after"), "{html}");
 
     // The helper knows there is an address, never what it is.
     let view = helper_view(&app, &id).await;
@@ -132,7 +139,7 @@ async fn wait_for_counter(app: &TestApp, outcome: &str, at_least: u64) {
 async fn answers_wait_while_the_relay_is_down_and_go_out_when_it_is_back(backend: Backend) {
     let port = free_port();
     let Some(app) = spawn_with_mail(backend, port, |_| {}).await else { return };
-    let (id, _) = email_request(&app, "Please help, nobody answers me").await;
+    let (id, _) = email_request(&app, "Please help, nobody answers me <script>alert(1)</script>").await;
     wait_for_counter(&app, "retry", 1).await;
     assert_eq!(helper_view(&app, &id).await["mail"], "pending");
 
@@ -140,6 +147,13 @@ async fn answers_wait_while_the_relay_is_down_and_go_out_when_it_is_back(backend
     let mails = smtpd.wait_for(1).await;
     assert_eq!(mails.len(), 1);
     assert!(mails[0]["body"].as_str().unwrap().contains("> Please help, nobody answers me"));
+    let html = mails[0]["html"].as_str().unwrap();
+    assert!(
+        html.contains("nobody answers me &lt;script&gt;")
+            || html.contains("nobody answers me &#60;script&#62;"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>"), "the requester's words are text in the HTML part: {html}");
     eventually("the mail state becomes sent", || async {
         (helper_view(&app, &id).await["mail"] == "sent").then_some(())
     })

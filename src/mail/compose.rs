@@ -1,8 +1,8 @@
-//! Builds the mails a requester receives: plain text in their language, one thread per
-//! conversation.
+//! Builds the mails a requester receives, in their language: a text part and an HTML
+//! part saying the same, one thread per conversation.
 
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, MessageBuilder};
+use lettre::message::{Mailbox, MessageBuilder, MultiPart};
 
 use crate::domain::{Conversation, Message, Role};
 use crate::i18n::I18n;
@@ -18,51 +18,112 @@ pub struct Letter<'a> {
     pub retention_days: u32,
 }
 
+/// One part of a mail, the same in its text and its HTML.
+pub enum Block {
+    Intro(String),
+    /// The requester's own words, quoted back in the first mail.
+    Quote(String),
+    Helper {
+        name: String,
+        text: String,
+    },
+    Notice(String),
+}
+
+/// The HTML part: the same blocks, escaped, in the requester's language and direction.
+#[derive(askama::Template)]
+#[template(path = "mail/letter.html")]
+struct Html<'a> {
+    lang: &'a str,
+    dir: &'static str,
+    title: &'a str,
+    blocks: &'a [Block],
+    footer: &'a [String],
+}
+
 impl Letter<'_> {
-    /// The plain-text body. Helper answers are labelled with the name helpers chose to
-    /// be seen by; internal notes never get here (the caller leaves them out).
-    pub fn body(&self, i18n: &I18n) -> String {
+    /// What the mail says, in order, and its footer lines. Helper answers are labelled
+    /// with the name helpers chose to be seen by; internal notes never get here.
+    fn blocks(&self, i18n: &I18n) -> (Vec<Block>, Vec<String>) {
         let lang = self.conversation.lang.as_str();
-        let mut out = String::new();
+        let mut blocks = Vec::new();
         let mut requester_words = self.messages.iter().filter(|m| m.author_role == Role::Requester);
         if self.first {
-            out.push_str(&i18n.format(lang, "helpline-mail-received", &[self.site_name]));
-            out.push_str("\n\n");
+            blocks.push(Block::Intro(i18n.format(lang, "helpline-mail-received", &[self.site_name])));
             if let Some(request) = requester_words.next() {
-                for line in request.text.lines() {
-                    out.push_str("> ");
-                    out.push_str(line);
-                    out.push('\n');
-                }
-                out.push('\n');
+                blocks.push(Block::Quote(request.text.clone()));
             }
         } else {
-            out.push_str(&i18n.format(lang, "helpline-mail-news", &[self.site_name]));
-            out.push_str("\n\n");
+            blocks.push(Block::Intro(i18n.format(lang, "helpline-mail-news", &[self.site_name])));
         }
         for message in self.messages.iter().filter(|m| !m.internal) {
             match message.author_role {
                 Role::Helper => {
                     let name = message.author_name.as_deref().unwrap_or("");
-                    out.push_str(&i18n.format(lang, "helpline-mail-helper-wrote", &[name]));
-                    out.push('\n');
-                    out.push_str(&message.text);
-                    out.push_str("\n\n");
+                    blocks.push(Block::Helper {
+                        name: i18n.format(lang, "helpline-mail-helper-wrote", &[name]),
+                        text: message.text.clone(),
+                    });
                 }
-                Role::System => {
-                    out.push_str(&message.text);
-                    out.push_str("\n\n");
-                }
+                Role::System => blocks.push(Block::Notice(message.text.clone())),
                 Role::Requester => {}
             }
         }
-        out.push_str("-- \n");
-        out.push_str(&i18n.format(lang, "helpline-mail-no-reply", &[self.site_name]));
-        out.push('\n');
         let days = self.retention_days.to_string();
-        out.push_str(&i18n.format(lang, "helpline-mail-privacy", &[&days]));
-        out.push('\n');
+        let footer = vec![
+            i18n.format(lang, "helpline-mail-no-reply", &[self.site_name]),
+            i18n.format(lang, "helpline-mail-privacy", &[&days]),
+        ];
+        (blocks, footer)
+    }
+
+    /// The plain-text body.
+    pub fn body(&self, i18n: &I18n) -> String {
+        let (blocks, footer) = self.blocks(i18n);
+        let mut out = String::new();
+        for block in &blocks {
+            match block {
+                Block::Intro(text) => {
+                    out.push_str(text);
+                    out.push_str("\n\n");
+                }
+                Block::Quote(text) => {
+                    for line in text.lines() {
+                        out.push_str("> ");
+                        out.push_str(line);
+                        out.push('\n');
+                    }
+                    out.push('\n');
+                }
+                Block::Helper { name, text } => {
+                    out.push_str(name);
+                    out.push('\n');
+                    out.push_str(text);
+                    out.push_str("\n\n");
+                }
+                Block::Notice(text) => {
+                    out.push_str(text);
+                    out.push_str("\n\n");
+                }
+            }
+        }
+        out.push_str("-- \n");
+        for line in footer {
+            out.push_str(&line);
+            out.push('\n');
+        }
         out
+    }
+
+    /// The HTML body: the same words, escaped (a requester's or helper's text can hold
+    /// anything), laid out for a phone's mail program.
+    pub fn html(&self, i18n: &I18n) -> Result<String, askama::Error> {
+        let (blocks, footer) = self.blocks(i18n);
+        let lang = self.conversation.lang.as_str();
+        let base = lang.split('-').next().unwrap_or(lang);
+        let dir = if crate::i18n::RTL_LANGUAGES.contains(&base) { "rtl" } else { "ltr" };
+        let title = i18n.format(lang, "helpline-mail-subject", &[self.site_name]);
+        askama::Template::render(&Html { lang, dir, title: &title, blocks: &blocks, footer: &footer })
     }
 
     /// The whole mail, threaded: the first mail's id is `<ID.0@domain>` and every later
@@ -81,7 +142,6 @@ impl Letter<'_> {
             .from(from.clone())
             .to(to)
             .subject(i18n.format(&self.conversation.lang, "helpline-mail-subject", &[self.site_name]))
-            .header(ContentType::TEXT_PLAIN)
             .date_now();
         if self.first {
             builder = builder.message_id(Some(thread));
@@ -91,7 +151,12 @@ impl Letter<'_> {
                 .in_reply_to(thread.clone())
                 .references(thread);
         }
-        builder.body(self.body(i18n))
+        let text = self.body(i18n);
+        match self.html(i18n) {
+            Ok(html) => builder.multipart(MultiPart::alternative_plain_html(text, html)),
+            // A template that fails to render must not hold the answer back.
+            Err(_) => builder.header(ContentType::TEXT_PLAIN).body(text),
+        }
     }
 }
 
