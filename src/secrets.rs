@@ -51,6 +51,7 @@ pub struct Secrets {
     network_key: [u8; 32],
     lookup_key: [u8; 32],
     reply_key: [u8; 32],
+    mail_in_key: [u8; 32],
     sealer: XChaCha20Poly1305,
 }
 
@@ -61,7 +62,14 @@ impl Secrets {
         let seal_key = derive(&master, b"helpline e-mail seal v1");
         let lookup_key = derive(&master, b"helpline helper e-mail lookup v1");
         let reply_key = derive(&master, b"helpline reply address v1");
-        Self { network_key, lookup_key, reply_key, sealer: XChaCha20Poly1305::new(&seal_key.into()) }
+        let mail_in_key = derive(&master, b"helpline mail-in key v1");
+        Self {
+            network_key,
+            lookup_key,
+            reply_key,
+            mail_in_key,
+            sealer: XChaCha20Poly1305::new(&seal_key.into()),
+        }
     }
 
     /// The keyed hash a helper's address is found by: the same for any capitalisation,
@@ -95,6 +103,12 @@ impl Secrets {
         let mut mac = <Hmac<Sha256>>::new_from_slice(&self.reply_key).expect("HMAC takes keys of any length");
         mac.update(named);
         hex::encode(&mac.finalize().into_bytes()[..10])
+    }
+
+    /// What `helpline mail-in` shows the server to hand it a mail: only what can read
+    /// the data directory's secret can make it.
+    pub fn mail_in_key(&self) -> String {
+        hex::encode(self.mail_in_key)
     }
 
     /// Encrypts an e-mail address for storage; the nonce travels with the ciphertext.

@@ -22,6 +22,8 @@ async fn spawn(backend: Backend, port: u16) -> Option<TestApp> {
         poll_ms: 50,
         max_attempts: 8,
         retry_ms: 100,
+        replies: false,
+        inbound_site: None,
     };
     TestApp::spawn_with(backend, |config| {
         config.mail = Some(mail);

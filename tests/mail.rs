@@ -22,6 +22,8 @@ async fn spawn_with_mail(
         poll_ms: 50,
         max_attempts: 8,
         retry_ms: 100,
+        replies: false,
+        inbound_site: None,
     };
     adjust(&mut mail);
     TestApp::spawn_with(backend, |config| config.mail = Some(mail)).await
@@ -219,6 +221,8 @@ fn bad_mail_settings_fail_at_start() {
         poll_ms: 1000,
         max_attempts: 3,
         retry_ms: 1000,
+        replies: false,
+        inbound_site: None,
     };
     assert!(good.check().is_ok());
     let bad_from = MailConfig { from: "not an address".into(), ..good.clone() };

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+mod mail;
 mod site;
 mod wiki;
 
@@ -57,6 +58,13 @@ enum Command {
         /// "TITLE<TAB>FILE" lines, for scripts that install the pages.
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
+    },
+    /// Hand one mail on standard input to the running server (an MTA's pipe): exit 0
+    /// stored or ignored, 65 not a mail, 75 try again later.
+    MailIn {
+        /// The server's address (default: `public_url`, else where it last served).
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
     },
     /// Configure sites from a wiki farm's own lists.
     Site {
@@ -152,6 +160,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gadget { site, server, out_dir } => wiki::gadget(config, &site, server, out_dir),
         Command::Wiki { command } => return wiki::run(config, command).await,
         Command::Site { command } => site::run(config, command).await,
+        Command::MailIn { server } => return mail::mail_in(config, server).await,
         Command::Purge => {
             let state = offline_state(config).await?;
             let purged = crate::conversations::retention::purge_expired(&state).await;

@@ -184,6 +184,14 @@ pub struct MailConfig {
     /// Wait before the first retry, in milliseconds; it doubles each time, up to an hour.
     #[serde(default = "default_mail_retry_ms")]
     pub retry_ms: u64,
+    /// Replies are read: the operator's mail system hands `reply+…@` mail to
+    /// `helpline mail-in` (docs/MAIL.md). Then every answer carries its conversation's
+    /// reply address, and says one may reply.
+    #[serde(default)]
+    pub replies: bool,
+    /// Mail that answers no conversation opens one on this site (else it is ignored).
+    #[serde(default)]
+    pub inbound_site: Option<crate::domain::SiteId>,
 }
 
 impl MailConfig {

@@ -123,6 +123,11 @@ impl Config {
         }
         if let Some(mail) = &self.mail {
             mail.check()?;
+            if let Some(site) = &mail.inbound_site
+                && self.site(site).is_none()
+            {
+                bail!("mail.inbound_site {site} is not defined");
+            }
         }
         if self.limits.first_message_chars == 0 || self.limits.message_chars == 0 {
             bail!("message limits must be positive");

@@ -10,6 +10,8 @@ pub mod conflict_routes;
 pub mod conflicts;
 pub mod helper_ops;
 pub mod helper_routes;
+pub mod inbound;
+pub mod inbound_routes;
 pub mod offers;
 pub mod outbox;
 pub mod public_routes;
@@ -31,4 +33,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(helper_routes::routes())
         .merge(talk_page_routes::routes())
         .merge(conflict_routes::routes())
+        .merge(inbound_routes::routes())
 }

@@ -78,6 +78,13 @@ async fn dispatch(state: &AppState, mailer: &Mailer, id: &ConversationId) -> any
         messages: &messages,
         first,
         retention_days: state.config.retention_days,
+        reply_to: mailer
+            .config
+            .replies
+            .then(|| {
+                crate::mail::reply_address::reply_address(&state.secrets, mailer.domain(), &conversation.id)
+            })
+            .flatten(),
     };
     let built =
         letter.build(&state.i18n, &mailer.from, Mailbox::new(None, address), mailer.domain(), seen_to);

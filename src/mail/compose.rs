@@ -16,6 +16,8 @@ pub struct Letter<'a> {
     /// The first mail of the conversation: it confirms the request and quotes it.
     pub first: bool,
     pub retention_days: u32,
+    /// The conversation's reply address, when replies are read.
+    pub reply_to: Option<String>,
 }
 
 /// One part of a mail, the same in its text and its HTML.
@@ -70,8 +72,9 @@ impl Letter<'_> {
             }
         }
         let days = self.retention_days.to_string();
+        let replies = if self.reply_to.is_some() { "helpline-mail-reply" } else { "helpline-mail-no-reply" };
         let footer = vec![
-            i18n.format(lang, "helpline-mail-no-reply", &[self.site_name]),
+            i18n.format(lang, replies, &[self.site_name]),
             i18n.format(lang, "helpline-mail-privacy", &[&days]),
         ];
         (blocks, footer)
@@ -143,6 +146,9 @@ impl Letter<'_> {
             .to(to)
             .subject(i18n.format(&self.conversation.lang, "helpline-mail-subject", &[self.site_name]))
             .date_now();
+        if let Some(reply_to) = self.reply_to.as_deref().and_then(|a| a.parse::<Mailbox>().ok()) {
+            builder = builder.reply_to(reply_to);
+        }
         if self.first {
             builder = builder.message_id(Some(thread));
         } else {

@@ -19,6 +19,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub mod console;
 mod eligibility;
+mod mail_in;
 pub mod smtpd;
 pub mod wiki;
 

@@ -22,6 +22,7 @@ for message in mailbox.Maildir(sys.argv[1], factory=parse, create=False):
         "subject": str(message["Subject"]),
         "message_id": str(message["Message-ID"]),
         "in_reply_to": message["In-Reply-To"] and str(message["In-Reply-To"]),
+        "reply_to": message["Reply-To"] and str(message["Reply-To"]),
         "content_type": message.get_content_type(),
         "body": message.get_body(preferencelist=("plain",)).get_content(),
         "html": (lambda part: part and part.get_content())(message.get_body(preferencelist=("html",))),
