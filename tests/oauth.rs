@@ -108,15 +108,20 @@ async fn provider() -> (String, Provider) {
     (url, p)
 }
 
-async fn spawn(backend: Backend, provider_url: &str) -> Option<TestApp> {
-    let oauth = OAuthConfig {
+/// The console's OAuth client, pointed at the test double.
+fn client_of(provider_url: &str) -> OAuthConfig {
+    OAuthConfig {
         provider: None,
         client_id: CLIENT_ID.into(),
         client_secret: None,
         authorize_url: Some(format!("{provider_url}/authorize")),
         token_url: Some(format!("{provider_url}/access_token")),
         profile_url: Some(format!("{provider_url}/resource/profile")),
-    };
+    }
+}
+
+async fn spawn(backend: Backend, provider_url: &str) -> Option<TestApp> {
+    let oauth = client_of(provider_url);
     TestApp::spawn_with(backend, |config| {
         config.console.secure_cookies = false;
         config.console.oauth = Some(oauth);
@@ -217,14 +222,7 @@ async fn wrong_state_reuse_and_strangers_are_refused(backend: Backend) {
 
 async fn a_wiki_account_that_is_no_helper_applies_and_a_coordinator_approves(backend: Backend) {
     let (provider_url, provider) = provider().await;
-    let oauth = OAuthConfig {
-        provider: None,
-        client_id: CLIENT_ID.into(),
-        client_secret: None,
-        authorize_url: Some(format!("{provider_url}/authorize")),
-        token_url: Some(format!("{provider_url}/access_token")),
-        profile_url: Some(format!("{provider_url}/resource/profile")),
-    };
+    let oauth = client_of(&provider_url);
     let Some(app) = TestApp::spawn_with(backend, |config| {
         config.console.secure_cookies = false;
         config.console.oauth = Some(oauth);

@@ -144,7 +144,7 @@ pub async fn settings(State(state): State<AppState>, action: ConsoleForm<Setting
     action.reply.done(&state, result, "/console/settings")
 }
 
-fn page_of(id: &ConversationId) -> String {
+pub(super) fn page_of(id: &ConversationId) -> String {
     format!("/console/conversations/{id}")
 }
 

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Deserialize;
 
+use super::actions::page_of;
 use super::guard::{ConsoleForm, NoFields};
 use crate::conversations::conflicts;
 use crate::conversations::helper_ops;
@@ -12,10 +13,6 @@ use crate::conversations::service::Actor;
 use crate::conversations::talk_page::{self, Proposal};
 use crate::domain::ConversationId;
 use crate::state::AppState;
-
-fn page_of(id: &ConversationId) -> String {
-    format!("/console/conversations/{id}")
-}
 
 #[derive(Deserialize)]
 pub struct TroubleForm {
