@@ -166,7 +166,8 @@ impl Server {
 }
 
 /// What runs beside the requests until shutdown: housekeeping, SQLite checkpoints,
-/// returning conversations of absent owners, auto-offers, the mail outbox.
+/// returning conversations of absent owners, auto-offers, the mail outbox, the mailbox
+/// of replies.
 fn spawn_background(state: &AppState) {
     let shutdown = state.shutdown.clone();
     tokio::spawn(housekeeping(state.clone()));
@@ -175,6 +176,7 @@ fn spawn_background(state: &AppState) {
     tokio::spawn(conversations::offers::run(state.clone(), shutdown.clone()));
     tokio::spawn(crate::eligibility::run(state.clone(), shutdown.clone()));
     tokio::spawn(conversations::conflicts::run(state.clone(), shutdown.clone()));
+    tokio::spawn(conversations::mailbox::run(state.clone(), shutdown.clone()));
     tokio::spawn(conversations::outbox::run(state.clone(), shutdown));
 }
 

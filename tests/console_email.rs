@@ -8,7 +8,6 @@ mod common;
 use common::console::{browser, page, redeem};
 use common::smtpd::{Smtpd, free_port};
 use common::{Backend, TestApp};
-use helpline::config::MailConfig;
 use reqwest::StatusCode;
 use reqwest::header::{LOCATION, ORIGIN};
 
@@ -16,15 +15,7 @@ on_both_backends!(backend; a_helper_signs_in_with_a_link_from_their_mailbox);
 on_both_backends!(links_asked_for_at_once_stay_within_the_limit);
 
 async fn spawn(backend: Backend, port: u16) -> Option<TestApp> {
-    let mail = MailConfig {
-        smtp_url: format!("smtp://127.0.0.1:{port}"),
-        from: "Helpline <help@helpline.test>".into(),
-        poll_ms: 50,
-        max_attempts: 8,
-        retry_ms: 100,
-        replies: false,
-        inbound_site: None,
-    };
+    let mail = common::smtpd::mail_config(port);
     TestApp::spawn_with(backend, |config| {
         config.mail = Some(mail);
         config.console.secure_cookies = false;

@@ -16,15 +16,7 @@ async fn spawn_with_mail(
     port: u16,
     adjust: impl FnOnce(&mut MailConfig),
 ) -> Option<TestApp> {
-    let mut mail = MailConfig {
-        smtp_url: format!("smtp://127.0.0.1:{port}"),
-        from: "Helpline <help@helpline.test>".into(),
-        poll_ms: 50,
-        max_attempts: 8,
-        retry_ms: 100,
-        replies: false,
-        inbound_site: None,
-    };
+    let mut mail = common::smtpd::mail_config(port);
     adjust(&mut mail);
     TestApp::spawn_with(backend, |config| config.mail = Some(mail)).await
 }
@@ -216,13 +208,10 @@ async fn an_email_request_needs_a_valid_address_and_stores_nothing_otherwise() {
 #[test]
 fn bad_mail_settings_fail_at_start() {
     let good = MailConfig {
-        smtp_url: "smtp://127.0.0.1:25".into(),
-        from: "Helpline <help@example.org>".into(),
         poll_ms: 1000,
         max_attempts: 3,
         retry_ms: 1000,
-        replies: false,
-        inbound_site: None,
+        ..MailConfig::new("smtp://127.0.0.1:25", "Helpline <help@example.org>")
     };
     assert!(good.check().is_ok());
     let bad_from = MailConfig { from: "not an address".into(), ..good.clone() };

@@ -21,13 +21,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_helpline");
 
 async fn spawn(backend: Backend, port: u16, inbound_site: Option<&str>) -> Option<TestApp> {
     let mail = MailConfig {
-        smtp_url: format!("smtp://127.0.0.1:{port}"),
-        from: "Helpline <help@helpline.test>".into(),
-        poll_ms: 50,
-        max_attempts: 8,
-        retry_ms: 100,
         replies: true,
         inbound_site: inbound_site.map(Into::into),
+        ..common::smtpd::mail_config(port)
     };
     TestApp::spawn_with(backend, |config| config.mail = Some(mail)).await
 }

@@ -11,10 +11,12 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 mod eligibility;
+mod mail;
 mod sites;
 mod validate;
 
 pub use eligibility::{Approval, EligibilityRules};
+pub use mail::{ImapConfig, ImapSecurity, MailConfig};
 
 pub use sites::{
     BotConfig, CATALOG_TEXT_CHARS, CATALOG_TITLE_CHARS, CannedReply, OtherTeam, QueueConfig, SiteConfig,
@@ -165,63 +167,6 @@ impl Default for ConsoleConfig {
     fn default() -> Self {
         Self { secure_cookies: true, session_hours: 12, link_minutes: 15, oauth: None }
     }
-}
-
-/// How answers reach requesters who chose e-mail.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct MailConfig {
-    /// The relay that sends for us: `smtp://host:25` (plain, a relay on this machine),
-    /// `smtp://user:password@host:587?tls=required` (STARTTLS), or `smtps://…:465`.
-    pub smtp_url: String,
-    /// Sender of every mail, e.g. `Helpline <help@example.org>`.
-    pub from: String,
-    /// How often the mailer looks for answers to send, in milliseconds.
-    #[serde(default = "default_mail_poll_ms")]
-    pub poll_ms: u64,
-    /// A mail that keeps failing is given up after this many attempts (the helper sees it).
-    #[serde(default = "default_mail_attempts")]
-    pub max_attempts: u32,
-    /// Wait before the first retry, in milliseconds; it doubles each time, up to an hour.
-    #[serde(default = "default_mail_retry_ms")]
-    pub retry_ms: u64,
-    /// Replies are read: the operator's mail system hands `reply+…@` mail to
-    /// `helpline mail-in` (docs/MAIL.md). Then every answer carries its conversation's
-    /// reply address, and says one may reply.
-    #[serde(default)]
-    pub replies: bool,
-    /// Mail that answers no conversation opens one on this site (else it is ignored).
-    #[serde(default)]
-    pub inbound_site: Option<crate::domain::SiteId>,
-}
-
-impl MailConfig {
-    /// Fails at start on a sender or relay address that could never work.
-    pub fn check(&self) -> anyhow::Result<()> {
-        use lettre::message::Mailbox;
-        let from: Mailbox =
-            self.from.parse().context("mail.from must be an address like Helpline <help@example.org>")?;
-        if from.email.domain().is_empty() {
-            bail!("mail.from needs a domain");
-        }
-        lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&self.smtp_url)
-            .context("mail.smtp_url must look like smtp://host:25 or smtps://user:password@host:465")?;
-        if self.poll_ms == 0 || self.max_attempts == 0 {
-            bail!("mail.poll_ms and mail.max_attempts must be positive");
-        }
-        Ok(())
-    }
-}
-
-fn default_mail_retry_ms() -> u64 {
-    30_000
-}
-
-fn default_mail_poll_ms() -> u64 {
-    2000
-}
-
-fn default_mail_attempts() -> u32 {
-    8
 }
 
 impl Default for Config {

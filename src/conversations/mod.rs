@@ -12,6 +12,7 @@ pub mod helper_ops;
 pub mod helper_routes;
 pub mod inbound;
 pub mod inbound_routes;
+pub mod mailbox;
 pub mod offers;
 pub mod outbox;
 pub mod public_routes;

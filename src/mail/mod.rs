@@ -3,6 +3,7 @@
 //! by `conversations::outbox`, helpers' sign-in links by `helpers::signin`.
 
 mod compose;
+pub mod imap;
 pub mod inbound;
 pub mod reply_address;
 

@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub mod console;
+pub mod dovecot;
 mod eligibility;
 mod mail_in;
 pub mod smtpd;

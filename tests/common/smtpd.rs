@@ -83,3 +83,15 @@ fn sequence_of(message_id: &Value) -> i64 {
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
+
+/// Mail through the test SMTP server on `port`, looked at often and retried soon.
+pub fn mail_config(port: u16) -> helpline::config::MailConfig {
+    helpline::config::MailConfig {
+        poll_ms: 50,
+        retry_ms: 100,
+        ..helpline::config::MailConfig::new(
+            format!("smtp://127.0.0.1:{port}"),
+            "Helpline <help@helpline.test>",
+        )
+    }
+}
