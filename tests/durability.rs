@@ -6,15 +6,12 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 
+use common::node::Node;
 use common::{Ws, next_json, next_of_type, send};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-
-const BIN: &str = env!("CARGO_BIN_EXE_helpline");
 
 const CONFIG: &str = r#"
 sqlite_synchronous = "full"
@@ -35,54 +32,6 @@ language = "en"
 queue = "wiki-queue"
 emergency_contact = "emergency@wiki.example"
 "#;
-
-struct Node {
-    dir: std::path::PathBuf,
-    database_url: Option<String>,
-}
-
-impl Node {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(BIN);
-        command
-            .arg("--config")
-            .arg(self.dir.join("helpline.toml"))
-            .arg("--data-dir")
-            .arg(self.dir.join("data"))
-            .args(args)
-            .env_remove("HELPLINE_DATABASE_URL")
-            .env("HELPLINE_LOG", "warn");
-        if let Some(url) = &self.database_url {
-            command.env("HELPLINE_DATABASE_URL", url);
-        }
-        command
-    }
-
-    /// Runs a CLI command; returns its stdout lines.
-    fn run(&self, args: &[&str]) -> Vec<String> {
-        let output = self.command(args).output().unwrap();
-        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8(output.stdout).unwrap().lines().map(str::to_string).collect()
-    }
-
-    /// Starts `serve` on a free port; returns the child and its base URL.
-    fn serve(&self) -> (Child, String) {
-        let mut child = self
-            .command(&["serve", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-        let url = first
-            .trim()
-            .strip_prefix("Helpline listening on ")
-            .unwrap_or_else(|| panic!("{first:?}"))
-            .to_string();
-        (child, url)
-    }
-}
 
 fn ws(url: &str) -> String {
     url.replacen("http", "ws", 1)

@@ -152,6 +152,19 @@ async fn answers_wait_while_the_relay_is_down_and_go_out_when_it_is_back(backend
         (helper_view(&app, &id).await["mail"] == "sent").then_some(())
     })
     .await;
+    // Exactly once: the answer that follows is the second mail, and nothing repeats.
+    assert_eq!(app.claim("alice", &id).await.status(), 200);
+    assert_eq!(app.helper_says("alice", &id, "a1", "I am here.", false).await.status(), 201);
+    let mails = smtpd.wait_for(2).await;
+    eventually("the answer's mail state becomes sent", || async {
+        (helper_view(&app, &id).await["mail"] == "sent").then_some(())
+    })
+    .await;
+    let all = smtpd.mails().await;
+    let ids: Vec<&str> = all.iter().map(|m| m["message_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2, "the waiting mail once, then the answer once: {ids:?}");
+    assert_ne!(ids[0], ids[1]);
+    assert!(mails[1]["body"].as_str().unwrap().contains("I am here."));
 }
 
 async fn a_mail_that_keeps_failing_is_shown_to_the_helper(backend: Backend) {

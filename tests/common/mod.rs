@@ -21,6 +21,7 @@ pub mod console;
 pub mod dovecot;
 mod eligibility;
 mod mail_in;
+pub mod node;
 pub mod smtpd;
 pub mod wiki;
 

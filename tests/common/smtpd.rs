@@ -19,7 +19,8 @@ pub struct Smtpd {
 impl Smtpd {
     pub async fn start(port: u16) -> Self {
         let maildir = tempfile::tempdir().unwrap();
-        let child = Command::new("python3")
+        let mut command = Command::new("python3");
+        command
             .args([
                 "-m",
                 "aiosmtpd",
@@ -29,7 +30,34 @@ impl Smtpd {
                 "-c",
                 "aiosmtpd.handlers.Mailbox",
             ])
+            .arg(maildir.path().join("mail"));
+        Self::run(command, port, maildir).await
+    }
+
+    /// One that, while `hold()` is on, keeps the sender waiting after a mail's data
+    /// (already kept) before its 250 (`tests/support/holding_smtpd.py`).
+    pub async fn holding(port: u16) -> Self {
+        let maildir = tempfile::tempdir().unwrap();
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/holding_smtpd.py");
+        let mut command = Command::new("python3");
+        command
+            .arg(script)
+            .args(["127.0.0.1", &port.to_string()])
             .arg(maildir.path().join("mail"))
+            .arg(maildir.path().join("hold"));
+        Self::run(command, port, maildir).await
+    }
+
+    pub fn hold(&self) {
+        std::fs::write(self.maildir.path().join("hold"), "").unwrap();
+    }
+
+    pub fn release(&self) {
+        std::fs::remove_file(self.maildir.path().join("hold")).unwrap();
+    }
+
+    async fn run(mut command: Command, port: u16, maildir: tempfile::TempDir) -> Self {
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
