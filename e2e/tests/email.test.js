@@ -96,3 +96,44 @@ test('the e-mail confirmation is accessible in Hebrew, right to left', async () 
 	assert.deepEqual(await serious(page, '.helpline-dialog'), []);
 	await context.close();
 });
+
+test('after a chat ends, the reader may have it by e-mail: to the address given, without internal notes', async () => {
+	const context = await browser.newContext();
+	const page = await context.newPage();
+	await page.goto(`${helpline.url}/demo`);
+	await page.getByRole('button', { name: 'Get help' }).click();
+	const dialog = page.getByRole('dialog', { name: 'Get help' });
+	await dialog.getByRole('radio', { name: 'Chat here now' }).check();
+	await dialog.getByLabel('What is happening?').fill('Someone follows me from page to page.');
+	await dialog.getByRole('button', { name: 'Send' }).click();
+	const chat = page.getByRole('complementary');
+	await chat.locator('.helpline-conn-live').waitFor();
+	const queue = await helpline.helper('GET', '/v1/helper/queue?status=waiting');
+	const waiting = queue.conversations.find((c) => c.preview.startsWith('Someone follows me from page to page.'));
+	const path = `/v1/helper/conversations/${waiting.id}`;
+	await helpline.helper('POST', `${path}/claim`);
+	await helpline.helper('POST', `${path}/messages`, { client_id: 'h-1', text: 'I am with you. Let us look at the history.' });
+	await helpline.helper('POST', `${path}/messages`, { client_id: 'n-1', text: 'Internal: probably a sock puppet', internal: true });
+	await chat.getByText('I am with you. Let us look at the history.').waitFor();
+	await helpline.helper('POST', `${path}/close`, { outcome: 'resolved' });
+
+	const form = chat.locator('form.helpline-transcript-mail');
+	await form.getByText('Send me this conversation by e-mail').waitFor();
+	assert.deepEqual(await serious(page, '#helpline-chat'), []);
+	const before = (await smtpd.mails()).length;
+	await form.getByLabel('Your e-mail address (used for this one mail, then deleted)').fill('not an address');
+	await form.getByRole('button', { name: 'Send' }).click();
+	await form.getByText('That does not look like an e-mail address.').waitFor();
+	await form.getByLabel('Your e-mail address (used for this one mail, then deleted)').fill('reader@example.org');
+	await form.getByRole('button', { name: 'Send' }).click();
+	await chat.getByText('On its way. Internal notes of the helpers are not in it.').waitFor();
+
+	const mails = await smtpd.waitFor(before + 1);
+	const transcript = mails.find((m) => m.message_id === `<${waiting.id}.t1@helpline.test>`);
+	assert.ok(transcript, 'the transcript, threaded with the conversation');
+	assert.equal(transcript.to, 'reader@example.org');
+	assert.match(transcript.body, /Someone follows me from page to page\./);
+	assert.match(transcript.body, /I am with you\. Let us look at the history\./);
+	assert.equal(transcript.body.includes('sock puppet'), false, 'never an internal note');
+	await context.close();
+});

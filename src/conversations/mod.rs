@@ -22,6 +22,7 @@ pub mod routing;
 pub mod service;
 pub mod talk_page;
 pub mod talk_page_routes;
+pub mod transcripts;
 pub mod verify;
 
 use utoipa_axum::router::OpenApiRouter;

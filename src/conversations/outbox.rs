@@ -29,6 +29,9 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
         if let Err(error) = round(state, mailer).await {
             tracing::warn!(%error, "mail round failed; will retry");
         }
+        if let Err(error) = super::transcripts::round(state, mailer).await {
+            tracing::warn!(%error, "transcript round failed; will retry");
+        }
     })
     .await;
 }
@@ -85,6 +88,7 @@ async fn dispatch(state: &AppState, mailer: &Mailer, id: &ConversationId) -> any
                 crate::mail::reply_address::reply_address(&state.secrets, mailer.domain(), &conversation.id)
             })
             .flatten(),
+        transcript: None,
     };
     let built =
         letter.build(&state.i18n, &mailer.from, Mailbox::new(None, address), mailer.domain(), seen_to);
@@ -100,8 +104,7 @@ async fn dispatch(state: &AppState, mailer: &Mailer, id: &ConversationId) -> any
         }
         Err(error) if !error.permanent && progress.attempts + 1 < i64::from(mailer.config.max_attempts) => {
             let attempts = progress.attempts + 1;
-            let first = i64::try_from(mailer.config.retry_ms).unwrap_or(LONGEST_RETRY_MS);
-            let wait = first.saturating_mul(1 << (attempts - 1).min(20)).min(LONGEST_RETRY_MS);
+            let wait = retry_wait(mailer, attempts);
             tracing::info!(conversation = %id, code = %error.code, attempts, "mail not sent; will retry");
             state.metrics.mail_retried();
             outbox::retry_later(&state.store, id, attempts, state.now_ms() + wait).await?;
@@ -113,6 +116,12 @@ async fn dispatch(state: &AppState, mailer: &Mailer, id: &ConversationId) -> any
             Ok(false)
         }
     }
+}
+
+/// How long to wait before attempt `attempts + 1`: `retry_ms`, doubling, up to an hour.
+pub(super) fn retry_wait(mailer: &Mailer, attempts: i64) -> i64 {
+    let first = i64::try_from(mailer.config.retry_ms).unwrap_or(LONGEST_RETRY_MS);
+    first.saturating_mul(1 << (attempts - 1).clamp(0, 20)).min(LONGEST_RETRY_MS)
 }
 
 /// Stops trying the messages up to `seen_to`: the helper sees the mail failed, the

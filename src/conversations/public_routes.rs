@@ -1,4 +1,4 @@
-//! The requester's HTTP API (v1): create, read after `seq`, post, close.
+//! The requester's HTTP API (v1): create, read after `seq`, post, close, thanks, transcript.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(post_message))
         .routes(routes!(close))
         .routes(routes!(thanks))
+        .routes(routes!(transcript))
 }
 
 /// Every call after creation: within the network's rate, the requester's own
@@ -139,4 +140,26 @@ pub async fn thanks(
     let conversation = requester_conversation(&state, &id, &network, origin.as_deref(), &token).await?;
     crate::thanks::leave(&state, &conversation, input).await?;
     Ok(StatusCode::CREATED)
+}
+
+/// Once the conversation has ended: mail its transcript (every message but internal
+/// notes) to the address given, or to the conversation's own; at most 3 times.
+#[utoipa::path(post, path = "/v1/conversations/{id}/transcript", tag = "requester", params(("id" = String, Path)),
+    request_body = super::transcripts::TranscriptRequest,
+    responses((status = 202, body = super::transcripts::TranscriptRequested, description = "it will be mailed"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "not closed yet, sent 3 times already, or no mail here"),
+        (status = 429, body = ErrorBody)),
+    security(("requester_token" = [])))]
+pub async fn transcript(
+    State(state): State<AppState>,
+    Path(id): Path<ConversationId>,
+    RequesterNetwork(network): RequesterNetwork,
+    RequestOrigin(origin): RequestOrigin,
+    BearerToken(token): BearerToken,
+    AppJson(input): AppJson<super::transcripts::TranscriptRequest>,
+) -> AppResult<(StatusCode, AppJson<super::transcripts::TranscriptRequested>)> {
+    let conversation = requester_conversation(&state, &id, &network, origin.as_deref(), &token).await?;
+    let requested = super::transcripts::request(&state, &conversation, input).await?;
+    Ok((StatusCode::ACCEPTED, AppJson(requested)))
 }

@@ -18,6 +18,9 @@ pub struct Letter<'a> {
     pub retention_days: u32,
     /// The conversation's reply address, when replies are read.
     pub reply_to: Option<String>,
+    /// A transcript (its number) asked for at the end: every message but internal notes,
+    /// the requester's own words included, instead of what is new.
+    pub transcript: Option<i64>,
 }
 
 /// One part of a mail, the same in its text and its HTML.
@@ -25,7 +28,8 @@ pub enum Block {
     Intro(String),
     /// The requester's own words, quoted back in the first mail.
     Quote(String),
-    Helper {
+    /// Someone's words, after who wrote them ("Sam wrote:", "You wrote:").
+    Said {
         name: String,
         text: String,
     },
@@ -50,7 +54,9 @@ impl Letter<'_> {
         let lang = self.conversation.lang.as_str();
         let mut blocks = Vec::new();
         let mut requester_words = self.messages.iter().filter(|m| m.author_role == Role::Requester);
-        if self.first {
+        if self.transcript.is_some() {
+            blocks.push(Block::Intro(i18n.format(lang, "helpline-mail-transcript-intro", &[self.site_name])));
+        } else if self.first {
             blocks.push(Block::Intro(i18n.format(lang, "helpline-mail-received", &[self.site_name])));
             if let Some(request) = requester_words.next() {
                 blocks.push(Block::Quote(request.text.clone()));
@@ -62,14 +68,22 @@ impl Letter<'_> {
             match message.author_role {
                 Role::Helper => {
                     let name = message.author_name.as_deref().unwrap_or("");
-                    blocks.push(Block::Helper {
+                    blocks.push(Block::Said {
                         name: i18n.format(lang, "helpline-mail-helper-wrote", &[name]),
                         text: message.text.clone(),
                     });
                 }
                 Role::System => blocks.push(Block::Notice(message.text.clone())),
+                Role::Requester if self.transcript.is_some() => blocks.push(Block::Said {
+                    name: i18n.format(lang, "helpline-mail-you-wrote", &[]),
+                    text: message.text.clone(),
+                }),
                 Role::Requester => {}
             }
+        }
+        if self.transcript.is_some() {
+            // Its address served this mail only: the retention line is not about it.
+            return (blocks, vec![i18n.format(lang, "helpline-mail-transcript-footer", &[self.site_name])]);
         }
         let days = self.retention_days.to_string();
         let replies = if self.reply_to.is_some() { "helpline-mail-reply" } else { "helpline-mail-no-reply" };
@@ -98,7 +112,7 @@ impl Letter<'_> {
                     }
                     out.push('\n');
                 }
-                Block::Helper { name, text } => {
+                Block::Said { name, text } => {
                     out.push_str(name);
                     out.push('\n');
                     out.push_str(text);
@@ -125,12 +139,16 @@ impl Letter<'_> {
         let lang = self.conversation.lang.as_str();
         let base = lang.split('-').next().unwrap_or(lang);
         let dir = if crate::i18n::RTL_LANGUAGES.contains(&base) { "rtl" } else { "ltr" };
-        let title = i18n.format(lang, "helpline-mail-subject", &[self.site_name]);
+        let title = i18n.format(lang, self.subject_key(), &[self.site_name]);
         askama::Template::render(&Html { lang, dir, title: &title, blocks: &blocks, footer: &footer })
     }
 
+    fn subject_key(&self) -> &'static str {
+        if self.transcript.is_some() { "helpline-mail-transcript-subject" } else { "helpline-mail-subject" }
+    }
+
     /// The whole mail, threaded: the first mail's id is `<ID.0@domain>` and every later
-    /// one refers to it.
+    /// one refers to it (a transcript's is `<ID.tN@domain>`).
     pub fn build(
         &self,
         i18n: &I18n,
@@ -144,12 +162,17 @@ impl Letter<'_> {
         let mut builder: MessageBuilder = lettre::Message::builder()
             .from(from.clone())
             .to(to)
-            .subject(i18n.format(&self.conversation.lang, "helpline-mail-subject", &[self.site_name]))
+            .subject(i18n.format(&self.conversation.lang, self.subject_key(), &[self.site_name]))
             .date_now();
         if let Some(reply_to) = self.reply_to.as_deref().and_then(|a| a.parse::<Mailbox>().ok()) {
             builder = builder.reply_to(reply_to);
         }
-        if self.first {
+        if let Some(number) = self.transcript {
+            builder = builder
+                .message_id(Some(format!("<{id}.t{number}@{domain}>")))
+                .in_reply_to(thread.clone())
+                .references(thread);
+        } else if self.first {
             builder = builder.message_id(Some(thread));
         } else {
             builder = builder

@@ -24,6 +24,7 @@ pub mod sessions;
 pub mod stats;
 pub mod talk_page;
 pub mod thanks;
+pub mod transcripts;
 pub mod trouble;
 
 use std::str::FromStr;

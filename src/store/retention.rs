@@ -47,6 +47,7 @@ pub async fn purge_closed_before(store: &Store, cutoff: i64) -> sqlx::Result<u64
                 "verified_names",
                 "requester_oauth_pending",
                 "talk_page_moves",
+                "transcripts",
             ] {
                 let sql = format!("DELETE FROM {table} WHERE conversation_id = $1");
                 sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).execute(&mut *tx).await?;

@@ -99,6 +99,8 @@
 			case 'blocked': return t('helpline-error-blocked');
 			case 'empty_text': return t('helpline-error-empty-text');
 			case 'text_too_long': return t('helpline-error-text-too-long');
+			case 'not_closed': return t('helpline-error-not-closed');
+			case 'too_many_transcripts': return t('helpline-error-too-many-transcripts');
 			default: return t('helpline-error-generic');
 		}
 	}

@@ -164,9 +164,37 @@
 		setTimeout(function () { URL.revokeObjectURL(a.href); detach(a); }, 1000);
 	}
 
-	/* o: settings, t, exitButton, send(text), typing(), end(), thanks(body), shown(), startOver(prefill), site, wiki (WikiTools) */
+	/* ---------- The transcript by e-mail: after the end, when the server sends mail ---------- */
+
+	/* The address serves this one mail (the server forgets it once sent); an e-mail
+	 * conversation may leave it empty and gets it at its own address. */
+	function TranscriptByMail(t, ask) {
+		var input = el('input', { type: 'email', id: 'helpline-transcript-email', autocomplete: 'email', maxlength: '254' });
+		var error = el('p', { class: 'helpline-error', role: 'alert', hidden: 'hidden' });
+		var send = el('button', { type: 'submit', class: 'helpline-primary', text: t('helpline-transcript-email-send') });
+		var form = el('form', { class: 'helpline-transcript-mail', novalidate: 'novalidate' }, [
+			el('p', { class: 'helpline-transcript-title', text: t('helpline-transcript-email-legend') }),
+			el('label', { for: 'helpline-transcript-email', text: t('helpline-transcript-email-label') }), input, error,
+			el('div', { class: 'helpline-actions' }, [send])
+		]);
+		form.addEventListener('submit', function (e) {
+			e.preventDefault();
+			send.disabled = true;
+			var body = input.value.trim() ? { email: input.value.trim() } : {};
+			ask(body).then(function () {
+				form.parentNode.replaceChild(el('p', { class: 'helpline-thanked', role: 'status', text: t('helpline-transcript-email-done') }), form);
+			}, function (err) {
+				error.textContent = errorText(t, err);
+				error.hidden = false;
+				send.disabled = false;
+			});
+		});
+		return form;
+	}
+
+	/* o: settings, t, exitButton, send(text), typing(), end(), thanks(body), transcript(body), shown(), startOver(prefill), site, wiki (WikiTools) */
 	function Chat(o) {
-		var s = o.settings, t = o.t, helperName = null, thanks = null, typingTimer = null;
+		var s = o.settings, t = o.t, helperName = null, thanks = null, mailed = null, typingTimer = null;
 		var log = MessageLog(t);
 		var composer = Composer(t, s.limits.message_chars, { send: o.send, typing: o.typing });
 		var conn = el('p', { class: 'helpline-conn', role: 'status', text: t('helpline-chat-connecting') });
@@ -201,6 +229,10 @@
 			if (st.status === 'closed' && !thanks) {
 				thanks = Thanks(t, o.thanks, s.limits.thanks_chars);
 				outcome.parentNode.insertBefore(thanks, outcome.nextSibling);
+			}
+			if (st.status === 'closed' && !mailed && s.channels.indexOf('email') >= 0) {
+				mailed = TranscriptByMail(t, o.transcript);
+				thanks.parentNode.insertBefore(mailed, thanks.nextSibling);
 			}
 		}
 		function showTyping() {

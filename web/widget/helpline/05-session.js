@@ -24,7 +24,8 @@
 			end: function () { endConversation(s); },
 			shown: function () { s.marks.check(); },
 			startOver: env.startOver,
-			thanks: function (body) { return conversationCall(s, 'thanks', body); }
+			thanks: function (body) { return conversationCall(s, 'thanks', body); },
+			transcript: function (body) { return conversationCall(s, 'transcript', body); }
 		});
 		s.connection = Connection({
 			url: env.cfg.server.replace(/^http/, 'ws') + '/v1/conversations/' + encodeURIComponent(created.id) + '/live',
