@@ -167,7 +167,7 @@ impl Server {
 
 /// What runs beside the requests until shutdown: housekeeping, SQLite checkpoints,
 /// returning conversations of absent owners, auto-offers, the mail outbox, the mailbox
-/// of replies.
+/// of replies, helpers' mail alerts.
 fn spawn_background(state: &AppState) {
     let shutdown = state.shutdown.clone();
     tokio::spawn(housekeeping(state.clone()));
@@ -177,6 +177,7 @@ fn spawn_background(state: &AppState) {
     tokio::spawn(crate::eligibility::run(state.clone(), shutdown.clone()));
     tokio::spawn(conversations::conflicts::run(state.clone(), shutdown.clone()));
     tokio::spawn(conversations::mailbox::run(state.clone(), shutdown.clone()));
+    tokio::spawn(crate::helpers::alerts::run(state.clone(), shutdown.clone()));
     tokio::spawn(conversations::outbox::run(state.clone(), shutdown));
 }
 

@@ -11,12 +11,7 @@ pub const DEMO_HELPER: &str = "DemoHelper";
 /// server's own origins are allowed, since the demo page is served from it.
 pub fn add_demo_site(config: &mut Config, own_origins: &[String]) {
     if config.queue(DEMO_QUEUE).is_none() {
-        config.queues.push(QueueConfig {
-            id: DEMO_QUEUE.into(),
-            name: "Demo help team".into(),
-            languages: Vec::new(),
-            eligibility: None,
-        });
+        config.queues.push(QueueConfig::new(DEMO_QUEUE, "Demo help team"));
     }
     if let Some(site) = config.sites.iter_mut().find(|s| s.id == DEMO_SITE) {
         for origin in own_origins {

@@ -34,6 +34,13 @@ pub struct MailConfig {
     /// A mailbox the server reads replies from itself.
     #[serde(default)]
     pub imap: Option<ImapConfig>,
+    /// Helpers who chose a daily digest get it at this hour (UTC, 0–23).
+    #[serde(default = "default_digest_hour")]
+    pub digest_hour_utc: u8,
+}
+
+fn default_digest_hour() -> u8 {
+    7
 }
 
 impl MailConfig {
@@ -48,6 +55,7 @@ impl MailConfig {
             replies: false,
             inbound_site: None,
             imap: None,
+            digest_hour_utc: default_digest_hour(),
         }
     }
 
@@ -66,6 +74,9 @@ impl MailConfig {
         }
         if let Some(imap) = &self.imap {
             imap.check()?;
+        }
+        if self.digest_hour_utc > 23 {
+            bail!("mail.digest_hour_utc must be an hour from 0 to 23");
         }
         Ok(())
     }

@@ -232,4 +232,25 @@ pub struct QueueConfig {
     /// Who may help in this queue; without rules, whoever the operator adds.
     #[serde(default)]
     pub eligibility: Option<EligibilityRules>,
+    /// Helpers who asked for it get a mail when a request has waited this long and
+    /// nobody of the queue is online (0: never).
+    #[serde(default = "default_alert_after_minutes")]
+    pub alert_after_minutes: u32,
+}
+
+fn default_alert_after_minutes() -> u32 {
+    15
+}
+
+impl QueueConfig {
+    /// A queue for any language, open to whoever the operator adds.
+    pub fn new(id: impl Into<QueueId>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            languages: Vec::new(),
+            eligibility: None,
+            alert_after_minutes: default_alert_after_minutes(),
+        }
+    }
 }

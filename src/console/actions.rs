@@ -18,7 +18,7 @@ use super::render::error_page;
 use crate::conversations::helper_ops::{self, CloseInput, HelperMessageInput, RedirectInput, TransferInput};
 use crate::conversations::offers;
 use crate::domain::helper::parse_capacity;
-use crate::domain::{Conversation, ConversationId, Outcome, PresenceStatus};
+use crate::domain::{Conversation, ConversationId, MailAlerts, Outcome, PresenceStatus};
 use crate::error::{AppError, AppResult};
 use crate::helpers::signin::{self, ConsoleSession};
 use crate::state::AppState;
@@ -120,6 +120,8 @@ pub async fn decline_offer(
 pub struct SettingsForm {
     shown_as: String,
     capacity: Option<String>,
+    /// `off`, `waiting` or `digest`; absent where the server sends no mail.
+    alerts: Option<String>,
 }
 
 /// How requesters see this helper (name or team alias), and how many conversations
@@ -137,7 +139,17 @@ pub async fn settings(State(state): State<AppState>, action: ConsoleForm<Setting
             None | Some("") => helper.capacity,
             Some(text) => parse_capacity(text)?,
         };
+        let alerts =
+            match form.alerts.as_deref() {
+                None => None,
+                Some(text) => Some(MailAlerts::parse(text).ok_or_else(|| {
+                    AppError::bad_request("invalid_choice", "Choose off, waiting or digest.")
+                })?),
+            };
         crate::helpers::set_preferences(&state, &helper.id, use_alias, capacity).await?;
+        if let Some(alerts) = alerts {
+            crate::helpers::alerts::choose(&state, &helper.id, alerts).await?;
+        }
         Ok(())
     }
     .await;

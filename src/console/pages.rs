@@ -92,6 +92,9 @@ pub fn refused_page(ui: Ui<'_>, refused: &LinkRefused, link_minutes: u32) -> Res
 #[template(path = "console/settings.html")]
 struct SettingsPage<'a> {
     ui: Ui<'a>,
+    /// The mail alert chosen (`off`, `waiting`, `digest`) and whether the helper has an
+    /// address; `None` where the server sends no mail.
+    alerts: Option<(&'static str, bool)>,
     name: String,
     use_alias: bool,
     alias: Option<String>,
@@ -106,8 +109,13 @@ pub async fn settings(
 ) -> Response {
     let ui = Ui::signed_in(&state, &headers, &session, q.uselang.as_deref());
     let helper = session.helper;
+    let alerts = match crate::helpers::alerts::choice(&state, &helper.id).await {
+        Ok(alerts) => alerts.map(|(choice, has_address)| (choice.as_str(), has_address)),
+        Err(e) => return error_page(&state, &headers, &AppError::from(e), None),
+    };
     let page = SettingsPage {
         ui,
+        alerts,
         use_alias: helper.alias.is_some(),
         alias: helper.alias,
         name: helper.name,

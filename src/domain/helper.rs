@@ -56,6 +56,19 @@ pub enum PresenceStatus {
 }
 crate::text_enum!(PresenceStatus { Available => "available", Away => "away" });
 
+/// Mail a helper asked for about their queues (opt-in; off by default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MailAlerts {
+    Off,
+    /// A request has waited longer than the queue's `alert_after_minutes` and nobody of
+    /// the queue is online.
+    Waiting,
+    /// One summary of the queues a day.
+    Digest,
+}
+crate::text_enum!(MailAlerts { Off => "off", Waiting => "waiting", Digest => "digest" });
+
 /// The most open conversations a helper may choose to take at once.
 pub const MAX_CAPACITY: i64 = 20;
 

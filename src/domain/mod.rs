@@ -14,7 +14,7 @@ pub use conversation::{
     AppendRequest, Appended, Author, Channel, Conversation, HelperMessage, Message, Outcome, QueueItem,
     RequesterMessage, Role, Status, Transition, transition_for_message,
 };
-pub use helper::{Helper, Membership, PresenceStatus, QueueRole, Suspension};
+pub use helper::{Helper, MailAlerts, Membership, PresenceStatus, QueueRole, Suspension};
 pub use ids::{ConversationId, HelperId, QueueId, SiteId};
 pub use text::{ClientId, Email, Language, MessageText, Username};
 

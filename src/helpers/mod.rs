@@ -2,6 +2,7 @@
 //! them), their API tokens, how they prove who they are (`auth`), and how they sign in to
 //! the console (`signin`, `oauth`). What is live — who is online — is in `hub::presence`.
 
+pub mod alerts;
 pub mod auth;
 pub mod oauth;
 pub mod routes;

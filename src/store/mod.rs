@@ -9,6 +9,7 @@
 //! Every SQL statement of the server lives in this module, one file per group of tables;
 //! the capabilities above call these functions and never write SQL themselves.
 
+pub mod alerts;
 pub mod blocks;
 pub mod catalog;
 pub mod conversations;

@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+mod alerts;
 pub mod console;
 pub mod dovecot;
 mod eligibility;
@@ -167,18 +168,8 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     config.limits.messages_per_minute_per_token = 10_000;
     config.limits.requests_per_minute_per_network = 100_000;
     config.queues = vec![
-        QueueConfig {
-            id: "wiki-queue".into(),
-            name: "Wiki helpers".into(),
-            languages: vec![],
-            eligibility: None,
-        },
-        QueueConfig {
-            id: "other-queue".into(),
-            name: "Other helpers".into(),
-            languages: vec![],
-            eligibility: None,
-        },
+        QueueConfig::new("wiki-queue", "Wiki helpers"),
+        QueueConfig::new("other-queue", "Other helpers"),
     ];
     config.sites = vec![
         SiteConfig {
