@@ -167,7 +167,7 @@ impl Server {
 
 /// What runs beside the requests until shutdown: housekeeping, SQLite checkpoints,
 /// returning conversations of absent owners, auto-offers, the mail outbox, the mailbox
-/// of replies, helpers' mail alerts.
+/// of replies, helpers' mail alerts, chats left for e-mail.
 fn spawn_background(state: &AppState) {
     let shutdown = state.shutdown.clone();
     tokio::spawn(housekeeping(state.clone()));
@@ -178,6 +178,7 @@ fn spawn_background(state: &AppState) {
     tokio::spawn(conversations::conflicts::run(state.clone(), shutdown.clone()));
     tokio::spawn(conversations::mailbox::run(state.clone(), shutdown.clone()));
     tokio::spawn(crate::helpers::alerts::run(state.clone(), shutdown.clone()));
+    tokio::spawn(conversations::departures::run(state.clone(), shutdown.clone()));
     tokio::spawn(conversations::outbox::run(state.clone(), shutdown));
 }
 

@@ -137,3 +137,29 @@ test('after a chat ends, the reader may have it by e-mail: to the address given,
 	assert.equal(transcript.body.includes('sock puppet'), false, 'never an internal note');
 	await context.close();
 });
+
+test('a reader who leaves an address with a chat is told that leaving is all right: the answer would come by mail', async () => {
+	const context = await browser.newContext();
+	const page = await context.newPage();
+	await page.goto(`${helpline.url}/demo`);
+	await page.getByRole('button', { name: 'Get help' }).click();
+	const dialog = page.getByRole('dialog', { name: 'Get help' });
+	await dialog.getByRole('radio', { name: 'Chat here now' }).check();
+	await dialog.getByLabel('What is happening?').fill('Someone writes to me every night.');
+	await dialog.getByLabel('Your e-mail address, for this matter only (optional)').fill('night@example.org');
+	await dialog.getByRole('button', { name: 'Send' }).click();
+	const chat = page.getByRole('complementary');
+	await chat.locator('.helpline-conn-live').waitFor();
+	const note = chat.getByText('If you have to leave, that is all right');
+	await note.waitFor();
+	assert.deepEqual(await serious(page, '#helpline-chat'), []);
+	// After a reload of the page the chat still says it.
+	await page.reload();
+	await page.getByRole('complementary').locator('.helpline-conn-live').waitFor();
+	await page.getByRole('complementary').getByText('If you have to leave, that is all right').waitFor();
+	const queue = await helpline.helper('GET', '/v1/helper/queue?status=waiting');
+	const waiting = queue.conversations.find((c) => c.preview.startsWith('Someone writes to me every night.'));
+	await helpline.helper('POST', `/v1/helper/conversations/${waiting.id}/claim`);
+	await page.getByRole('complementary').getByText('If you have to leave, that is all right').waitFor({ state: 'hidden' });
+	await context.close();
+});

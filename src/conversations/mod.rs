@@ -8,6 +8,7 @@
 pub mod appender;
 pub mod conflict_routes;
 pub mod conflicts;
+pub mod departures;
 pub mod helper_ops;
 pub mod helper_routes;
 pub mod inbound;

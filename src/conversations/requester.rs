@@ -78,6 +78,9 @@ pub struct RequesterView {
     pub last_seq: i64,
     /// The highest `seq` the helper has read.
     pub read_seq: i64,
+    /// A chat with an address on file: should the requester leave before anyone
+    /// answers, the answer comes by e-mail (the widget says so while they wait).
+    pub email_if_you_leave: bool,
     pub messages: Vec<RequesterMessage>,
 }
 
@@ -298,9 +301,10 @@ pub async fn view(state: &AppState, c: &Conversation, after: i64) -> AppResult<R
     let cursor = stored.last().map_or(after, |m| m.seq);
     let messages = stored.iter().filter_map(Message::for_requester).collect();
     let queue_position = service::queue_position(state, c).await?;
-    let helper_name = {
+    let (helper_name, has_email) = {
         let mut conn = state.store.read.acquire().await?;
-        service::owner_name(state, &mut conn, c).await?
+        let name = service::owner_name(state, &mut conn, c).await?;
+        (name, crate::store::outbox::mail_state(&mut conn, &c.id).await?.0)
     };
     Ok(RequesterView {
         status: c.status,
@@ -312,6 +316,7 @@ pub async fn view(state: &AppState, c: &Conversation, after: i64) -> AppResult<R
         redirected_to: redirected_to(state, c, c.redirected_team.as_deref()).await?,
         last_seq: c.last_seq.max(cursor),
         read_seq: c.helper_read_seq,
+        email_if_you_leave: has_email && c.channel == Channel::Chat && state.mailer.is_some(),
         messages,
     })
 }

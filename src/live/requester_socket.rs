@@ -14,7 +14,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::protocol::{self, Order, Session, close_code, send_json};
 use crate::config::OtherTeam;
-use crate::conversations::{requester, service};
+use crate::conversations::{departures, requester, service};
 use crate::domain::{Conversation, ConversationId, Message, Outcome, RequesterMessage, Role, Status};
 use crate::error::AppError;
 use crate::extract::{RequestOrigin, RequesterNetwork, any_site_allows, check_origin};
@@ -113,7 +113,9 @@ pub async fn live(
             if let Some(mut session) =
                 RequesterSession::open(&state, &mut socket, &id, origin.as_deref()).await
             {
+                departures::socket_opened(&state, &id).await;
                 protocol::drive(&state, &mut socket, &mut session).await;
+                departures::socket_closed(&state, &id).await;
             }
             state.metrics.socket_closed("requester");
         })

@@ -222,7 +222,7 @@ pub async fn save_state(conn: &mut AnyConnection, c: &Conversation, now: i64) ->
     sqlx::query(
         "UPDATE conversations SET status = $2, outcome = $3, urgent = $4, owner_id = $5, \
          last_owner_id = $6, redirected_team = $7, last_seq = $8, waiting_since = $9, \
-         first_reply_at = $10, closed_at = $11, queue = $12, updated_at = $13 WHERE id = $1",
+         first_reply_at = $10, closed_at = $11, queue = $12, updated_at = $13, channel = $14 WHERE id = $1",
     )
     .bind(&c.id)
     .bind(c.status.as_str())
@@ -237,6 +237,7 @@ pub async fn save_state(conn: &mut AnyConnection, c: &Conversation, now: i64) ->
     .bind(c.closed_at)
     .bind(&c.queue)
     .bind(now)
+    .bind(c.channel.as_str())
     .execute(conn)
     .await?;
     Ok(())

@@ -13,6 +13,7 @@ pub mod alerts;
 pub mod blocks;
 pub mod catalog;
 pub mod conversations;
+pub mod departures;
 pub mod eligibility;
 pub mod events;
 pub mod helpers;

@@ -17,12 +17,12 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-mod alerts;
 pub mod console;
 pub mod dovecot;
 mod eligibility;
 mod mail_in;
 pub mod node;
+mod rounds;
 pub mod smtpd;
 pub mod wiki;
 

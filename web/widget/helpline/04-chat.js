@@ -192,7 +192,7 @@
 		return form;
 	}
 
-	/* o: settings, t, exitButton, send(text), typing(), end(), thanks(body), transcript(body), shown(), startOver(prefill), site, wiki (WikiTools) */
+	/* o: settings, t, exitButton, send(text), typing(), end(), thanks(body), transcript(body), shown(), startOver(prefill), site, wiki (WikiTools), emailIfYouLeave */
 	function Chat(o) {
 		var s = o.settings, t = o.t, helperName = null, thanks = null, mailed = null, typingTimer = null;
 		var log = MessageLog(t);
@@ -200,6 +200,8 @@
 		var conn = el('p', { class: 'helpline-conn', role: 'status', text: t('helpline-chat-connecting') });
 		var state = el('p', { class: 'helpline-state', 'aria-live': 'polite' });
 		var urgent = urgentNotice(t, s.emergency_contact, true);
+		// While nobody has answered: leaving is all right, the answer will come by mail.
+		var leave = el('p', { class: 'helpline-leave', hidden: 'hidden', text: t('helpline-chat-leave-email') });
 		var outcome = el('p', { class: 'helpline-outcome', hidden: 'hidden' });
 		var typing = el('p', { class: 'helpline-typing', 'aria-live': 'polite' });
 		var end = el('button', { type: 'button', class: 'helpline-quiet', text: t('helpline-chat-end'), onclick: o.end });
@@ -210,7 +212,7 @@
 		]);
 		var node = el('aside', { id: 'helpline-chat', class: 'helpline-chat helpline-root', 'aria-labelledby': 'helpline-chat-title', dir: s.dir, lang: s.lang }, [
 			el('div', { class: 'helpline-head' }, [el('h2', { id: 'helpline-chat-title', text: t('helpline-chat-title') }), o.exitButton()]),
-			conn, state, urgent, log.node, typing, outcome, composer.node, o.wiki.node, tools
+			conn, state, leave, urgent, log.node, typing, outcome, composer.node, o.wiki.node, tools
 		]);
 
 		function hide() { node.hidden = true; }
@@ -222,6 +224,7 @@
 			if (typeof st.read_seq === 'number') { log.readUpTo(st.read_seq); }
 			if (st.urgent) { urgent.hidden = false; }
 			state.textContent = statusText(t, st, helperName);
+			leave.hidden = !(o.emailIfYouLeave && st.status === 'waiting' && !helperName);
 			outcome.textContent = outcomeText(t, st);
 			outcome.hidden = !outcome.textContent;
 			end.hidden = st.status === 'closed';

@@ -7,8 +7,10 @@
 
 	function Session(env, created, pending) {
 		var s = { env: env, retired: false, conversation: { id: created.id, token: created.token, lastSeq: 0 } };
+		// Kept with the tab's conversation, so that a reload still says it.
+		s.emailIfYouLeave = !!created.email_if_you_leave;
 		s.outbox = Outbox(pending, function (list) {
-			if (!s.retired) { env.store.save({ id: s.conversation.id, token: s.conversation.token, outbox: list }); }
+			if (!s.retired) { env.store.save({ id: s.conversation.id, token: s.conversation.token, outbox: list, emailIfYouLeave: s.emailIfYouLeave }); }
 		});
 		s.wiki = WikiTools({
 			t: env.t, settings: env.settings,
@@ -19,6 +21,7 @@
 		});
 		s.chat = Chat({
 			settings: env.settings, t: env.t, site: env.cfg.site, exitButton: env.exitButton, wiki: s.wiki,
+			emailIfYouLeave: s.emailIfYouLeave,
 			send: function (text) { sendMessage(s, text); },
 			typing: function () { return s.connection.send({ type: 'typing' }); },
 			end: function () { endConversation(s); },
@@ -37,7 +40,7 @@
 			onGone: function () { gone(s); }
 		});
 		s.marks = ReadMarks(s.connection.send, function () { return s.chat.isShown() && d.visibilityState !== 'hidden'; });
-		env.store.save({ id: created.id, token: created.token, outbox: s.outbox.all() });
+		env.store.save({ id: created.id, token: created.token, outbox: s.outbox.all(), emailIfYouLeave: s.emailIfYouLeave });
 		if (created.messages) { created.messages.forEach(function (m) { showMessage(s, m); }); }
 		if (created.status) { s.chat.applyStatus(created); }
 		s.connection.start();
@@ -155,7 +158,7 @@
 				var saved = my.store.load();
 				if (!saved || !saved.id || my.session) { return; }
 				// History comes first over the socket; unsent messages follow it.
-				loadSettings(my).then(function () { my.session = Session(env(my), { id: saved.id, token: saved.token }, saved.outbox || []); });
+				loadSettings(my).then(function () { my.session = Session(env(my), { id: saved.id, token: saved.token, email_if_you_leave: saved.emailIfYouLeave }, saved.outbox || []); });
 			},
 			quickExit: function () { my.exit.leave(); }
 		};
