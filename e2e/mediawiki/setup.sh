@@ -146,12 +146,15 @@ wfLoadExtension( 'Gadgets' );
 \$wgCacheDirectory = '$MW_DIR/cache';
 \$wgTmpDirectory = '$MW_DIR/tmp';
 
-// Tests log in often and create accounts: no throttles. E-mail stays enabled (so users can
-// have an address, e.g. via maintenance/resetUserEmail.php) without confirmation; nothing
-// is ever sent (no MTA, talk/watchlist notifications off).
+// Tests log in often and create accounts: no throttles. E-mail is enabled, addresses need
+// no confirmation (maintenance/resetUserEmail.php sets them), and what the wiki sends
+// (e-mail to a user; talk/watchlist notifications are off) lands in \$MW_DIR/mail.
 \$wgPasswordAttemptThrottle = [];
 \$wgAccountCreationThrottle = [];
 \$wgEmailAuthentication = false;
+\$wgEnableEmail = true;
+\$wgEnableUserEmail = true;
+\$wgPasswordSender = 'wiki@wiki.test';
 \$wgEnotifUserTalk = false;
 \$wgEnotifWatchlist = false;
 PHP
@@ -171,6 +174,8 @@ run_maint createAndPromote.php --force Troublemaker "Helpline-e2e-Troublemaker-2
 # --force above) invalidates their bot passwords ("must be reset"), and
 # createBotPassword.php refuses an app id that exists: so they are deleted and made again.
 run_maint createAndPromote.php --force --bot "$MW_BOT_USER" "Helpline-e2e-Bot-2024"
+# The bot sends mail through the wiki (emailuser): it needs an address of its own.
+run_maint resetUserEmail.php --no-reset-password "$MW_BOT_USER" "helpline-bot@wiki.test"
 run_maint sql.php --query "DELETE FROM bot_passwords WHERE bp_app_id IN ('$MW_BOT_APP', '$MW_GADGET_APP')"
 bot_password() {
     run_maint createBotPassword.php --appid "$2" --grants "$3" "$1" "$4"

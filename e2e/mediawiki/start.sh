@@ -34,11 +34,13 @@ fi
 
 mkdir -p "$MW_DIR/logs"
 # MW_CONFIG_FILE makes MediaWiki (WebStart -> wfDetectLocalSettingsFile) load this wiki's
-# LocalSettings.php instead of Debian's $IP/LocalSettings.php symlink. setsid puts the server
+# LocalSettings.php instead of Debian's $IP/LocalSettings.php symlink. Mail the wiki sends
+# lands in $MW_DIR/mail (a Maildir), through sendmail-to-maildir.py. setsid puts the server
 # and its PHP_CLI_SERVER_WORKERS children in their own process group, which stop.sh ends.
 MW_CONFIG_FILE="$MW_DIR/LocalSettings.php" MW_INSTALL_PATH="$MW_HOME" \
 PHP_CLI_SERVER_WORKERS="$MW_WORKERS" \
-    setsid php -S "$MW_HOST:$MW_PORT" -t "$MW_HOME" "$HERE/router.php" \
+    setsid php -d "sendmail_path=python3 $HERE/sendmail-to-maildir.py $MW_DIR/mail" \
+    -S "$MW_HOST:$MW_PORT" -t "$MW_HOME" "$HERE/router.php" \
     >>"$logfile" 2>&1 </dev/null &
 echo $! > "$pidfile"
 

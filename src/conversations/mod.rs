@@ -25,6 +25,7 @@ pub mod talk_page;
 pub mod talk_page_routes;
 pub mod transcripts;
 pub mod verify;
+pub mod wiki_mail;
 
 use utoipa_axum::router::OpenApiRouter;
 

@@ -55,12 +55,17 @@ async fn dispatch(state: &AppState, mailer: &Mailer, id: &ConversationId) -> any
     drop(conn);
     let seen_to = messages.last().map_or(conversation.last_seq, |m| m.seq);
 
-    let address = progress
-        .email_sealed
-        .as_deref()
-        .and_then(|sealed| state.secrets.open(sealed))
-        .and_then(|plain| plain.parse::<lettre::Address>().ok());
-    let Some(address) = address else {
+    // A verified wiki account comes first: then the address stays with the wiki.
+    let destination = match progress.wiki_mail_to.clone() {
+        Some(name) => Some(Destination::Wiki(name)),
+        None => progress
+            .email_sealed
+            .as_deref()
+            .and_then(|sealed| state.secrets.open(sealed))
+            .and_then(|plain| plain.parse::<lettre::Address>().ok())
+            .map(Destination::Smtp),
+    };
+    let Some(destination) = destination else {
         // Nothing to send to (or a key that no longer opens it): do not look again.
         tracing::warn!(conversation = %id, "e-mail conversation without a usable address");
         give_up(state, id, seen_to, "no_address").await?;
@@ -74,27 +79,42 @@ async fn dispatch(state: &AppState, mailer: &Mailer, id: &ConversationId) -> any
         return Ok(false);
     }
 
-    let site_name = state.config.site(&conversation.site).map_or(conversation.site.as_str(), |s| &s.name);
+    let site = state.config.site(&conversation.site);
+    let site_name = site.map_or(conversation.site.as_str(), |s| &s.name);
+    let through_wiki = matches!(destination, Destination::Wiki(_));
     let letter = Letter {
         conversation: &conversation,
         site_name,
         messages: &messages,
         first,
         retention_days: state.config.retention_days,
-        reply_to: mailer
-            .config
-            .replies
+        // Replies to a wiki mail go to the bot's own address, not to a reply address.
+        reply_to: (mailer.config.replies && !through_wiki)
             .then(|| {
                 crate::mail::reply_address::reply_address(&state.secrets, mailer.domain(), &conversation.id)
             })
             .flatten(),
         transcript: None,
+        through_wiki,
     };
-    let built =
-        letter.build(&state.i18n, &mailer.from, Mailbox::new(None, address), mailer.domain(), seen_to);
-    let result = match built {
-        Ok(mail) => mailer.send(mail).await,
-        Err(_) => Err(SendError { permanent: true, code: "unbuildable".into() }),
+    let result = match destination {
+        Destination::Smtp(address) => {
+            let built = letter.build(
+                &state.i18n,
+                &mailer.from,
+                Mailbox::new(None, address),
+                mailer.domain(),
+                seen_to,
+            );
+            match built {
+                Ok(mail) => mailer.send(mail).await,
+                Err(_) => Err(SendError { permanent: true, code: "unbuildable".into() }),
+            }
+        }
+        Destination::Wiki(name) => match site {
+            Some(site) => send_through_wiki(state, site, &name, &letter).await,
+            None => Err(SendError { permanent: true, code: "no_site".into() }),
+        },
     };
     match result {
         Ok(()) => {
@@ -116,6 +136,36 @@ async fn dispatch(state: &AppState, mailer: &Mailer, id: &ConversationId) -> any
             Ok(false)
         }
     }
+}
+
+enum Destination {
+    Smtp(lettre::Address),
+    /// The verified wiki account, mailed by the site's bot through the wiki's `emailuser`.
+    Wiki(String),
+}
+
+/// The text part of the letter, through the wiki: the wiki adds its own footer and sends
+/// from its address; a refusal (the user turned e-mail off since) is for good.
+async fn send_through_wiki(
+    state: &AppState,
+    site: &crate::config::SiteConfig,
+    name: &str,
+    letter: &Letter<'_>,
+) -> Result<(), SendError> {
+    use crate::wiki::WikiError;
+    let failed = |error: WikiError| {
+        let permanent = matches!(error, WikiError::Refused { .. } | WikiError::NotConfigured(_));
+        let code = match &error {
+            WikiError::Refused { code, .. } => format!("wiki:{code}"),
+            WikiError::Login(_) => "wiki_login".into(),
+            WikiError::NotConfigured(_) => "wiki_not_configured".into(),
+            _ => "wiki_unreachable".into(),
+        };
+        SendError { permanent, code }
+    };
+    let bot = state.wiki.bot(site).map_err(failed)?;
+    let subject = letter.subject(&state.i18n);
+    bot.email_user(name, &subject, &letter.body(&state.i18n)).await.map_err(failed)
 }
 
 /// How long to wait before attempt `attempts + 1`: `retry_ms`, doubling, up to an hour.

@@ -1,4 +1,5 @@
-//! The requester's HTTP API (v1): create, read after `seq`, post, close, thanks, transcript.
+//! The requester's HTTP API (v1): create, read after `seq`, post, close, thanks, transcript,
+//! answers through the wiki's e-mail.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -24,6 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(close))
         .routes(routes!(thanks))
         .routes(routes!(transcript))
+        .routes(routes!(wiki_mail))
 }
 
 /// Every call after creation: within the network's rate, the requester's own
@@ -162,4 +164,26 @@ pub async fn transcript(
     let conversation = requester_conversation(&state, &id, &network, origin.as_deref(), &token).await?;
     let requested = super::transcripts::request(&state, &conversation, input).await?;
     Ok((StatusCode::ACCEPTED, AppJson(requested)))
+}
+
+/// "Answer me through the wiki's e-mail": for a confirmed account that takes e-mail from
+/// other users, later answers go through the wiki (the site's bot, `emailuser`), which
+/// keeps the address; the conversation moves to the e-mail channel.
+#[utoipa::path(post, path = "/v1/conversations/{id}/wiki-mail", tag = "requester", params(("id" = String, Path)),
+    responses((status = 200, body = RequesterView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody,
+            description = "not confirmed (`unverified`), `temporary_account`, `not_emailable`, `closed`, \
+                `wiki_mail_unavailable`, `mail_unavailable`, `wiki_unreachable`"),
+        (status = 429, body = ErrorBody)),
+    security(("requester_token" = [])))]
+pub async fn wiki_mail(
+    State(state): State<AppState>,
+    Path(id): Path<ConversationId>,
+    RequesterNetwork(network): RequesterNetwork,
+    RequestOrigin(origin): RequestOrigin,
+    BearerToken(token): BearerToken,
+) -> AppResult<AppJson<RequesterView>> {
+    let conversation = requester_conversation(&state, &id, &network, origin.as_deref(), &token).await?;
+    let changed = super::wiki_mail::choose(&state, &conversation).await?;
+    Ok(AppJson(requester::view(&state, &changed, 0).await?))
 }

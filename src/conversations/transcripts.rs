@@ -119,6 +119,7 @@ async fn dispatch(state: &AppState, mailer: &Mailer, due: &transcripts::Due) -> 
         retention_days: state.config.retention_days,
         reply_to: None,
         transcript: Some(number),
+        through_wiki: false,
     };
     let built = letter.build(&state.i18n, &mailer.from, Mailbox::new(None, address), mailer.domain(), number);
     let result = match built {

@@ -21,6 +21,8 @@ pub struct Letter<'a> {
     /// A transcript (its number) asked for at the end: every message but internal notes,
     /// the requester's own words included, instead of what is new.
     pub transcript: Option<i64>,
+    /// Sent through the wiki's e-mail: the wiki has the address, Helpline does not.
+    pub through_wiki: bool,
 }
 
 /// One part of a mail, the same in its text and its HTML.
@@ -87,10 +89,12 @@ impl Letter<'_> {
         }
         let days = self.retention_days.to_string();
         let replies = if self.reply_to.is_some() { "helpline-mail-reply" } else { "helpline-mail-no-reply" };
-        let footer = vec![
-            i18n.format(lang, replies, &[self.site_name]),
-            i18n.format(lang, "helpline-mail-privacy", &[&days]),
-        ];
+        let privacy = if self.through_wiki {
+            i18n.format(lang, "helpline-mail-wiki-privacy", &[self.site_name])
+        } else {
+            i18n.format(lang, "helpline-mail-privacy", &[&days])
+        };
+        let footer = vec![i18n.format(lang, replies, &[self.site_name]), privacy];
         (blocks, footer)
     }
 
@@ -143,6 +147,11 @@ impl Letter<'_> {
         askama::Template::render(&Html { lang, dir, title: &title, blocks: &blocks, footer: &footer })
     }
 
+    /// The subject line, in the requester's language.
+    pub fn subject(&self, i18n: &I18n) -> String {
+        i18n.format(&self.conversation.lang, self.subject_key(), &[self.site_name])
+    }
+
     fn subject_key(&self) -> &'static str {
         if self.transcript.is_some() { "helpline-mail-transcript-subject" } else { "helpline-mail-subject" }
     }
@@ -159,11 +168,8 @@ impl Letter<'_> {
     ) -> Result<lettre::Message, lettre::error::Error> {
         let id = &self.conversation.id;
         let thread = format!("<{id}.0@{domain}>");
-        let mut builder: MessageBuilder = lettre::Message::builder()
-            .from(from.clone())
-            .to(to)
-            .subject(i18n.format(&self.conversation.lang, self.subject_key(), &[self.site_name]))
-            .date_now();
+        let mut builder: MessageBuilder =
+            lettre::Message::builder().from(from.clone()).to(to).subject(self.subject(i18n)).date_now();
         if let Some(reply_to) = self.reply_to.as_deref().and_then(|a| a.parse::<Mailbox>().ok()) {
             builder = builder.reply_to(reply_to);
         }

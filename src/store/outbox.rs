@@ -66,6 +66,8 @@ pub async fn due(store: &Store, now: i64, limit: i64) -> sqlx::Result<Vec<Conver
 /// How far the mail of a conversation got.
 pub struct Progress {
     pub email_sealed: Option<String>,
+    /// Answers go to this verified wiki account, through the wiki's e-mail.
+    pub wiki_mail_to: Option<String>,
     pub seen: i64,
     pub mailed: i64,
     pub attempts: i64,
@@ -73,17 +75,33 @@ pub struct Progress {
 
 pub async fn progress(conn: &mut AnyConnection, id: &ConversationId) -> sqlx::Result<Progress> {
     let row = sqlx::query(
-        "SELECT email_sealed, mail_seen_seq, mailed_seq, mail_attempts FROM conversations WHERE id = $1",
+        "SELECT email_sealed, wiki_mail_to, mail_seen_seq, mailed_seq, mail_attempts FROM conversations WHERE id = $1",
     )
     .bind(id)
     .fetch_one(conn)
     .await?;
     Ok(Progress {
         email_sealed: row.try_get("email_sealed")?,
+        wiki_mail_to: row.try_get("wiki_mail_to")?,
         seen: row.try_get("mail_seen_seq")?,
         mailed: row.try_get("mailed_seq")?,
         attempts: i64::from(row.try_get::<i32, _>("mail_attempts")?),
     })
+}
+
+/// From now on answers go to the wiki account `name` through the wiki's e-mail; what the
+/// requester has seen in the chat up to `seq` is not mailed again.
+pub async fn send_through_wiki(store: &Store, id: &ConversationId, name: &str, seq: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE conversations SET wiki_mail_to = $2, mailed_seq = $3, mail_seen_seq = $3, mail_attempts = 0, \
+         mail_retry_at = 0, mail_failed_at = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(seq)
+    .execute(&store.write)
+    .await?;
+    Ok(())
 }
 
 /// Looked at up to `seq`, nothing worth a mail.

@@ -22,6 +22,7 @@ pub mod dovecot;
 mod eligibility;
 mod mail_in;
 pub mod node;
+pub mod oauth_stand_in;
 mod rounds;
 pub mod smtpd;
 pub mod wiki;

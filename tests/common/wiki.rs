@@ -98,6 +98,23 @@ impl TestWiki {
         WikiUser { name, password }
     }
 
+    /// Gives the account an e-mail address (no confirmation needed on the test wiki).
+    pub fn set_email(&self, user: &WikiUser, address: &str) {
+        self.maintenance("resetUserEmail.php", &["--no-reset-password", &user.name, address]);
+    }
+
+    /// The mails the wiki has sent (its sendmail delivers into `MW_DIR/mail`), decoded.
+    pub fn mails(&self) -> Vec<serde_json::Value> {
+        let maildir = self.dir.join("mail");
+        if !maildir.join("new").exists() {
+            return Vec::new();
+        }
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/read_maildir.py");
+        let output = Command::new("python3").arg(script).arg(maildir).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
     /// A logged-in session of the wiki's administrator (a sysop).
     pub async fn admin(&self) -> WikiSession {
         self.log_in(&WikiUser {

@@ -101,6 +101,7 @@
 			case 'text_too_long': return t('helpline-error-text-too-long');
 			case 'not_closed': return t('helpline-error-not-closed');
 			case 'too_many_transcripts': return t('helpline-error-too-many-transcripts');
+			case 'not_emailable': return t('helpline-error-not-emailable');
 			default: return t('helpline-error-generic');
 		}
 	}

@@ -1,6 +1,6 @@
 	/* Part 4b of the widget script (web/widget/helpline/, joined in name order): the wiki in the chat —
-	 * "Confirm it's you", the move to the talk page, naming the account one has trouble
-	 * with, and asking for another helper. */
+	 * "Confirm it's you", answers through the wiki's e-mail, the move to the talk page,
+	 * naming the account one has trouble with, and asking for another helper. */
 
 	/* o: t, settings, call(method, what, body) → promise, helperName() → name or null */
 	function WikiTools(o) {
@@ -19,6 +19,19 @@
 				ok();
 				if (win) { win.location.href = answer.authorize_url; } else { w.location.assign(answer.authorize_url); }
 			}, function (err) { if (win) { win.close(); } fail(err); });
+		});
+
+		/* Once confirmed: answers through the wiki's own e-mail, which keeps the address. */
+		var wikiMail = el('button', { type: 'button', class: 'helpline-quiet', text: t('helpline-wiki-mail-button'), 'aria-describedby': 'helpline-wiki-mail-help', hidden: 'hidden' });
+		var wikiMailHelp = el('p', { id: 'helpline-wiki-mail-help', class: 'helpline-help', text: t('helpline-wiki-mail-help'), hidden: 'hidden' });
+		var offersWikiMail = o.settings.confirm_identity && (o.settings.channels || []).indexOf('email') >= 0;
+		function showWikiMail(shown) { wikiMail.hidden = !shown; wikiMailHelp.hidden = !shown; }
+		wikiMail.addEventListener('click', function () {
+			wikiMail.disabled = true;
+			o.call('POST', 'wiki-mail').then(function () { ok(); showWikiMail(false); }, function (err) {
+				wikiMail.disabled = false;
+				fail(err.code === 'not_emailable' ? { message: t('helpline-error-not-emailable') } : err);
+			});
 		});
 
 		/* The proposed move: the exact wikitext, then accept or decline. */
@@ -67,7 +80,7 @@
 		});
 
 		return {
-			node: el('div', { class: 'helpline-wiki' }, [move, error, trouble, el('div', { class: 'helpline-tools' }, [confirm, other])]),
+			node: el('div', { class: 'helpline-wiki' }, [move, error, trouble, el('div', { class: 'helpline-tools' }, [confirm, wikiMail, other]), wikiMailHelp]),
 			checkMove: checkMove,
 			/* A system message may be a proposal, a confirmation, a move done. */
 			systemMessage: function (m) {
@@ -75,12 +88,12 @@
 				if (!verified && user && m.text && m.text.indexOf(user.name) !== -1 && o.settings.confirm_identity) {
 					// The confirmation names the account; the button has done its work.
 					verified = m.text === t('helpline-system-verified', user.name);
-					if (verified) { confirm.hidden = true; }
+					if (verified) { confirm.hidden = true; showWikiMail(offersWikiMail); }
 				}
 			},
 			applyStatus: function (st) {
 				other.hidden = !(o.helperName() && st.status !== 'closed');
-				if (st.status === 'closed') { confirm.hidden = true; trouble.hidden = true; }
+				if (st.status === 'closed') { confirm.hidden = true; trouble.hidden = true; showWikiMail(false); }
 			}
 		};
 	}
