@@ -16,12 +16,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Helpline } from '../lib/helpline.js';
+import { Smtpd } from '../lib/smtpd.js';
 import { launch, inViewport, ASSETS_FROM_WORKTREE, worktreeAsset, rewrapLoader } from '../lib/browser.js';
 import { startWiki, stopWiki, editPages, blockUser, MW_URL, READER, GADGET_BOT } from '../lib/mediawiki.js';
 
 let helpline;
 let browser;
 let oauth;
+let smtpd;
 
 /** The test double of the wiki's OAuth 2.0 provider (authorization code with PKCE):
  * whoever comes is the wiki's READER, as a wiki would say of its logged-in reader. */
@@ -60,7 +62,9 @@ before(async () => {
 	oauth = await oauthStandIn();
 	const provider = `http://127.0.0.1:${oauth.address().port}`;
 	const origins = [MW_URL, MW_URL.replace('127.0.0.1', 'localhost')];
-	helpline = await new Helpline(`
+	// With mail, so that the chat offers answers through the wiki's e-mail.
+	smtpd = await new Smtpd().start();
+	helpline = await new Helpline(`${smtpd.config()}
 [[queues]]
 id = "demo"
 name = "Demo help team"
@@ -99,6 +103,7 @@ after(async () => {
 	await browser?.close();
 	await helpline?.stop();
 	oauth?.close();
+	await smtpd?.stop();
 	await stopWiki();
 });
 
@@ -158,6 +163,8 @@ async function askForHelp(page, contacted, text) {
 	await dialog.waitFor();
 	await dialog.getByText('Test Wiki help team at').waitFor();
 	await dialog.getByLabel('What is happening?').fill(text);
+	// Nobody is online, so e-mail is offered first: these readers choose the chat.
+	await dialog.getByRole('radio', { name: 'Chat here now' }).check();
 	await dialog.getByRole('button', { name: 'Send' }).click();
 	await page.getByRole('complementary', { name: 'Help chat' }).getByText('Connected').waitFor();
 }
@@ -228,6 +235,7 @@ for (const skin of ['timeless', 'monobook']) {
 			}
 			const text = `Help from ${skin} at ${width} px`;
 			await dialog.getByLabel('What is happening?').fill(text);
+			await dialog.getByRole('radio', { name: 'Chat here now' }).check();
 			await dialog.getByRole('button', { name: 'Send' }).click();
 			await page.getByRole('complementary', { name: 'Help chat' }).getByText('Connected').waitFor();
 			await conversationWith(text);
@@ -342,6 +350,10 @@ test('in the chat: "Confirm it\'s you" through the wiki, the account named, and 
 	await popup.getByText(`You are confirmed as ${READER.name}.`, { exact: false }).waitFor();
 	await chat.getByText(`Confirmed through the wiki: you are ${READER.name}.`).waitFor();
 	await confirm.waitFor({ state: 'hidden' });
+	// Confirmed, the reader may have answers through the wiki's e-mail; this account has
+	// no address on the wiki, and the chat says what to do instead.
+	await chat.getByRole('button', { name: "Answer me through the wiki's e-mail" }).click();
+	await chat.getByText('Your wiki account does not take e-mail from other users', { exact: false }).waitFor();
 
 	const { id } = await conversationWith(text);
 	const evidence = await helpline.helper('GET', `/v1/helper/conversations/${id}/evidence`);
