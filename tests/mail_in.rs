@@ -226,3 +226,36 @@ async fn mail_in_speaks_the_mta_s_exit_codes() {
     assert_eq!(code, 75, "the server unreachable: try again later ({out})");
     assert_eq!(requester_words(&app, &id).await.len(), 2);
 }
+
+/// A sender with no thread (a person, or a machine without the headers that say so)
+/// opens conversations only at the rate of one network: the rest wait (the MTA keeps
+/// them and tries again later), nothing of them is stored, other senders go on.
+#[tokio::test]
+async fn new_threads_from_one_sender_are_held_to_a_rate() {
+    let port = free_port();
+    let _smtpd = Smtpd::start(port).await;
+    let mail =
+        MailConfig { replies: true, inbound_site: Some("wiki".into()), ..common::smtpd::mail_config(port) };
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |config| {
+        config.mail = Some(mail);
+        config.limits.conversations_per_hour_per_network = 3;
+    })
+    .await
+    else {
+        return;
+    };
+    let from = |sender: &str, n: usize| {
+        format!(
+            "From: {sender}\nTo: help@helpline.test\nMessage-ID: <loop{n}@example.org>\nSubject: hi\n\nMessage {n}.\n"
+        )
+    };
+    for n in 0..3 {
+        assert_eq!(received(&app, &from("looping@example.org", n)).await["outcome"], "opened");
+    }
+    let held = hand_in(&app, &from("looping@example.org", 3)).await;
+    assert_eq!(common::error_code(held).await, (429, "rate_limited".to_string()));
+    let (code, out) = mail_in(&app, &app.url, &from("looping@example.org", 4)).await;
+    assert_eq!(code, 75, "held, not lost: the MTA tries again later ({out})");
+    assert_eq!(app.stored_count("SELECT COUNT(*) FROM conversations", &[]).await, 3);
+    assert_eq!(received(&app, &from("someone-else@example.org", 9)).await["outcome"], "opened");
+}
