@@ -19,8 +19,11 @@ use crate::store::departures;
 pub const GONE_AFTER: Duration = Duration::from_secs(120);
 const ROUND: i64 = 100;
 
-/// The requester's socket closed.
+/// The requester's socket closed. Without mail there is nothing to turn to: no write.
 pub async fn socket_closed(state: &AppState, id: &ConversationId) {
+    if state.mailer.is_none() {
+        return;
+    }
     if let Err(error) = departures::left(&state.store, id, state.now_ms()).await {
         tracing::warn!(%error, conversation = %id, "noting that the requester left failed");
     }
@@ -28,6 +31,9 @@ pub async fn socket_closed(state: &AppState, id: &ConversationId) {
 
 /// The requester is on a socket again.
 pub async fn socket_opened(state: &AppState, id: &ConversationId) {
+    if state.mailer.is_none() {
+        return;
+    }
     if let Err(error) = departures::back(&state.store, id).await {
         tracing::warn!(%error, conversation = %id, "noting that the requester is back failed");
     }
