@@ -10,9 +10,8 @@ use common::dovecot::{self, Dovecot};
 use common::smtpd::{Smtpd, free_port};
 use common::{Backend, TestApp};
 use helpline::config::{ImapConfig, ImapSecurity, MailConfig};
-use serde_json::{Value, json};
 
-const READER: &str = "reader@example.org";
+use common::mail_in::READER;
 
 async fn spawn(backend: Backend, smtp_port: u16, imap: &Dovecot, keep: bool) -> Option<TestApp> {
     let mail = MailConfig {
@@ -34,29 +33,10 @@ async fn spawn(backend: Backend, smtp_port: u16, imap: &Dovecot, keep: bool) -> 
     TestApp::spawn_with(backend, |config| config.mail = Some(mail)).await
 }
 
-async fn email_request(app: &TestApp, text: &str) -> String {
-    let response = app
-        .create(json!({"site": "wiki", "lang": "en", "text": text, "channel": "email", "email": READER}))
-        .await;
-    assert_eq!(response.status(), 201);
-    response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
-}
-
-async fn requester_words(app: &TestApp, id: &str) -> Vec<String> {
-    let view = app.helper_json("alice", &format!("/v1/helper/conversations/{id}")).await;
-    view["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["author_role"] == "requester")
-        .map(|m| m["text"].as_str().unwrap().to_string())
-        .collect()
-}
-
 async fn words_become(app: &TestApp, id: &str, expected: &[&str]) {
     let what = format!("the conversation holds {expected:?}");
     common::eventually(&what, || async {
-        let words = requester_words(app, id).await;
+        let words = app.requester_words(id).await;
         (words == expected).then_some(())
     })
     .await;
@@ -82,7 +62,7 @@ async fn a_reply_in_the_mailbox_comes_into_its_conversation_once(backend: Backen
     let port = free_port();
     let smtpd = Smtpd::start(port).await;
     let Some(app) = spawn(backend, port, &imap, false).await else { return };
-    let id = email_request(&app, "Someone follows my edits everywhere.").await;
+    let id = app.email_request("Someone follows my edits everywhere.").await;
     let reply_to = smtpd.wait_for(1).await[0]["reply_to"].as_str().unwrap().to_string();
 
     // Quoted-printable Latin-1, with the quoted history under it.
@@ -140,7 +120,7 @@ async fn what_is_not_a_mail_is_kept_flagged_and_a_new_thread_opens_a_conversatio
     let ids: Vec<(String,)> = app.stored("SELECT id FROM conversations ORDER BY created_at", &[]).await;
     assert_eq!(ids.len() as i64, before + 1, "one conversation opened, nothing of the broken mail stored");
     let new = &ids.last().unwrap().0;
-    assert_eq!(requester_words(&app, new).await, ["I am new here and scared."]);
+    assert_eq!(app.requester_words(new).await, ["I am new here and scared."]);
 }
 
 #[tokio::test]
@@ -149,7 +129,7 @@ async fn kept_mail_is_marked_read_and_a_mailbox_that_went_away_is_read_again() {
     let port = free_port();
     let smtpd = Smtpd::start(port).await;
     let Some(app) = spawn(Backend::Sqlite, port, &imap, true).await else { return };
-    let id = email_request(&app, "Please help.").await;
+    let id = app.email_request("Please help.").await;
     let reply_to = smtpd.wait_for(1).await[0]["reply_to"].as_str().unwrap().to_string();
 
     imap.deliver(&reply(&reply_to, "k1@example.org", "First reply.")).await;

@@ -16,7 +16,6 @@ use common::{Backend, TestApp};
 use helpline::config::MailConfig;
 use serde_json::{Value, json};
 
-const READER: &str = "reader@example.org";
 const BIN: &str = env!("CARGO_BIN_EXE_helpline");
 
 async fn spawn(backend: Backend, port: u16, inbound_site: Option<&str>) -> Option<TestApp> {
@@ -26,14 +25,6 @@ async fn spawn(backend: Backend, port: u16, inbound_site: Option<&str>) -> Optio
         ..common::smtpd::mail_config(port)
     };
     TestApp::spawn_with(backend, |config| config.mail = Some(mail)).await
-}
-
-async fn email_request(app: &TestApp, text: &str) -> String {
-    let response = app
-        .create(json!({"site": "wiki", "lang": "en", "text": text, "channel": "email", "email": READER}))
-        .await;
-    assert_eq!(response.status(), 201);
-    response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
 }
 
 async fn hand_in(app: &TestApp, raw: &str) -> reqwest::Response {
@@ -52,24 +43,13 @@ async fn received(app: &TestApp, raw: &str) -> Value {
     response.json().await.unwrap()
 }
 
-async fn requester_words(app: &TestApp, id: &str) -> Vec<String> {
-    let view = app.helper_json("alice", &format!("/v1/helper/conversations/{id}")).await;
-    view["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["author_role"] == "requester")
-        .map(|m| m["text"].as_str().unwrap().to_string())
-        .collect()
-}
-
 on_both_backends!(backend; a_reply_comes_back_into_its_conversation_once);
 
 async fn a_reply_comes_back_into_its_conversation_once(backend: Backend) {
     let port = free_port();
     let smtpd = Smtpd::start(port).await;
     let Some(app) = spawn(backend, port, None).await else { return };
-    let id = email_request(&app, "Someone writes on my talk page every night.").await;
+    let id = app.email_request("Someone writes on my talk page every night.").await;
     let confirmation = &smtpd.wait_for(1).await[0];
     let reply_to = confirmation["reply_to"].as_str().unwrap().to_string();
     assert!(reply_to.starts_with("reply+") && reply_to.ends_with("@helpline.test"), "{reply_to}");
@@ -90,7 +70,7 @@ async fn a_reply_comes_back_into_its_conversation_once(backend: Backend) {
         "{again}"
     );
     assert_eq!(
-        requester_words(&app, &id).await,
+        app.requester_words(&id).await,
         ["Someone writes on my talk page every night.", "He did it again tonight."],
         "the new words, once, without the quoted history"
     );
@@ -101,7 +81,7 @@ async fn threads_need_the_reply_address_or_the_conversation_s_own_address() {
     let port = free_port();
     let _smtpd = Smtpd::start(port).await;
     let Some(app) = spawn(Backend::Sqlite, port, Some("wiki")).await else { return };
-    let id = email_request(&app, "Please help me.").await;
+    let id = app.email_request("Please help me.").await;
 
     // No reply address, but our message id, from the right address, in Latin-1.
     let own = format!(
@@ -118,9 +98,9 @@ async fn threads_need_the_reply_address_or_the_conversation_s_own_address() {
     let opened = received(&app, &stranger).await;
     assert_eq!(opened["outcome"], "opened", "{opened}");
     assert_ne!(opened["conversation"], id.as_str());
-    assert_eq!(requester_words(&app, &id).await, ["Please help me.", "Grüße, es geht weiter."]);
+    assert_eq!(app.requester_words(&id).await, ["Please help me.", "Grüße, es geht weiter."]);
     let new = opened["conversation"].as_str().unwrap();
-    assert_eq!(requester_words(&app, new).await, ["Let me in."]);
+    assert_eq!(app.requester_words(new).await, ["Let me in."]);
     let channel: Vec<(String,)> = app.stored("SELECT channel FROM conversations WHERE id = $1", &[new]).await;
     assert_eq!(channel[0].0, "email", "answered by mail, to the sender");
 
@@ -134,7 +114,7 @@ async fn machines_bounces_attachments_and_what_is_not_a_mail() {
     let port = free_port();
     let smtpd = Smtpd::start(port).await;
     let Some(app) = spawn(Backend::Sqlite, port, None).await else { return };
-    let id = email_request(&app, "I need someone to talk to.").await;
+    let id = app.email_request("I need someone to talk to.").await;
     let reply_to = smtpd.wait_for(1).await[0]["reply_to"].as_str().unwrap().to_string();
     let count = || async {
         app.stored_count("SELECT COUNT(*) FROM messages WHERE conversation_id = $1", &[&id]).await
@@ -211,7 +191,7 @@ async fn mail_in_speaks_the_mta_s_exit_codes() {
     let port = free_port();
     let smtpd = Smtpd::start(port).await;
     let Some(app) = spawn(Backend::Sqlite, port, None).await else { return };
-    let id = email_request(&app, "Can anyone help?").await;
+    let id = app.email_request("Can anyone help?").await;
     let reply_to = smtpd.wait_for(1).await[0]["reply_to"].as_str().unwrap().to_string();
     let reply = format!(
         "From: reader@example.org\nTo: {reply_to}\nMessage-ID: <cli1@example.org>\n\nYes, still here.\n"
@@ -219,12 +199,12 @@ async fn mail_in_speaks_the_mta_s_exit_codes() {
     let (code, out) = mail_in(&app, &app.url, &reply).await;
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("\"stored\""), "{out}");
-    assert_eq!(requester_words(&app, &id).await, ["Can anyone help?", "Yes, still here."]);
+    assert_eq!(app.requester_words(&id).await, ["Can anyone help?", "Yes, still here."]);
     let (code, out) = mail_in(&app, &app.url, "not a mail").await;
     assert_eq!(code, 65, "nothing stored, the MTA bounces it ({out})");
     let (code, out) = mail_in(&app, "http://127.0.0.1:9", &reply).await;
     assert_eq!(code, 75, "the server unreachable: try again later ({out})");
-    assert_eq!(requester_words(&app, &id).await.len(), 2);
+    assert_eq!(app.requester_words(&id).await.len(), 2);
 }
 
 /// A sender with no thread (a person, or a machine without the headers that say so)

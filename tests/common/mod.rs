@@ -20,7 +20,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 pub mod console;
 pub mod dovecot;
 mod eligibility;
-mod mail_in;
+pub mod mail_in;
 pub mod node;
 pub mod oauth_stand_in;
 mod rounds;
