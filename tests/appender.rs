@@ -24,6 +24,7 @@ fn request(id: &str, client_id: &str, text: &str) -> AppendRequest {
         author_queues: None,
         author_names: Vec::new(),
         received: Instant::now(),
+        origin: None,
     }
 }
 

@@ -162,12 +162,14 @@ fn only_the_turn_moved(before: &Conversation, after: &Conversation) -> bool {
 }
 
 fn publish(state: &AppState, request: &AppendRequest, applied: &Applied) {
-    for message in &applied.messages {
+    for (i, message) in applied.messages.iter().enumerate() {
         state.metrics.message_stored(message.author_role);
-        state.hub.publish(
-            &request.conversation_id,
-            ConversationEvent::Message { message: Arc::clone(message), received: request.received },
-        );
+        // The request's own message comes first; the system messages it caused reach
+        // every socket, the sender's too.
+        let origin = if i == 0 { request.origin } else { None };
+        let event =
+            ConversationEvent::Message { message: Arc::clone(message), received: request.received, origin };
+        state.hub.publish(&request.conversation_id, event);
     }
     if let (Some(status), Some(conversation)) = (&applied.status, &applied.conversation) {
         publish_status(state, conversation, status);

@@ -11,7 +11,7 @@ use crate::domain::conversation::helper_client_key;
 use crate::domain::time::rfc3339;
 use crate::domain::{
     AppendRequest, Appended, Author, Channel, ClientId, Conversation, ConversationId, HelperMessage,
-    MessageText, Outcome, QueueId, QueueItem, Role, SiteId, Status,
+    MessageText, Outcome, QueueId, QueueItem, Role, SiteId, SocketId, Status,
 };
 use crate::error::{AppError, AppResult};
 use crate::hub::QueueEventKind;
@@ -157,7 +157,7 @@ pub async fn post(
     c: &Conversation,
     input: &HelperMessageInput,
 ) -> AppResult<Appended> {
-    submit_post(state, helper, &c.id, input).await?.await
+    submit_post(state, helper, &c.id, input, None).await?.await
 }
 
 /// [`post`] in two steps: checks the input and queues the message, then (the future it
@@ -169,6 +169,7 @@ pub async fn submit_post(
     helper: &Helper,
     conversation_id: &ConversationId,
     input: &HelperMessageInput,
+    origin: Option<SocketId>,
 ) -> AppResult<impl Future<Output = AppResult<Appended>> + Send + 'static> {
     let client_id = ClientId::parse(&input.client_id)?;
     let text = MessageText::parse(&input.text, state.config.limits.message_chars)?;
@@ -185,6 +186,7 @@ pub async fn submit_post(
             author_queues: Some(helper.queue_ids()),
             author_names: helper.alias.iter().chain(std::iter::once(&helper.name)).cloned().collect(),
             received: Instant::now(),
+            origin,
         })
         .await
 }

@@ -98,7 +98,7 @@ async fn reply(state: &AppState, c: &Conversation, mail: &Inbound, raw: &[u8]) -
     let text: String = mail.text.chars().take(state.config.limits.message_chars).collect();
     // As often as chat messages; over it, the MTA is told to try again later (429 → 75).
     state.limits.message(&c.token_hash)?;
-    let appended = match requester::post(state, c, &client_id, &text).await {
+    let appended = match requester::post(state, c, &client_id, &text, None).await {
         Ok(appended) => appended,
         Err(AppError::Conflict { code: "closed", .. }) => return Ok(Received::Ignored { reason: "closed" }),
         Err(other) => return Err(other),

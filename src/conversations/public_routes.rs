@@ -104,7 +104,7 @@ pub async fn post_message(
 ) -> AppResult<(StatusCode, AppJson<PostedMessage>)> {
     let conversation = requester_conversation(&state, &id, &network, origin.as_deref(), &token).await?;
     state.limits.message(&hash_token(&token))?;
-    let appended = requester::post(&state, &conversation, &input.client_id, &input.text).await?;
+    let appended = requester::post(&state, &conversation, &input.client_id, &input.text, None).await?;
     let status = if appended.duplicate { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, AppJson(PostedMessage { seq: appended.seq, duplicate: appended.duplicate })))
 }

@@ -10,7 +10,7 @@ use crate::config::{OtherTeam, SiteConfig};
 use crate::domain::conversation::requester_client_key;
 use crate::domain::{
     AppendRequest, Appended, Author, Channel, ClientId, Conflicts, Conversation, ConversationId, Email,
-    Language, Message, MessageText, Outcome, QueueItem, RequesterMessage, Role, Status, Username,
+    Language, Message, MessageText, Outcome, QueueItem, RequesterMessage, Role, SocketId, Status, Username,
 };
 use crate::error::{AppError, AppResult};
 use crate::hub::QueueEventKind;
@@ -339,6 +339,7 @@ pub async fn post(
     c: &Conversation,
     client_id: &str,
     raw_text: &str,
+    origin: Option<SocketId>,
 ) -> AppResult<Appended> {
     let client_id = ClientId::parse(client_id)?;
     let text = MessageText::parse(raw_text, state.config.limits.message_chars)?;
@@ -357,6 +358,7 @@ pub async fn post(
             author_queues: None,
             author_names: Vec::new(),
             received: Instant::now(),
+            origin,
         })
         .await
 }

@@ -109,6 +109,7 @@ pub fn publish_status(state: &AppState, c: &Conversation, status: &StatusPublish
             owner_name: status.owner_name.clone(),
             queue: c.queue.clone(),
             redirected_team: c.redirected_team.clone(),
+            turn_only: status.queue_event.is_none(),
         })),
     );
     if let (Some(kind), Some(item)) = (status.queue_event, &status.item) {
@@ -186,7 +187,7 @@ where
     let received = std::time::Instant::now();
     for message in added {
         state.metrics.message_stored(Role::System);
-        state.hub.publish(&conversation.id, ConversationEvent::Message { message, received });
+        state.hub.publish(&conversation.id, ConversationEvent::Message { message, received, origin: None });
     }
     if conflicts_changed {
         let conflicts = Arc::new(conversation.conflicts.clone());

@@ -312,7 +312,14 @@ pub struct AppendRequest {
     /// conflict of interest is not theirs to write in.
     pub author_names: Vec<String>,
     pub received: Instant,
+    /// The live socket it came from, if any: on the lean wire that socket gets an `ack`
+    /// and no echo of its own message.
+    pub origin: Option<SocketId>,
 }
+
+/// A live socket of this node (numbered by the hub).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SocketId(pub u64);
 
 /// What storing a message gave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

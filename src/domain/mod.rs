@@ -12,7 +12,7 @@ pub mod time;
 pub use conflicts::{Conflicts, name_key};
 pub use conversation::{
     AppendRequest, Appended, Author, Channel, Conversation, HelperMessage, Message, Outcome, QueueItem,
-    RequesterMessage, Role, Status, Transition, transition_for_message,
+    RequesterMessage, Role, SocketId, Status, Transition, transition_for_message,
 };
 pub use helper::{Helper, MailAlerts, Membership, PresenceStatus, QueueRole, Suspension};
 pub use ids::{ConversationId, HelperId, QueueId, SiteId};

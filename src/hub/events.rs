@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::domain::{Conflicts, HelperId, Message, Outcome, QueueId, QueueItem, Role, Status};
+use crate::domain::{Conflicts, HelperId, Message, Outcome, QueueId, QueueItem, Role, SocketId, Status};
 
 /// An event of one conversation.
 #[derive(Clone, Debug)]
@@ -12,6 +12,8 @@ pub enum ConversationEvent {
     Message {
         message: Arc<Message>,
         received: Instant,
+        /// The socket that sent it (skips its echo on the lean wire).
+        origin: Option<SocketId>,
     },
     /// Boxed behind an `Arc`: it keeps the event, and so every channel slot, small.
     Status(Arc<StatusChange>),
@@ -39,6 +41,9 @@ pub struct StatusChange {
     pub owner_name: Option<String>,
     pub queue: QueueId,
     pub redirected_team: Option<String>,
+    /// Only whose turn it is changed (active ⇄ awaiting_requester), by a message the
+    /// other side receives anyway: lean sockets are not told (they derive the turn).
+    pub turn_only: bool,
 }
 
 /// An event of a queue, for helpers' dashboards.

@@ -11,6 +11,7 @@ pub mod presence;
 pub mod viewers;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
@@ -19,13 +20,14 @@ pub use events::{ConversationEvent, QueueEvent, QueueEventKind, StatusChange};
 pub use presence::Presence;
 pub use viewers::Viewers;
 
-use crate::domain::{ConversationId, HelperId, QueueItem};
+use crate::domain::{ConversationId, HelperId, QueueItem, SocketId};
 
 pub struct Hub {
     conversations: Mutex<HashMap<ConversationId, broadcast::Sender<ConversationEvent>>>,
     queues: broadcast::Sender<Arc<QueueEvent>>,
     /// Helpers whose queues changed (suspended, restored): their sockets read them again.
     memberships: broadcast::Sender<HelperId>,
+    sockets: AtomicU64,
 }
 
 /// Small: a socket that falls behind reads the gap from the store instead.
@@ -44,7 +46,13 @@ impl Hub {
             conversations: Mutex::new(HashMap::new()),
             queues: broadcast::channel(QUEUE_CAPACITY).0,
             memberships: broadcast::channel(QUEUE_CAPACITY).0,
+            sockets: AtomicU64::new(0),
         }
+    }
+
+    /// A number for a new live socket, unique on this node.
+    pub fn socket_id(&self) -> SocketId {
+        SocketId(self.sockets.fetch_add(1, Ordering::Relaxed) + 1)
     }
 
     pub fn subscribe(self: &Arc<Self>, conversation_id: &ConversationId) -> Subscription {

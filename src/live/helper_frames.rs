@@ -10,9 +10,11 @@ use crate::hub::QueueEventKind;
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
+    /// The first frame, or (on a socket signed in at the upgrade) a later one asking
+    /// for the lean wire: `{"type":"hello","wire":2}`.
     Hello {
-        #[allow(dead_code, reason = "the token is read from the first frame only")]
-        token: String,
+        #[serde(default)]
+        wire: Option<u8>,
     },
     /// Follow a conversation: its messages after `after`, then live events.
     Open {
@@ -49,6 +51,9 @@ pub enum ClientFrame {
 pub enum ServerFrame<'a> {
     Ready {
         helper: &'a str,
+        /// The wire agreed on, when the lean one was asked for.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        wire: Option<u8>,
     },
     Queue {
         event: QueueEventKind,
@@ -95,7 +100,8 @@ pub enum ServerFrame<'a> {
         conversation: &'a ConversationId,
         client_id: &'a str,
         seq: i64,
-        duplicate: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        duplicate: Option<bool>,
     },
     Error {
         code: &'static str,

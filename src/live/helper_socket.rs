@@ -2,7 +2,9 @@
 //! conversations they open on it. A helper proves who they are the one way
 //! (`helpers::auth`): a bearer token or the console's cookie at the upgrade, or else the
 //! token of a first frame `{"type":"hello","token":…}` (browser clients cannot set
-//! headers on sockets). A helper is online while a socket of theirs is open.
+//! headers on sockets). A helper is online while a socket of theirs is open. A hello
+//! with `"wire":2` (the first frame, or a later one on a socket signed in at the
+//! upgrade) asks for the lean wire (`protocol::Wire`), answered by `ready` with `"wire":2`.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -20,10 +22,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::helper_frames::{ClientFrame, ServerFrame};
-use super::protocol::{self, Order, Session, close_code, send_json};
+use super::protocol::{self, Order, Session, Wire, close_code, send_json};
 use crate::conversations::helper_ops::{self, HelperMessageInput};
 use crate::conversations::service;
-use crate::domain::{Appended, ConversationId, Helper, HelperId, QueueId, Role};
+use crate::domain::{Appended, ConversationId, Helper, HelperId, QueueId, Role, SocketId};
 use crate::error::{AppError, AppResult};
 use crate::helpers::auth::{self, MaybeIdentity};
 use crate::hub::{ConversationEvent, QueueEvent, QueueEventKind};
@@ -52,16 +54,16 @@ pub async fn live(
 ) -> Response {
     protocol::configure(ws, &state)
         .on_upgrade(move |mut socket| async move {
-            let helper = match identity {
-                Some(identity) => identity.helper,
+            let (helper, wire) = match identity {
+                Some(identity) => (identity.helper, Wire::V1),
                 None => match hello(&state, &mut socket).await {
-                    Some(h) => h,
+                    Some(signed_in) => signed_in,
                     None => return,
                 },
             };
             state.metrics.socket_opened("helper");
             state.presence.connected(&helper);
-            let mut session = HelperSession::new(&state, helper);
+            let mut session = HelperSession::new(&state, helper, wire);
             if session.send_ready(&mut socket).await.is_ok() {
                 protocol::drive(&state, &mut socket, &mut session).await;
             }
@@ -75,14 +77,19 @@ pub async fn live(
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Hello {
-    Hello { token: String },
+    Hello {
+        token: String,
+        #[serde(default)]
+        wire: Option<u8>,
+    },
 }
 
 /// The first frame's token, for clients that could not send credentials at the upgrade.
-async fn hello(state: &AppState, socket: &mut WebSocket) -> Option<Helper> {
-    let Hello::Hello { token } = protocol::hello::<Hello>(socket, "{\"type\":\"hello\",\"token\":…}").await?;
+async fn hello(state: &AppState, socket: &mut WebSocket) -> Option<(Helper, Wire)> {
+    let Hello::Hello { token, wire } =
+        protocol::hello::<Hello>(socket, "{\"type\":\"hello\",\"token\":…}").await?;
     match auth::by_token(state, &token).await {
-        Ok(Some(h)) => Some(h),
+        Ok(Some(h)) => Some((h, Wire::negotiate(wire))),
         Ok(None) => {
             protocol::close(socket, close_code::UNAUTHORIZED, "invalid token").await;
             None
@@ -118,6 +125,8 @@ struct HelperSession<'a> {
     forwarded: mpsc::Receiver<(ConversationId, Forwarded)>,
     followed: HashMap<ConversationId, Followed>,
     answers: FuturesOrdered<PendingAnswer>,
+    wire: Wire,
+    id: SocketId,
 }
 
 enum Event {
@@ -128,7 +137,7 @@ enum Event {
 }
 
 impl<'a> HelperSession<'a> {
-    fn new(state: &'a AppState, helper: Helper) -> Self {
+    fn new(state: &'a AppState, helper: Helper, wire: Wire) -> Self {
         let (forward_tx, forwarded) = mpsc::channel(256);
         Self {
             state,
@@ -139,11 +148,25 @@ impl<'a> HelperSession<'a> {
             forwarded,
             followed: HashMap::new(),
             answers: FuturesOrdered::new(),
+            wire,
+            id: state.hub.socket_id(),
         }
     }
 
     async fn send_ready(&mut self, socket: &mut WebSocket) -> Result<(), axum::Error> {
-        send_json(socket, &ServerFrame::Ready { helper: &self.helper.name }).await
+        send_json(socket, &ServerFrame::Ready { helper: &self.helper.name, wire: self.wire.announced() })
+            .await
+    }
+
+    /// A hello after `ready` (a socket signed in at the upgrade): the lean wire, if asked
+    /// for, answered by a second `ready`; otherwise nothing changes.
+    async fn hello_again(&mut self, socket: &mut WebSocket, wire: Option<u8>) -> anyhow::Result<()> {
+        let asked = Wire::negotiate(wire);
+        if asked.is_lean() && !self.wire.is_lean() {
+            self.wire = asked;
+            self.send_ready(socket).await?;
+        }
+        Ok(())
     }
 
     fn stop_following(&mut self) {
@@ -234,7 +257,8 @@ impl<'a> HelperSession<'a> {
         internal: bool,
     ) {
         let input = HelperMessageInput { client_id: client_id.clone(), text, internal };
-        let queued = helper_ops::submit_post(self.state, &self.helper, &conversation, &input).await;
+        let queued =
+            helper_ops::submit_post(self.state, &self.helper, &conversation, &input, Some(self.id)).await;
         let answer: PendingAnswer = match queued {
             Ok(committed) => Box::pin(async move { (conversation, client_id, committed.await) }),
             Err(e) => Box::pin(std::future::ready((conversation, client_id, Err(e)))),
@@ -251,12 +275,15 @@ impl<'a> HelperSession<'a> {
         let Some(last) = self.followed.get(id).map(|f| f.last) else { return Ok(()) };
         match event {
             Forwarded::Lagged => self.catch_up(socket, id, last).await,
-            Forwarded::Event(ConversationEvent::Message { message, received }) => {
+            Forwarded::Event(ConversationEvent::Message { message, received, origin }) => {
                 match protocol::order(last, message.seq) {
                     Order::Seen => Ok(()),
                     Order::Next => {
                         if let Some(f) = self.followed.get_mut(id) {
                             f.last = message.seq;
+                        }
+                        if self.wire.is_lean() && origin == Some(self.id) {
+                            return Ok(());
                         }
                         let frame = ServerFrame::Message {
                             conversation: id,
@@ -276,6 +303,9 @@ impl<'a> HelperSession<'a> {
                     self.unfollow(id);
                     return Ok(send_json(socket, &ServerFrame::Gone { conversation: id }).await?);
                 }
+                if change.turn_only && self.wire.is_lean() {
+                    return Ok(());
+                }
                 let frame = ServerFrame::Status {
                     conversation: id,
                     status: change.status,
@@ -290,6 +320,12 @@ impl<'a> HelperSession<'a> {
                 if role == Role::Requester {
                     send_json(socket, &ServerFrame::Typing { conversation: id, role, name }).await?;
                 }
+                Ok(())
+            }
+            // On the lean wire a helper hears the requester's read marks, not the helpers'.
+            Forwarded::Event(ConversationEvent::Read { role, .. })
+                if self.wire.is_lean() && role != Role::Requester =>
+            {
                 Ok(())
             }
             Forwarded::Event(ConversationEvent::Read { role, seq }) => {
@@ -386,7 +422,7 @@ impl Session for HelperSession<'_> {
 
     async fn on_frame(&mut self, socket: &mut WebSocket, frame: ClientFrame) -> anyhow::Result<()> {
         match frame {
-            ClientFrame::Hello { .. } => Ok(()),
+            ClientFrame::Hello { wire } => self.hello_again(socket, wire).await,
             ClientFrame::Ping => Ok(send_json(socket, &ServerFrame::Pong).await?),
             ClientFrame::Presence { status } => {
                 Ok(crate::helpers::set_presence(self.state, &self.helper.id, status).await?)
@@ -416,7 +452,7 @@ impl Session for HelperSession<'_> {
     async fn on_event(&mut self, socket: &mut WebSocket, event: Event) -> anyhow::Result<()> {
         match event {
             Event::Answer((conversation, client_id, result)) => {
-                Ok(answer_message(socket, &conversation, &client_id, result).await?)
+                Ok(answer_message(socket, self.wire, &conversation, &client_id, result).await?)
             }
             Event::Queue(Ok(event)) if event.offered_to.as_ref().is_some_and(|to| *to != self.helper.id) => {
                 Ok(())
@@ -452,13 +488,15 @@ impl Session for HelperSession<'_> {
 
 async fn answer_message(
     socket: &mut WebSocket,
+    wire: Wire,
     conversation: &ConversationId,
     client_id: &str,
     result: AppResult<Appended>,
 ) -> Result<(), axum::Error> {
     match result {
         Ok(a) => {
-            let ack = ServerFrame::Ack { conversation, client_id, seq: a.seq, duplicate: a.duplicate };
+            let duplicate = wire.duplicate(a.duplicate);
+            let ack = ServerFrame::Ack { conversation, client_id, seq: a.seq, duplicate };
             send_json(socket, &ack).await
         }
         Err(e) => send_error(socket, &e, Some(conversation)).await,

@@ -90,6 +90,45 @@ pub async fn hello<F: DeserializeOwned>(socket: &mut WebSocket, expected: &str) 
     }
 }
 
+/// The wire a socket speaks, negotiated by `"wire"` in its hello (docs/PROTOCOL.md).
+/// `V1` is what every client gets that does not ask; `Lean` spares the common path of a
+/// message every frame the client can do without: no echo of its own message to the
+/// socket that sent it, no `status` for a turn change the message itself implies, no
+/// `read` of one's own side, no `"duplicate": false` in an `ack`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wire {
+    V1,
+    Lean,
+}
+
+impl Wire {
+    /// The highest wire this server speaks.
+    pub const LEAN_NUMBER: u8 = 2;
+
+    /// The wire for a client that speaks up to `asked` (absent: v1). A client asking for
+    /// more than this server knows gets the most it has, and sees the number it got.
+    pub fn negotiate(asked: Option<u8>) -> Self {
+        match asked {
+            Some(n) if n >= Self::LEAN_NUMBER => Self::Lean,
+            _ => Self::V1,
+        }
+    }
+
+    pub fn is_lean(self) -> bool {
+        self == Self::Lean
+    }
+
+    /// The number echoed to the client: only on the lean wire (v1 frames stay as they were).
+    pub fn announced(self) -> Option<u8> {
+        self.is_lean().then_some(Self::LEAN_NUMBER)
+    }
+
+    /// An ack's `duplicate`: v1 always says it; the lean wire only when true.
+    pub fn duplicate(self, duplicate: bool) -> Option<bool> {
+        (duplicate || !self.is_lean()).then_some(duplicate)
+    }
+}
+
 /// Whether a live message can be sent as is (`Next`), is already sent (`Seen`), or
 /// comes after a gap that must be filled from the store first (`Gap`).
 pub enum Order {

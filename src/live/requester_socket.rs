@@ -1,7 +1,8 @@
 //! The requester's live socket. The first client frame is
 //! `{"type":"hello","token":…,"after":SEQ}`; the server answers with every message
 //! after SEQ, a `status` frame, then live frames. Messages sent on the socket are
-//! acknowledged (`ack {client_id, seq}`) once committed.
+//! acknowledged (`ack {client_id, seq}`) once committed. `"wire":2` in the hello asks
+//! for the lean wire (`protocol::Wire`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,10 +13,12 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::protocol::{self, Order, Session, close_code, send_json};
+use super::protocol::{self, Order, Session, Wire, close_code, send_json};
 use crate::config::OtherTeam;
 use crate::conversations::{departures, requester, service};
-use crate::domain::{Conversation, ConversationId, Message, Outcome, RequesterMessage, Role, Status};
+use crate::domain::{
+    Conversation, ConversationId, Message, Outcome, RequesterMessage, Role, SocketId, Status,
+};
 use crate::error::AppError;
 use crate::extract::{RequestOrigin, RequesterNetwork, any_site_allows, check_origin};
 use crate::hub::{ConversationEvent, QueueEvent, QueueEventKind, StatusChange};
@@ -29,6 +32,8 @@ enum ClientFrame {
         token: String,
         #[serde(default)]
         after: i64,
+        #[serde(default)]
+        wire: Option<u8>,
     },
     Message {
         client_id: String,
@@ -48,7 +53,8 @@ enum ServerFrame {
     Ack {
         client_id: String,
         seq: i64,
-        duplicate: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        duplicate: Option<bool>,
     },
     Status(StatusFrame),
     Typing {
@@ -85,6 +91,9 @@ struct StatusFrame {
     /// The highest `seq` the helper has read (on the first status frame; later, `read` frames).
     #[serde(skip_serializing_if = "Option::is_none")]
     read_seq: Option<i64>,
+    /// The wire agreed on, on the first status frame of a lean socket only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wire: Option<u8>,
 }
 
 /// The live socket of one conversation, for its requester.
@@ -138,6 +147,10 @@ struct RequesterSession<'a> {
     position_due: Option<tokio::time::Instant>,
     last_position: tokio::time::Instant,
     last_typing: Option<Instant>,
+    wire: Wire,
+    /// Not yet said in a status frame.
+    wire_unannounced: bool,
+    id: SocketId,
 }
 
 enum Event {
@@ -154,7 +167,8 @@ impl<'a> RequesterSession<'a> {
         id: &ConversationId,
         origin: Option<&str>,
     ) -> Option<Self> {
-        let (conversation, after, token_hash) = handshake(state, socket, id, origin).await?;
+        let Handshake { conversation, after, token_hash, wire } =
+            handshake(state, socket, id, origin).await?;
         // Subscribe first, then read: whatever commits in between arrives live (and is
         // deduplicated by seq) or is in what we read.
         let subscription = state.hub.subscribe(id);
@@ -169,6 +183,9 @@ impl<'a> RequesterSession<'a> {
             position_due: None,
             last_position: tokio::time::Instant::now(),
             last_typing: None,
+            wire,
+            wire_unannounced: wire.is_lean(),
+            id: state.hub.socket_id(),
         };
         session.deliver_stored(socket).await.ok()?;
         session.follow_queue();
@@ -205,6 +222,7 @@ impl<'a> RequesterSession<'a> {
             redirected_to: view.redirected_to,
             last_seq: view.last_seq,
             read_seq: Some(view.read_seq),
+            wire: std::mem::take(&mut self.wire_unannounced).then_some(Wire::LEAN_NUMBER),
         };
         Ok(send_json(socket, &ServerFrame::Status(frame)).await?)
     }
@@ -214,11 +232,16 @@ impl<'a> RequesterSession<'a> {
         socket: &mut WebSocket,
         message: Arc<Message>,
         received: Instant,
+        origin: Option<SocketId>,
     ) -> anyhow::Result<()> {
         match protocol::order(self.last, message.seq) {
             Order::Seen => Ok(()),
             Order::Next => {
                 self.last = message.seq;
+                if self.wire.is_lean() && origin == Some(self.id) {
+                    // Its `ack` said it all.
+                    return Ok(());
+                }
                 let Some(view) = message.for_requester() else { return Ok(()) };
                 send_json(socket, &ServerFrame::Message(view)).await?;
                 if message.author_role != Role::Requester {
@@ -234,6 +257,9 @@ impl<'a> RequesterSession<'a> {
     /// store (for its queue position).
     async fn on_status(&mut self, socket: &mut WebSocket, change: &StatusChange) -> anyhow::Result<()> {
         self.waiting = change.status == Status::Waiting;
+        if change.turn_only && self.wire.is_lean() {
+            return Ok(());
+        }
         let queue_position = match self.waiting {
             true => match service::find(self.state, &self.conversation.id).await? {
                 Some(c) => service::queue_position(self.state, &c).await?,
@@ -253,6 +279,7 @@ impl<'a> RequesterSession<'a> {
             redirected_to,
             last_seq: self.last,
             read_seq: None,
+            wire: None,
         };
         Ok(send_json(socket, &ServerFrame::Status(frame)).await?)
     }
@@ -270,6 +297,7 @@ impl<'a> RequesterSession<'a> {
             redirected_to: None,
             last_seq: self.last,
             read_seq: None,
+            wire: None,
         };
         Ok(send_json(socket, &ServerFrame::Status(frame)).await?)
     }
@@ -280,8 +308,8 @@ impl<'a> RequesterSession<'a> {
         event: Result<ConversationEvent, RecvError>,
     ) -> anyhow::Result<()> {
         let sent = match event {
-            Ok(ConversationEvent::Message { message, received }) => {
-                self.on_message(socket, message, received).await
+            Ok(ConversationEvent::Message { message, received, origin }) => {
+                self.on_message(socket, message, received, origin).await
             }
             Ok(ConversationEvent::Status(change)) => self.on_status(socket, &change).await,
             Ok(ConversationEvent::Typing { role, .. }) if role != Role::Requester => {
@@ -338,11 +366,18 @@ impl Session for RequesterSession<'_> {
             }),
             ClientFrame::Message { client_id, text } => {
                 let result = match self.state.limits.message(&self.token_hash) {
-                    Ok(()) => requester::post(self.state, &self.conversation, &client_id, &text).await,
+                    Ok(()) => {
+                        requester::post(self.state, &self.conversation, &client_id, &text, Some(self.id))
+                            .await
+                    }
                     Err(e) => Err(e),
                 };
                 Some(match result {
-                    Ok(a) => ServerFrame::Ack { client_id, seq: a.seq, duplicate: a.duplicate },
+                    Ok(a) => ServerFrame::Ack {
+                        client_id,
+                        seq: a.seq,
+                        duplicate: self.wire.duplicate(a.duplicate),
+                    },
                     Err(e) => error_frame(&e, Some(client_id)),
                 })
             }
@@ -394,14 +429,22 @@ fn error_frame(e: &AppError, client_id: Option<String>) -> ServerFrame {
     ServerFrame::Error { code: e.code(), message: e.public_message(), client_id, retry_after }
 }
 
+/// What a good hello gave.
+struct Handshake {
+    conversation: Conversation,
+    after: i64,
+    token_hash: String,
+    wire: Wire,
+}
+
 /// Waits for the hello frame and checks the token and the origin.
 async fn handshake(
     state: &AppState,
     socket: &mut WebSocket,
     id: &ConversationId,
     origin: Option<&str>,
-) -> Option<(Conversation, i64, String)> {
-    let ClientFrame::Hello { token, after } =
+) -> Option<Handshake> {
+    let ClientFrame::Hello { token, after, wire } =
         protocol::hello::<ClientFrame>(socket, "{\"type\":\"hello\",\"token\":…}").await?
     else {
         protocol::close(
@@ -428,7 +471,12 @@ async fn handshake(
         protocol::close(socket, close_code::FORBIDDEN_ORIGIN, "origin not allowed for this site").await;
         return None;
     }
-    Some((conversation, after.max(0), hash_token(&token)))
+    Some(Handshake {
+        conversation,
+        after: after.max(0),
+        token_hash: hash_token(&token),
+        wire: Wire::negotiate(wire),
+    })
 }
 
 /// Waiting sockets hear every queue event of their queue; only some can change a
