@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { AxeBuilder } from '@axe-core/playwright';
 import { Helpline } from '../lib/helpline.js';
-import { launch } from '../lib/browser.js';
+import { launch, waitFor } from '../lib/browser.js';
 
 let helpline;
 let browser;
@@ -197,6 +197,21 @@ async function dashboard(name, initScripts = []) {
 	await page.locator('#connection.conn-live').waitFor();
 	return page;
 }
+
+test('the console speaks the lean wire: its hello asks, the server agrees with a second ready', async () => {
+	const page = await signIn('DemoHelper');
+	const sent = [];
+	const received = [];
+	page.on('websocket', (ws) => {
+		ws.on('framesent', (f) => { try { sent.push(JSON.parse(f.payload)); } catch { /* not JSON */ } });
+		ws.on('framereceived', (f) => { try { received.push(JSON.parse(f.payload)); } catch { /* not JSON */ } });
+	});
+	await page.goto(`${helpline.url}/console`);
+	await page.locator('#connection.conn-live').waitFor();
+	await waitFor(async () => received.some((f) => f.type === 'ready' && f.wire === 2), 5000, 'ready with wire 2');
+	assert.deepEqual(sent.filter((f) => f.type === 'hello'), [{ type: 'hello', wire: 2 }]);
+	await page.context().close();
+});
 
 test('a burst of new requests: the dashboard fetches only its live part, once or twice, never the whole page', async () => {
 	const page = await dashboard('DemoHelper');

@@ -50,6 +50,38 @@ async function startChat(context, text) {
 
 const reads = (sent) => sent.filter((f) => f.type === 'read');
 
+test('the widget speaks the lean wire: its own message comes back as an ack only, shows as delivered, and once after a reload', async () => {
+	const context = await browser.newContext();
+	const received = [];
+	context.on('page', (p) => p.on('websocket', (ws) => {
+		ws.on('framereceived', (f) => { try { received.push(JSON.parse(f.payload)); } catch { /* not JSON */ } });
+	}));
+	const { page, chat, sent, id } = await startChat(context, 'Lean wire, please.');
+	await helpline.helper('POST', `/v1/helper/conversations/${id}/claim`);
+	await chat.getByText('DemoHelper is with you.').waitFor();
+	const hello = sent.find((f) => f.type === 'hello');
+	assert.equal(hello.wire, 2, 'the hello asks for the lean wire');
+	assert.ok(received.some((f) => f.type === 'status' && f.wire === 2), 'the server agreed');
+
+	const input = chat.getByLabel('Your message');
+	await input.fill('My own words, said once.');
+	await input.press('Enter');
+	const mine = page.locator('.helpline-msg', { hasText: 'My own words, said once.' });
+	await mine.getByText('Delivered').waitFor();
+	const seq = Number(await mine.getAttribute('data-seq'));
+	assert.ok(seq > 0, 'the ack gave it its seq');
+	await helpline.helper('POST', `/v1/helper/conversations/${id}/messages`, { client_id: 'lean-1', text: 'Heard you.' });
+	await chat.getByText('Heard you.').waitFor();
+	assert.deepEqual(received.filter((f) => f.type === 'message' && f.seq === seq), [], 'no echo of its own message');
+	assert.ok(received.some((f) => f.type === 'ack' && f.seq === seq && !('duplicate' in f)), 'one small ack');
+	assert.deepEqual(received.filter((f) => f.type === 'status' && f.status === 'awaiting_requester'), [], 'no status for a turn');
+
+	await page.reload();
+	await page.getByRole('complementary', { name: 'Help chat' }).getByText('Heard you.').waitFor();
+	assert.equal(await page.locator('.helpline-msg', { hasText: 'My own words, said once.' }).count(), 1, 'shown once after the reload');
+	await context.close();
+});
+
 test('a conversation the server no longer knows here: said plainly, unsent words kept, no endless reconnecting', async () => {
 	const context = await browser.newContext();
 	const { page, chat, sockets } = await startChat(context, 'My conversation will be gone.');

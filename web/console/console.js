@@ -153,6 +153,8 @@
 	function onFrame(frame) {
 		switch (frame.type) {
 			case 'ready':
+				// The second `ready` answers the hello below: the lean wire is on; nothing to redo.
+				if (frame.wire) { break; }
 				showConnection(true);
 				retry = RETRY_START_MS;
 				if (conversation) {
@@ -199,6 +201,9 @@
 	function connect() {
 		var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/helper/live';
 		socket = new WebSocket(url);
+		// Signed in by the cookie at the upgrade; the hello only asks for the lean wire (no
+		// echo of one's own frames, no status for a turn change: the page shows neither).
+		socket.onopen = function () { socket.send(JSON.stringify({ type: 'hello', wire: 2 })); };
 		socket.onmessage = function (e) {
 			var frame;
 			// Only a frame that is not JSON is ignored; an error in handling one surfaces

@@ -28,7 +28,9 @@
 
 	/* ---------- Connection: the requester socket ----------
 	 * Resumes with `after` (the last seq shown), resends the outbox once the backlog is in,
-	 * reconnects with backoff — except after a final close code, when it stops for good. */
+	 * reconnects with backoff — except after a final close code, when it stops for good.
+	 * It speaks the lean wire (`wire: 2`): its own messages come back as an `ack` only,
+	 * and no `status` comes for a turn change (the chat does not show whose turn it is). */
 
 	function Connection(o) {
 		// o: url, token, after(), outbox (Outbox), onLive(), onFrame(f), onState(s), onGone(code)
@@ -74,7 +76,7 @@
 			o.onState('connecting');
 			var socket = new WebSocket(o.url);
 			ws = socket;
-			socket.onopen = function () { socket.send(JSON.stringify({ type: 'hello', token: o.token, after: o.after() })); };
+			socket.onopen = function () { socket.send(JSON.stringify({ type: 'hello', token: o.token, after: o.after(), wire: 2 })); };
 			socket.onmessage = onMessage;
 			socket.onclose = function (e) { onClose(socket, e); };
 		}

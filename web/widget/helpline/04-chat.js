@@ -89,9 +89,15 @@
 		return {
 			node: log,
 			add: add,
+			/* Stored: on the lean wire the ack is all that comes back for one's own message,
+			 * so its time (for the downloaded transcript) is the moment it was confirmed. */
 			acknowledged: function (clientId, seq) {
 				var item = byClientId(clientId);
-				if (item && !item.getAttribute('data-seq')) { item.setAttribute('data-seq', String(seq)); refresh(); }
+				if (item && !item.getAttribute('data-seq')) {
+					item.setAttribute('data-seq', String(seq));
+					if (!item.getAttribute('data-at')) { item.setAttribute('data-at', new Date().toISOString()); }
+					refresh();
+				}
 			},
 			removePending: function (clientId) { detach(byClientId(clientId)); },
 			has: function (clientId) { return !!byClientId(clientId); },
