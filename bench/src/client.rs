@@ -163,7 +163,9 @@ impl Api {
     }
 }
 
-async fn connect(request: tokio_tungstenite::tungstenite::handshake::client::Request) -> anyhow::Result<Ws> {
+pub async fn connect(
+    request: tokio_tungstenite::tungstenite::handshake::client::Request,
+) -> anyhow::Result<Ws> {
     // No Nagle on the bench's side: only the server's own choices should show.
     let (ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true).await?;
     Ok(ws)

@@ -5,7 +5,8 @@
 //! - `pingpong`: the highest sustained durable message rate (every message is
 //!   acknowledged only after its commit);
 //! - `idle`: server memory per idle requester socket;
-//! - `all`: the three in sequence, each on a fresh server and data directory.
+//! - `all`: the three in sequence, each on a fresh server and data directory;
+//! - `peers`: the same workloads with one client against Helpline, InspIRCd and Synapse.
 //!
 //! Results are printed and written to a marked section of `docs/PERFORMANCE.md`.
 
@@ -16,6 +17,7 @@ mod idle;
 mod latency;
 mod machine;
 mod marker;
+mod peers;
 mod pingpong;
 mod report;
 mod server;
@@ -50,6 +52,8 @@ enum Scenario {
     Console,
     /// The four scenarios in sequence, each on a fresh server.
     All,
+    /// Open-loop latency and ping-pong against Helpline, InspIRCd and Synapse, one client.
+    Peers,
 }
 
 /// One measurement that a scenario runs.
@@ -59,6 +63,7 @@ enum Run {
     Pingpong,
     Idle,
     Console,
+    Peers,
 }
 
 impl Scenario {
@@ -69,6 +74,7 @@ impl Scenario {
             Self::Idle => &[Run::Idle],
             Self::Console => &[Run::Console],
             Self::All => &[Run::Latency, Run::Pingpong, Run::Idle, Run::Console],
+            Self::Peers => &[Run::Peers],
         }
     }
 }
@@ -122,6 +128,47 @@ pub struct Settings {
     /// console: new requests timed from creation to the dashboard.
     #[arg(long, global = true, default_value_t = 100, value_name = "N")]
     live_updates: usize,
+
+    /// peers: the servers compared, in this order.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "inspircd,helpline,helpline-v1,helpline-postgres,synapse",
+        value_name = "LIST"
+    )]
+    peers: Vec<peers::Peer>,
+    /// peers: ping-pong sizes (pairs), one fresh server each.
+    #[arg(long, global = true, value_delimiter = ',', default_value = "50,200,1000", value_name = "LIST")]
+    peer_pingpong: Vec<usize>,
+    /// peers: open-loop sizes (pairs, one message every --interval each).
+    #[arg(long, global = true, value_delimiter = ',', default_value = "1000,10000", value_name = "LIST")]
+    peer_latency: Vec<usize>,
+    /// peers: seconds of warm-up, per run.
+    #[arg(long, global = true, default_value_t = 5.0, value_name = "SECS")]
+    peer_warmup: f64,
+    /// peers: seconds measured, per run.
+    #[arg(long, global = true, default_value_t = 15.0, value_name = "SECS")]
+    peer_duration: f64,
+    /// peers: Synapse's ping-pong sizes.
+    #[arg(long, global = true, value_delimiter = ',', default_value = "20", value_name = "LIST")]
+    synapse_pingpong: Vec<usize>,
+    /// peers: Synapse's open-loop sizes.
+    #[arg(long, global = true, value_delimiter = ',', default_value = "100", value_name = "LIST")]
+    synapse_latency: Vec<usize>,
+    /// peers: the Python with matrix-synapse installed [default: target/bench-venv/bin/python
+    /// of this workspace, made by scripts/bench-peers].
+    #[arg(long, global = true, value_name = "PATH")]
+    synapse_python: Option<PathBuf>,
+    /// peers: a PostgreSQL database to run `CREATE DATABASE` on.
+    #[arg(
+        long,
+        global = true,
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres",
+        value_name = "URL"
+    )]
+    postgres_admin_url: String,
 
     /// The Markdown file whose bench sections are written or replaced [default:
     /// docs/PERFORMANCE.md of this workspace].
@@ -184,6 +231,7 @@ async fn main() -> anyhow::Result<()> {
     let options = ServerOptions {
         bin: server::binary(settings.server_bin.clone())?,
         synchronous: settings.synchronous,
+        database_url: None,
     };
     let context = report::Context::capture(&options);
     println!("{}", context.describe());
@@ -214,6 +262,30 @@ async fn main() -> anyhow::Result<()> {
             Run::Idle => {
                 let outcome = idle::run(&options, settings.sockets).await?;
                 report::idle(&context, settings.sockets, &outcome)
+            }
+            Run::Peers => {
+                let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf);
+                let peer_settings = peers::Settings {
+                    peers: settings.peers.clone(),
+                    pingpong: settings.peer_pingpong.clone(),
+                    latency: settings.peer_latency.clone(),
+                    interval: seconds(settings.interval, "interval")?,
+                    warmup: seconds(settings.peer_warmup, "peer-warmup")?,
+                    duration: seconds(settings.peer_duration, "peer-duration")?,
+                    synapse_pingpong: settings.synapse_pingpong.clone(),
+                    synapse_latency: settings.synapse_latency.clone(),
+                    synapse_python: settings.synapse_python.clone().unwrap_or_else(|| {
+                        workspace.unwrap_or_default().join("target/bench-venv/bin/python")
+                    }),
+                    postgres_admin_url: settings.postgres_admin_url.clone(),
+                };
+                let (rows, skipped) = peers::run(&options, &peer_settings).await;
+                if !settings.no_report && !rows.is_empty() {
+                    let path = settings.report.clone().unwrap_or_else(default_report);
+                    let chart = peers::report::write_chart(&path, &rows)?;
+                    println!("(chart written to {})", chart.display());
+                }
+                peers::report::section(&context, &peer_settings, &rows, &skipped)
             }
             Run::Console => {
                 let settings = console::Settings {

@@ -26,7 +26,7 @@ const TARGET_UPDATE_MS: f64 = 100.0;
 /// What every section says about the run.
 pub struct Context {
     date: String,
-    machine: Machine,
+    pub machine: Machine,
     command: String,
     synchronous: &'static str,
     /// The source the server binary was presumably built from, and when it was built.
@@ -53,7 +53,7 @@ impl Context {
         )
     }
 
-    fn preamble(&self, out: &mut String) {
+    pub fn preamble(&self, out: &mut String) {
         let _ = writeln!(out, "- Date: {} (UTC)", self.date);
         let _ = writeln!(
             out,
@@ -127,11 +127,11 @@ fn quote(arg: &str) -> String {
     }
 }
 
-fn verdict(met: bool) -> &'static str {
+pub fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "not met" }
 }
 
-fn grouped(n: f64) -> String {
+pub fn grouped(n: f64) -> String {
     let digits = format!("{n:.0}");
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -158,6 +158,10 @@ pub struct Section {
 }
 
 impl Section {
+    pub fn new(key: &'static str, text: String) -> Self {
+        Self { key, text }
+    }
+
     fn start_marker(&self) -> String {
         format!("<!-- bench:load-{}:start -->", self.key)
     }

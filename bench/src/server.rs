@@ -27,6 +27,8 @@ const RAISED_LIMITS: &[(&str, &str)] = &[
 pub struct ServerOptions {
     pub bin: PathBuf,
     pub synchronous: Synchronous,
+    /// A PostgreSQL database to serve from instead of the SQLite one in the data directory.
+    pub database_url: Option<String>,
 }
 
 /// The `helpline` binary: `--server-bin`, else the one built next to this binary (the
@@ -111,6 +113,7 @@ impl Server {
             .arg(&data_dir)
             .envs(RAISED_LIMITS.iter().copied())
             .env("HELPLINE_SQLITE_SYNCHRONOUS", options.synchronous.as_str())
+            .envs(options.database_url.iter().map(|url| ("HELPLINE_DATABASE_URL", url)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
