@@ -45,6 +45,8 @@ pub struct MatrixLink {
 impl Synapse {
     /// Starts Synapse with `python` (the virtualenv's interpreter).
     pub async fn start(python: &Path) -> anyhow::Result<Self> {
+        // Absolute, not canonical: the virtualenv's `python` is a symlink that must stay one.
+        let python = &std::path::absolute(python)?;
         let port = free_port()?;
         let dir = std::env::temp_dir().join(format!("helpline-bench-synapse-{}-{port}", std::process::id()));
         std::fs::create_dir_all(dir.join("media"))?;
