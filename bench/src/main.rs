@@ -22,6 +22,7 @@ mod pingpong;
 mod report;
 mod server;
 mod stats;
+mod storm;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -54,6 +55,8 @@ enum Scenario {
     All,
     /// Open-loop latency and ping-pong against Helpline, InspIRCd and Synapse, one client.
     Peers,
+    /// N requester sockets dropped at once and reconnecting within a few seconds.
+    Storm,
 }
 
 /// One measurement that a scenario runs.
@@ -64,6 +67,7 @@ enum Run {
     Idle,
     Console,
     Peers,
+    Storm,
 }
 
 impl Scenario {
@@ -75,6 +79,7 @@ impl Scenario {
             Self::Console => &[Run::Console],
             Self::All => &[Run::Latency, Run::Pingpong, Run::Idle, Run::Console],
             Self::Peers => &[Run::Peers],
+            Self::Storm => &[Run::Storm],
         }
     }
 }
@@ -128,6 +133,13 @@ pub struct Settings {
     /// console: new requests timed from creation to the dashboard.
     #[arg(long, global = true, default_value_t = 100, value_name = "N")]
     live_updates: usize,
+
+    /// storm: requester sockets dropped and reconnecting.
+    #[arg(long, global = true, default_value_t = 10_000, value_name = "N")]
+    storm_clients: usize,
+    /// storm: seconds over which their reconnects are spread.
+    #[arg(long, global = true, default_value_t = 10.0, value_name = "SECS")]
+    storm_spread: f64,
 
     /// peers: the servers compared, in this order.
     #[arg(
@@ -262,6 +274,14 @@ async fn main() -> anyhow::Result<()> {
             Run::Idle => {
                 let outcome = idle::run(&options, settings.sockets).await?;
                 report::idle(&context, settings.sockets, &outcome)
+            }
+            Run::Storm => {
+                let storm_settings = storm::Settings {
+                    clients: settings.storm_clients,
+                    spread: seconds(settings.storm_spread, "storm-spread")?,
+                };
+                let outcome = storm::run(&options, &storm_settings).await?;
+                report::storm(&context, &storm_settings, &outcome)
             }
             Run::Peers => {
                 let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf);

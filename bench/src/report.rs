@@ -15,6 +15,7 @@ use crate::machine::{self, Machine};
 use crate::pingpong;
 use crate::server::ServerOptions;
 use crate::stats::{Summary, ms};
+use crate::storm;
 
 /// Targets the figures are compared with.
 const TARGET_P99_MS: f64 = 2.0;
@@ -300,6 +301,37 @@ pub fn idle(context: &Context, sockets: usize, o: &idle::Outcome) -> Section {
     let _ = writeln!(t, "| Per socket, second half only | {:.1} KiB | |", o.marginal_kib());
     let _ = writeln!(t, "| Sockets still open at the last reading | {} of {sockets} | |", o.open_at_end);
     Section { key: "idle", text: t }
+}
+
+pub fn storm(context: &Context, s: &storm::Settings, o: &storm::Outcome) -> Section {
+    let mut t = String::from("## Load: reconnect storm\n\n");
+    context.preamble(&mut t);
+    let _ = writeln!(
+        t,
+        "- Load: {} requester sockets open (past their backlog), all dropped at once, one message \
+         stored in each conversation over HTTP while they are away, then all {} reconnect with \
+         `after` = the last `seq` they had (lean wire), their connects spread evenly over {:?}. \
+         Caught up = the missed message received, then the status frame; checked: each client got \
+         exactly the message it missed, once\n",
+        o.clients, o.clients, s.spread
+    );
+    t.push_str("| Figure | Measured | Target |\n| --- | --- | --- |\n");
+    let _ = writeln!(
+        t,
+        "| Connect → caught up, p50 / p99 / max | {} / {} / {} | p99 ≤ 1 s: {} |",
+        ms(o.caught_up.p50),
+        ms(o.caught_up.p99),
+        ms(o.caught_up.max),
+        verdict(o.caught_up.p99 <= std::time::Duration::from_secs(1) && o.wrong == 0)
+    );
+    let _ = writeln!(t, "| Storm start → last client caught up | {} | |", ms(o.last_caught_up));
+    let _ = writeln!(t, "| Clients caught up | {} of {} | all |", o.caught_up.count, o.clients);
+    let _ =
+        writeln!(t, "| Clients missing, doubling or failing | {} | 0: {} |", o.wrong, verdict(o.wrong == 0));
+    for failure in o.failures.iter().take(3) {
+        let _ = writeln!(t, "\nA failure: {failure}");
+    }
+    Section { key: "storm", text: t }
 }
 
 pub fn console(context: &Context, s: &console::Settings, o: &console::Outcome) -> Section {
