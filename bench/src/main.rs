@@ -140,6 +140,9 @@ pub struct Settings {
     /// storm: seconds over which their reconnects are spread.
     #[arg(long, global = true, default_value_t = 10.0, value_name = "SECS")]
     storm_spread: f64,
+    /// storm: claim every conversation first (active, no queue position to work out).
+    #[arg(long, global = true)]
+    storm_claimed: bool,
 
     /// peers: the servers compared, in this order.
     #[arg(
@@ -154,8 +157,9 @@ pub struct Settings {
     /// peers: ping-pong sizes (pairs), one fresh server each.
     #[arg(long, global = true, value_delimiter = ',', default_value = "50,200,1000", value_name = "LIST")]
     peer_pingpong: Vec<usize>,
-    /// peers: open-loop sizes (pairs, one message every --interval each).
-    #[arg(long, global = true, value_delimiter = ',', default_value = "1000,10000", value_name = "LIST")]
+    /// peers: open-loop sizes (pairs, one message every --interval each). Each pair is two
+    /// sockets at both ends: 9,000 pairs fit the 20,000 open files a process gets here.
+    #[arg(long, global = true, value_delimiter = ',', default_value = "1000,9000", value_name = "LIST")]
     peer_latency: Vec<usize>,
     /// peers: seconds of warm-up, per run.
     #[arg(long, global = true, default_value_t = 5.0, value_name = "SECS")]
@@ -231,13 +235,20 @@ impl Settings {
     }
 }
 
+/// Open files wanted: both ends of the largest runs, with room to spare.
+const OPEN_FILES: u64 = 262_144;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Built together with the server, reqwest may carry its TLS without a default provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
     // Thousands of sockets need thousands of file descriptors; the server raises its own.
-    rlimit::increase_nofile_limit(u64::MAX).context("raising the open-files limit")?;
+    // As root the hard limit itself can go up (10,000 pairs are 20,000 client sockets,
+    // and as many on the server, which inherits the limit); otherwise up to it.
+    if rlimit::setrlimit(rlimit::Resource::NOFILE, OPEN_FILES, OPEN_FILES).is_err() {
+        rlimit::increase_nofile_limit(u64::MAX).context("raising the open-files limit")?;
+    }
     let settings = cli.settings;
     settings.check()?;
     let options = ServerOptions {
@@ -279,6 +290,7 @@ async fn main() -> anyhow::Result<()> {
                 let storm_settings = storm::Settings {
                     clients: settings.storm_clients,
                     spread: seconds(settings.storm_spread, "storm-spread")?,
+                    claimed: settings.storm_claimed,
                 };
                 let outcome = storm::run(&options, &storm_settings).await?;
                 report::storm(&context, &storm_settings, &outcome)

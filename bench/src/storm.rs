@@ -3,7 +3,9 @@
 //! all N reconnect within a spread of S seconds — each resuming with `after` = the last
 //! `seq` it had, as the widget does. Measured per client: from its connect to being
 //! caught up (the missed message received, then the status frame); checked: every
-//! client got exactly the message it missed, once, and nothing else.
+//! client got exactly the message it missed, once, and nothing else. The conversations
+//! wait in the queue (each reconnect works out its queue position) unless
+//! `--storm-claimed`.
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +24,9 @@ const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Settings {
     pub clients: usize,
     pub spread: Duration,
+    /// The demo helper claims every conversation first (active, not waiting): no queue
+    /// position to work out on each reconnect.
+    pub claimed: bool,
 }
 
 pub struct Outcome {
@@ -46,6 +51,9 @@ async fn measure(server: &Server, s: &Settings) -> anyhow::Result<Outcome> {
     let api = Api::new(server)?;
     println!("storm: starting {} conversations and their sockets…", s.clients);
     let conversations = api.start_conversations(s.clients).await?;
+    if s.claimed {
+        api.claim_all(&conversations).await?;
+    }
     // Every socket live (past its backlog and status), then all dropped at once.
     let sockets = client::requester_sockets(server, &conversations).await?;
     drop(sockets);
