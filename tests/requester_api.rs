@@ -19,7 +19,35 @@ on_both_backends!(
     email_is_sealed_and_never_shown,
     origins_outside_the_site_are_refused,
     requester_can_close_and_come_back_to_the_last_helper_queue,
+    queue_positions_follow_every_change_at_once,
 );
+
+/// Positions come from each queue's waiting line, read once per change of the queue:
+/// asked many times between two changes they agree, and a change shows at the next ask.
+async fn queue_positions_follow_every_change_at_once(app: TestApp) {
+    let position =
+        async |id: &str, token: &str| app.requester_view(id, token).await["queue_position"].as_i64();
+    let (a, a_token, _) = app.start("first").await;
+    let (b, b_token, _) = app.start("second").await;
+    let (c, c_token, _) = app.start("third").await;
+    for _ in 0..3 {
+        assert_eq!(
+            (position(&a, &a_token).await, position(&b, &b_token).await, position(&c, &c_token).await),
+            (Some(1), Some(2), Some(3))
+        );
+    }
+    assert_eq!(app.claim("alice", &a).await.status(), 200);
+    assert_eq!(position(&a, &a_token).await, None, "claimed: no longer waiting");
+    assert_eq!((position(&b, &b_token).await, position(&c, &c_token).await), (Some(1), Some(2)));
+    let (d, d_token, _) = app.start("fourth").await;
+    assert_eq!(position(&d, &d_token).await, Some(3));
+    // A threat makes a request urgent: it goes first.
+    let body = serde_json::json!({ "client_id": "t-1", "text": "he says he will kill me" });
+    assert_eq!(app.requester_post(&d, &d_token, body).await.status(), 201);
+    assert_eq!(app.requester_view(&d, &d_token).await["urgent"], true);
+    assert_eq!((position(&d, &d_token).await, position(&b, &b_token).await), (Some(1), Some(2)));
+    assert_eq!(position(&c, &c_token).await, Some(3));
+}
 
 async fn create_then_read_after_seq(app: TestApp) {
     let (id, token, body) = app.start("Someone keeps reverting everything I write").await;

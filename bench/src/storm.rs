@@ -59,23 +59,25 @@ async fn measure(server: &Server, s: &Settings) -> anyhow::Result<Outcome> {
     drop(sockets);
     println!("storm: all {} sockets dropped; one message stored in each conversation…", s.clients);
     let http = reqwest::Client::new();
-    stream::iter(&conversations)
-        .map(|c| missed_message(&http, server, c))
-        .buffer_unordered(SETUP_CONCURRENCY)
-        .try_collect::<Vec<()>>()
+    // Each client had everything before its missed message.
+    let had: Vec<i64> = stream::iter(&conversations)
+        .map(|c| async { Ok::<_, anyhow::Error>(missed_message(&http, server, c).await? - 1) })
+        .buffered(SETUP_CONCURRENCY)
+        .try_collect()
         .await?;
     println!("storm: {} clients reconnect within {:?}…", s.clients, s.spread);
     let start = Instant::now();
     let count = conversations.len().max(1);
     let tasks: Vec<_> = conversations
         .into_iter()
+        .zip(had)
         .enumerate()
-        .map(|(i, c)| {
+        .map(|(i, (c, after))| {
             let at = start + s.spread.mul_f64(i as f64 / count as f64);
             let url = format!("{}/v1/conversations/{}/live", server.ws_url(), c.id);
             tokio::spawn(async move {
                 tokio::time::sleep_until(at.into()).await;
-                tokio::time::timeout(CATCH_UP_TIMEOUT, resume(url, c))
+                tokio::time::timeout(CATCH_UP_TIMEOUT, resume(url, c, after))
                     .await
                     .context("not caught up in time")?
             })
@@ -103,7 +105,8 @@ fn missed_text(id: &str) -> String {
     format!("missed while away in {id}")
 }
 
-async fn missed_message(http: &reqwest::Client, server: &Server, c: &Conversation) -> anyhow::Result<()> {
+/// Stores the message the client will miss; its `seq`.
+async fn missed_message(http: &reqwest::Client, server: &Server, c: &Conversation) -> anyhow::Result<i64> {
     let response = http
         .post(format!("{}/v1/conversations/{}/messages", server.http_url(), c.id))
         .bearer_auth(&c.token)
@@ -113,15 +116,16 @@ async fn missed_message(http: &reqwest::Client, server: &Server, c: &Conversatio
     if !response.status().is_success() {
         bail!("storing the missed message: {}", response.status());
     }
-    Ok(())
+    let stored: serde_json::Value = response.json().await?;
+    stored["seq"].as_i64().context("no seq for the stored message")
 }
 
-/// Resumes after seq 1 (the opening message, which it had): the time to its status
-/// frame, when that was, and whether exactly the missed message came before it.
-async fn resume(url: String, c: Conversation) -> anyhow::Result<(Duration, Instant, bool)> {
+/// Resumes after `after` (what it had): the time to its status frame, when that was,
+/// and whether exactly the missed message came before it.
+async fn resume(url: String, c: Conversation, after: i64) -> anyhow::Result<(Duration, Instant, bool)> {
     let started = Instant::now();
     let mut ws = client::connect(url.into_client_request()?).await?;
-    send_json(&mut ws, &json!({ "type": "hello", "token": c.token, "after": 1, "wire": 2 })).await?;
+    send_json(&mut ws, &json!({ "type": "hello", "token": c.token, "after": after, "wire": 2 })).await?;
     let mut texts = Vec::new();
     loop {
         match next_frame(&mut ws).await? {

@@ -297,14 +297,22 @@ pub async fn authorize(state: &AppState, id: &ConversationId, token: &str) -> Ap
 }
 
 pub async fn view(state: &AppState, c: &Conversation, after: i64) -> AppResult<RequesterView> {
-    let stored = service::messages_after(state, &c.id, after).await?;
+    // Nothing is stored after the conversation's own last `seq` as read (a socket asks
+    // with exactly that, on every resume): no need to ask the store.
+    let stored =
+        if after >= c.last_seq { Vec::new() } else { service::messages_after(state, &c.id, after).await? };
     let cursor = stored.last().map_or(after, |m| m.seq);
     let messages = stored.iter().filter_map(Message::for_requester).collect();
     let queue_position = service::queue_position(state, c).await?;
     let (helper_name, has_email) = {
         let mut conn = state.store.read.acquire().await?;
         let name = service::owner_name(state, &mut conn, c).await?;
-        (name, crate::store::outbox::mail_state(&mut conn, &c.id).await?.0)
+        // Whether an address is on file matters only where the server sends mail.
+        let has_email = match state.mailer {
+            Some(_) => crate::store::outbox::mail_state(&mut conn, &c.id).await?.0,
+            None => false,
+        };
+        (name, has_email)
     };
     Ok(RequesterView {
         status: c.status,

@@ -229,8 +229,17 @@ pub async fn queue_position(state: &AppState, c: &Conversation) -> sqlx::Result<
     if c.status != Status::Waiting {
         return Ok(None);
     }
-    let mut conn = state.store.read.acquire().await?;
-    Ok(Some(conversations::queue_position(&mut conn, c).await?))
+    let line = state
+        .hub
+        .positions
+        .line(&c.queue, async || {
+            let mut conn = state.store.read.acquire().await?;
+            conversations::waiting_in_order(&mut conn, &c.queue).await
+        })
+        .await?;
+    // Not in the line as read (it began waiting after): last, for now; the queue's
+    // next event brings the right figure.
+    Ok(Some(line.position(&c.id).unwrap_or_else(|| line.len() + 1)))
 }
 
 /// How many conversations wait for a helper now, in every queue (for `/metrics`).

@@ -7,6 +7,7 @@
 //! online (`presence`) and who is looking at which conversation (`viewers`).
 
 mod events;
+pub mod positions;
 pub mod presence;
 pub mod viewers;
 
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
 pub use events::{ConversationEvent, QueueEvent, QueueEventKind, StatusChange};
+pub use positions::Positions;
 pub use presence::Presence;
 pub use viewers::Viewers;
 
@@ -28,6 +30,8 @@ pub struct Hub {
     /// Helpers whose queues changed (suspended, restored): their sockets read them again.
     memberships: broadcast::Sender<HelperId>,
     sockets: AtomicU64,
+    /// The waiting line of each queue, as last read (see `positions`).
+    pub positions: Positions,
 }
 
 /// Small: a socket that falls behind reads the gap from the store instead.
@@ -47,6 +51,7 @@ impl Hub {
             queues: broadcast::channel(QUEUE_CAPACITY).0,
             memberships: broadcast::channel(QUEUE_CAPACITY).0,
             sockets: AtomicU64::new(0),
+            positions: Positions::default(),
         }
     }
 
@@ -79,10 +84,12 @@ impl Hub {
     }
 
     pub fn publish_queue(&self, kind: QueueEventKind, item: QueueItem) {
+        self.positions.changed(&item.queue);
         let _ = self.queues.send(Arc::new(QueueEvent { kind, item, offered_to: None }));
     }
 
     pub fn publish_offer(&self, item: QueueItem, helper: &HelperId) {
+        self.positions.changed(&item.queue);
         let event = QueueEvent { kind: QueueEventKind::Offered, item, offered_to: Some(helper.clone()) };
         let _ = self.queues.send(Arc::new(event));
     }

@@ -243,21 +243,20 @@ pub async fn save_state(conn: &mut AnyConnection, c: &Conversation, now: i64) ->
     Ok(())
 }
 
-/// How many waiting conversations of the queue come before this one (urgent first,
-/// then oldest first), plus one.
-pub async fn queue_position(conn: &mut AnyConnection, c: &Conversation) -> sqlx::Result<i64> {
-    let ahead: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM conversations WHERE queue = $1 AND status = 'waiting' AND id <> $2 \
-         AND (urgent > $3 OR (urgent = $3 AND waiting_since < $4) \
-              OR (urgent = $3 AND waiting_since = $4 AND id < $2))",
+/// The waiting conversations of a queue in the order they are served: urgent first,
+/// then oldest first (ties by id).
+pub async fn waiting_in_order(
+    conn: &mut AnyConnection,
+    queue: &QueueId,
+) -> sqlx::Result<Vec<ConversationId>> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM conversations WHERE queue = $1 AND status = 'waiting' \
+         ORDER BY urgent DESC, waiting_since, id",
     )
-    .bind(&c.queue)
-    .bind(&c.id)
-    .bind(i64::from(c.urgent))
-    .bind(c.waiting_since)
-    .fetch_one(conn)
+    .bind(queue.as_str())
+    .fetch_all(conn)
     .await?;
-    Ok(ahead + 1)
+    Ok(ids.into_iter().map(ConversationId::from).collect())
 }
 
 /// Which conversations a listing shows: of these queues, open (or of one status),
