@@ -24,6 +24,8 @@ pub struct Settings {
     pub warmup: Duration,
     pub duration: Duration,
     pub convs_per_helper: usize,
+    /// Conversations seeded into the database first (`helpline seed`); 0 for none.
+    pub stored: u64,
 }
 
 pub struct Outcome {
@@ -43,13 +45,21 @@ pub struct Outcome {
     pub server_rss_kib: u64,
     /// CPU during the window.
     pub cpu: Usage,
+    pub seeded: Option<crate::server::Seeded>,
 }
 
 pub async fn run(options: &ServerOptions, settings: &Settings) -> anyhow::Result<Outcome> {
-    let server = Server::start(options).await?;
+    let (server, seeded) = match settings.stored {
+        0 => (Server::start(options).await?, None),
+        n => {
+            println!("latency: seeding {n} conversations first…");
+            let (server, seeded) = Server::start_seeded(options, n).await?;
+            (server, Some(seeded))
+        }
+    };
     let outcome = measure(&server, settings).await;
     server.stop().await?;
-    outcome
+    outcome.map(|o| Outcome { seeded, ..o })
 }
 
 async fn measure(server: &Server, s: &Settings) -> anyhow::Result<Outcome> {
@@ -115,6 +125,7 @@ async fn measure(server: &Server, s: &Settings) -> anyhow::Result<Outcome> {
         window_seconds: window.seconds(),
         server_rss_kib: server.rss_kib()?,
         cpu,
+        seeded: None,
     })
 }
 

@@ -106,6 +106,9 @@ pub struct Settings {
     /// latency: seconds of warm-up before measuring.
     #[arg(long, global = true, default_value_t = 10.0, value_name = "SECS")]
     warmup: f64,
+    /// latency: conversations seeded into the database first (`helpline seed`; 0 = none).
+    #[arg(long, global = true, default_value_t = 0, value_name = "N")]
+    stored: u64,
     /// latency: seconds measured.
     #[arg(long, global = true, default_value_t = 60.0, value_name = "SECS")]
     duration: f64,
@@ -268,6 +271,7 @@ async fn main() -> anyhow::Result<()> {
                     warmup: seconds(settings.warmup, "warmup")?,
                     duration: seconds(settings.duration, "duration")?,
                     convs_per_helper: settings.convs_per_helper,
+                    stored: settings.stored,
                 };
                 let outcome = latency::run(&options, &settings).await?;
                 report::latency(&context, &settings, &outcome)

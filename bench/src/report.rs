@@ -173,8 +173,23 @@ impl Section {
 }
 
 pub fn latency(context: &Context, s: &latency::Settings, o: &latency::Outcome) -> Section {
-    let mut t = String::from("## Load: delivery latency, requester → helper\n\n");
+    let mut t = String::from(match o.seeded {
+        None => "## Load: delivery latency, requester → helper\n\n",
+        Some(_) => "## Load: delivery latency, requester → helper, with a big database\n\n",
+    });
     context.preamble(&mut t);
+    if let Some(seeded) = &o.seeded {
+        let _ = writeln!(
+            t,
+            "- Data: `helpline seed --conversations {}` first: {} conversations and {} messages stored \
+             (seeded in {:.0} s; database {}), the load's conversations on top",
+            seeded.conversations,
+            grouped(seeded.conversations as f64),
+            grouped(seeded.messages as f64),
+            seeded.seconds,
+            mib(seeded.database_bytes / 1024)
+        );
+    }
     let rate = s.conversations as f64 / s.interval.as_secs_f64();
     let _ = writeln!(
         t,
@@ -214,7 +229,7 @@ pub fn latency(context: &Context, s: &latency::Settings, o: &latency::Outcome) -
         context.machine.cpus,
         cpu_shares(&o.cpu)
     );
-    Section { key: "latency", text: t }
+    Section { key: if o.seeded.is_some() { "latency-stored" } else { "latency" }, text: t }
 }
 
 pub fn pingpong(context: &Context, s: &pingpong::Settings, levels: &[pingpong::Level]) -> Section {
