@@ -171,13 +171,28 @@ pub async fn connect(
     Ok(ws)
 }
 
+/// Which wire a socket asks for in its hello (docs/PROTOCOL.md).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Wire {
+    V1,
+    Lean,
+}
+
 /// A requester's live socket after `hello`, once the server sent the stored messages
 /// and the status frame.
-pub async fn requester_socket(server: &Server, conversation: &Conversation) -> anyhow::Result<Ws> {
+pub async fn requester_socket(
+    server: &Server,
+    conversation: &Conversation,
+    wire: Wire,
+) -> anyhow::Result<Ws> {
     tokio::time::timeout(STEP_TIMEOUT, async {
         let url = format!("{}/v1/conversations/{}/live", server.ws_url(), conversation.id);
         let mut ws = connect(url.into_client_request()?).await?;
-        send_json(&mut ws, &json!({ "type": "hello", "token": conversation.token, "after": 0 })).await?;
+        let mut hello = json!({ "type": "hello", "token": conversation.token, "after": 0 });
+        if wire == Wire::Lean {
+            hello["wire"] = json!(2);
+        }
+        send_json(&mut ws, &hello).await?;
         loop {
             match next_frame(&mut ws).await? {
                 Some(Frame::Status { .. }) => return Ok(ws),
@@ -194,7 +209,7 @@ pub async fn requester_socket(server: &Server, conversation: &Conversation) -> a
 /// Opens one requester socket per conversation, in the given order.
 pub async fn requester_sockets(server: &Server, conversations: &[Conversation]) -> anyhow::Result<Vec<Ws>> {
     stream::iter(conversations)
-        .map(|c| requester_socket(server, c))
+        .map(|c| requester_socket(server, c, Wire::V1))
         .buffered(SETUP_CONCURRENCY * 4)
         .try_collect()
         .await
@@ -202,12 +217,19 @@ pub async fn requester_sockets(server: &Server, conversations: &[Conversation]) 
 
 /// A helper socket (the demo helper, authorized by header) following `conversations`:
 /// returned once the server answered every `open` with its status frame.
-pub async fn helper_socket(server: &Server, conversations: &[Conversation]) -> anyhow::Result<Ws> {
+pub async fn helper_socket(
+    server: &Server,
+    conversations: &[Conversation],
+    wire: Wire,
+) -> anyhow::Result<Ws> {
     tokio::time::timeout(STEP_TIMEOUT, async {
         let mut request = format!("{}/v1/helper/live", server.ws_url()).into_client_request()?;
         let bearer = HeaderValue::from_str(&format!("Bearer {}", server.helper_token))?;
         request.headers_mut().insert("authorization", bearer);
         let mut ws = connect(request).await?;
+        if wire == Wire::Lean {
+            send_json(&mut ws, &json!({ "type": "hello", "wire": 2 })).await?;
+        }
         for c in conversations {
             send_json(&mut ws, &json!({ "type": "open", "conversation": c.id, "after": 0 })).await?;
         }
@@ -235,7 +257,7 @@ pub async fn helper_sockets(
     per_socket: usize,
 ) -> anyhow::Result<Vec<Ws>> {
     stream::iter(conversations.chunks(per_socket.max(1)))
-        .map(|chunk| helper_socket(server, chunk))
+        .map(|chunk| helper_socket(server, chunk, Wire::V1))
         .buffered(SETUP_CONCURRENCY)
         .try_collect()
         .await

@@ -2,28 +2,15 @@
 //! conversation with its requester socket and one helper socket following it alone —
 //! two connections per pair, as on IRC — on the wire asked for.
 
-use std::time::Duration;
-
 use anyhow::{Context, bail};
 use futures_util::{StreamExt, TryStreamExt, stream};
-use serde_json::json;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-use crate::client::{self, Api, Frame, Ws, next_frame, send_json};
+use crate::client::{self, Api, Wire};
 use crate::peers::link::{Link, Side};
 use crate::peers::workload::Pair;
 use crate::server::Server;
 
-const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 const SETUP_CONCURRENCY: usize = 32;
-
-/// Which wire the clients ask for.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Wire {
-    V1,
-    Lean,
-}
 
 pub async fn pairs(server: &Server, count: usize, wire: Wire) -> anyhow::Result<Vec<Pair>> {
     let api = Api::new(server)?;
@@ -31,8 +18,8 @@ pub async fn pairs(server: &Server, count: usize, wire: Wire) -> anyhow::Result<
     api.claim_all(&conversations).await?;
     stream::iter(conversations)
         .map(|c| async move {
-            let helper = helper_socket(server, &c.id, wire).await?;
-            let requester = requester_socket(server, &c, wire).await?;
+            let helper = client::helper_socket(server, std::slice::from_ref(&c), wire).await?;
+            let requester = client::requester_socket(server, &c, wire).await?;
             Ok::<_, anyhow::Error>(Pair {
                 requester: Link::Helpline {
                     ws: requester,
@@ -46,51 +33,6 @@ pub async fn pairs(server: &Server, count: usize, wire: Wire) -> anyhow::Result<
         .buffered(SETUP_CONCURRENCY)
         .try_collect()
         .await
-}
-
-async fn requester_socket(server: &Server, c: &client::Conversation, wire: Wire) -> anyhow::Result<Ws> {
-    tokio::time::timeout(STEP_TIMEOUT, async {
-        let url = format!("{}/v1/conversations/{}/live", server.ws_url(), c.id);
-        let mut ws = client::connect(url.into_client_request()?).await?;
-        let mut hello = json!({ "type": "hello", "token": c.token, "after": 0 });
-        if wire == Wire::Lean {
-            hello["wire"] = json!(2);
-        }
-        send_json(&mut ws, &hello).await?;
-        loop {
-            match next_frame(&mut ws).await? {
-                Some(Frame::Status { .. }) => return Ok(ws),
-                Some(Frame::Error { code, message }) => bail!("hello refused: {code}: {message}"),
-                Some(_) => {}
-                None => bail!("the server closed the requester socket after hello"),
-            }
-        }
-    })
-    .await
-    .context("requester socket handshake timed out")?
-}
-
-async fn helper_socket(server: &Server, conversation: &str, wire: Wire) -> anyhow::Result<Ws> {
-    tokio::time::timeout(STEP_TIMEOUT, async {
-        let mut request = format!("{}/v1/helper/live", server.ws_url()).into_client_request()?;
-        let bearer = HeaderValue::from_str(&format!("Bearer {}", server.helper_token))?;
-        request.headers_mut().insert("authorization", bearer);
-        let mut ws = client::connect(request).await?;
-        if wire == Wire::Lean {
-            send_json(&mut ws, &json!({ "type": "hello", "wire": 2 })).await?;
-        }
-        send_json(&mut ws, &json!({ "type": "open", "conversation": conversation, "after": 0 })).await?;
-        loop {
-            match next_frame(&mut ws).await? {
-                Some(Frame::Status { conversation: Some(_) }) => return Ok(ws),
-                Some(Frame::Error { code, message }) => bail!("open refused: {code}: {message}"),
-                Some(_) => {}
-                None => bail!("the server closed the helper socket while opening"),
-            }
-        }
-    })
-    .await
-    .context("helper socket setup timed out")?
 }
 
 /// A fresh, empty PostgreSQL database for one run, by `psql` on the server given.

@@ -102,7 +102,6 @@ impl Synapse {
         let (requester, requester_token) = register(&http, &self.base, &format!("r{i}")).await?;
         let (helper, helper_token) = register(&http, &self.base, &format!("h{i}")).await?;
         let created: Value = call(
-            &http,
             http.post(format!("{}/_matrix/client/v3/createRoom", self.base))
                 .bearer_auth(&requester_token)
                 .json(&json!({ "preset": "private_chat", "invite": [helper] })),
@@ -110,7 +109,6 @@ impl Synapse {
         .await?;
         let room = created["room_id"].as_str().context("createRoom gave no room_id")?.to_string();
         call(
-            &http,
             http.post(format!("{}/_matrix/client/v3/join/{}", self.base, encode(&room)))
                 .bearer_auth(&helper_token)
                 .json(&json!({})),
@@ -220,14 +218,13 @@ impl MatrixLink {
 async fn register(http: &reqwest::Client, base: &str, name: &str) -> anyhow::Result<(String, String)> {
     let body =
         json!({ "username": name, "password": "bench-password-1", "auth": { "type": "m.login.dummy" } });
-    let answer: Value =
-        call(http, http.post(format!("{base}/_matrix/client/v3/register")).json(&body)).await?;
+    let answer: Value = call(http.post(format!("{base}/_matrix/client/v3/register")).json(&body)).await?;
     let user = answer["user_id"].as_str().context("register gave no user_id")?.to_string();
     let token = answer["access_token"].as_str().context("register gave no access_token")?.to_string();
     Ok((user, token))
 }
 
-async fn call(_http: &reqwest::Client, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+async fn call(request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
     let response = request.send().await?;
     let status = response.status();
     let text = response.text().await?;

@@ -12,8 +12,8 @@ pub mod workload;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::client::Wire;
 use crate::server::{Server, ServerOptions};
-use helpline::Wire;
 use workload::{Measured, Pair, Workload};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
