@@ -27,8 +27,12 @@ on_both_backends!(
 async fn queue_positions_follow_every_change_at_once(app: TestApp) {
     let position =
         async |id: &str, token: &str| app.requester_view(id, token).await["queue_position"].as_i64();
+    // A millisecond apart at least: requests that arrive in the same millisecond are
+    // ordered by id, by chance.
     let (a, a_token, _) = app.start("first").await;
+    app.advance(std::time::Duration::from_millis(5));
     let (b, b_token, _) = app.start("second").await;
+    app.advance(std::time::Duration::from_millis(5));
     let (c, c_token, _) = app.start("third").await;
     for _ in 0..3 {
         assert_eq!(
@@ -39,6 +43,7 @@ async fn queue_positions_follow_every_change_at_once(app: TestApp) {
     assert_eq!(app.claim("alice", &a).await.status(), 200);
     assert_eq!(position(&a, &a_token).await, None, "claimed: no longer waiting");
     assert_eq!((position(&b, &b_token).await, position(&c, &c_token).await), (Some(1), Some(2)));
+    app.advance(std::time::Duration::from_millis(5));
     let (d, d_token, _) = app.start("fourth").await;
     assert_eq!(position(&d, &d_token).await, Some(3));
     // A threat makes a request urgent: it goes first.
