@@ -67,8 +67,8 @@ fn recipient(row: &sqlx::any::AnyRow) -> sqlx::Result<Recipient> {
 /// alerted about.
 pub async fn overdue(store: &Store, queue: &QueueId, before: i64) -> sqlx::Result<Vec<ConversationId>> {
     sqlx::query_scalar(
-        "SELECT id FROM conversations WHERE queue = $1 AND status = 'waiting' AND owner_id IS NULL \
-         AND alerted_at IS NULL AND waiting_since <= $2 ORDER BY waiting_since",
+        "SELECT id FROM conversations WHERE queue = $1 AND status = 'waiting' AND closed_at IS NULL \
+         AND owner_id IS NULL AND alerted_at IS NULL AND waiting_since <= $2 ORDER BY waiting_since",
     )
     .bind(queue)
     .bind(before)

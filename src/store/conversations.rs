@@ -250,7 +250,7 @@ pub async fn waiting_in_order(
     queue: &QueueId,
 ) -> sqlx::Result<Vec<ConversationId>> {
     let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM conversations WHERE queue = $1 AND status = 'waiting' \
+        "SELECT id FROM conversations WHERE queue = $1 AND status = 'waiting' AND closed_at IS NULL \
          ORDER BY urgent DESC, waiting_since, id",
     )
     .bind(queue.as_str())
@@ -285,8 +285,8 @@ pub async fn queue_listing(
     if filter.queues.is_empty() {
         return Ok(Vec::new());
     }
-    // Only the predicates a filter needs, so that the indexes on (queue, status, …) and
-    // (owner_id) serve every listing; values are always bound, never spliced.
+    // Only the predicates a filter needs, so that the indexes of open conversations by
+    // queue and by owner serve every listing; values are always bound, never spliced.
     let mut values: Vec<String> = Vec::new();
     let mut next = |value: &str| {
         values.push(value.to_string());
@@ -300,8 +300,13 @@ pub async fn queue_listing(
         queues.join(", ")
     );
     match filter.status {
-        Some(status) => sql.push_str(&format!(" AND c.status = {}", next(status.as_str()))),
-        None => sql.push_str(" AND c.status IN ('waiting', 'active', 'awaiting_requester')"),
+        Some(Status::Closed) => sql.push_str(" AND c.status = 'closed'"),
+        // `closed_at IS NULL` is what the index of open conversations holds.
+        Some(status) => {
+            sql.push_str(&format!(" AND c.closed_at IS NULL AND c.status = {}", next(status.as_str())))
+        }
+        None => sql
+            .push_str(" AND c.closed_at IS NULL AND c.status IN ('waiting', 'active', 'awaiting_requester')"),
     }
     if let Some(lang) = filter.lang {
         sql.push_str(&format!(" AND c.lang = {}", next(lang)));
@@ -362,7 +367,9 @@ pub async fn recent_first_reply_waits(
 }
 
 pub async fn count_waiting(conn: &mut AnyConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE status = 'waiting'").fetch_one(conn).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE status = 'waiting' AND closed_at IS NULL")
+        .fetch_one(conn)
+        .await
 }
 
 /// Raises the read mark; returns whether it moved (never backwards, never past `last_seq`).
@@ -432,7 +439,7 @@ pub async fn waiting_without_offer(
 ) -> sqlx::Result<Vec<(ConversationId, String, Conflicts)>> {
     let rows: Vec<(ConversationId, String, String)> = sqlx::query_as(
         "SELECT c.id, c.lang, c.conflicts FROM conversations c WHERE c.queue = $1 AND c.status = 'waiting' \
-         AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = c.id AND o.outcome IS NULL) \
+         AND c.closed_at IS NULL AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = c.id AND o.outcome IS NULL) \
          ORDER BY c.urgent DESC, c.waiting_since LIMIT 100",
     )
     .bind(queue)

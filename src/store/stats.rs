@@ -136,7 +136,8 @@ pub async fn waiting_now(
     queues: &[QueueId],
 ) -> sqlx::Result<Vec<(String, String, i64)>> {
     let sql = format!(
-        "SELECT queue, lang, COUNT(*) AS waiting FROM conversations WHERE status = 'waiting' AND queue IN ({}) \
+        "SELECT queue, lang, COUNT(*) AS waiting FROM conversations WHERE status = 'waiting' AND closed_at IS NULL \
+         AND queue IN ({}) \
          GROUP BY queue, lang",
         numbered(1, queues.len())
     );
