@@ -125,8 +125,9 @@ impl Server {
         let addr = listener.local_addr()?;
         // Port 0 asked for any port: links this server prints must name the real one.
         config.listen = addr;
-        let (state, appends) = AppState::build(config, clock).await?;
-        conversations::appender::start(state.clone(), appends)?;
+        let (state, ends) = AppState::build(config, clock).await?;
+        conversations::appender::start(state.clone(), ends.appends)?;
+        crate::cluster::start(&state, ends.relayed);
         spawn_background(&state);
         let app = router(state.clone());
         let shutdown = state.shutdown.clone();
@@ -182,25 +183,30 @@ fn spawn_background(state: &AppState) {
     tokio::spawn(conversations::outbox::run(state.clone(), shutdown));
 }
 
-/// Every minute: forget idle rate-limit keys. Every hour (and at start): purge closed
-/// conversations past retention.
+/// Every minute: forget idle rate-limit keys. Every hour (and at start, or once this
+/// node runs the background jobs): purge closed conversations past retention.
 async fn housekeeping(state: AppState) {
+    const PURGE_EVERY: Duration = Duration::from_secs(3600);
     let mut tick = tokio::time::interval(Duration::from_secs(60));
-    let mut minutes = 0u64;
+    let mut leads = state.leadership.subscribe();
+    let mut last_purge: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
+            // Taking over the jobs is a moment to purge too.
+            Ok(()) = leads.changed() => {}
             () = state.shutdown.cancelled() => return,
         }
         state.limits.forget_idle();
-        if minutes.is_multiple_of(60) {
+        let due = last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY);
+        if due && state.leadership.leads() {
+            last_purge = Some(tokio::time::Instant::now());
             match conversations::retention::purge_expired(&state).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "purged closed conversations past retention"),
                 Err(error) => tracing::warn!(%error, "purging past retention failed; will retry"),
             }
         }
-        minutes += 1;
     }
 }
 

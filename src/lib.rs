@@ -25,6 +25,7 @@ pub mod app;
 pub mod blocks;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod console;
 pub mod conversations;

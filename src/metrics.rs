@@ -35,6 +35,17 @@ pub struct Metrics {
     waiting: Gauge,
     helpers_online: Gauge,
     mails: Family<OutcomeLabel, Counter>,
+    resyncs: Counter,
+    leads: Gauge,
+    relay_dropped: Gauge,
+}
+
+/// What `/metrics` reads at scrape time.
+pub struct Readings {
+    pub waiting: i64,
+    pub helpers_online: usize,
+    pub leads: bool,
+    pub relay_dropped: u64,
 }
 
 impl Default for Metrics {
@@ -64,16 +75,30 @@ impl Metrics {
         let waiting = Gauge::default();
         registry.register("waiting_conversations", "Conversations waiting for a helper", waiting.clone());
         let helpers_online = Gauge::default();
-        registry.register(
-            "helpers_online",
-            "Helpers with a live socket on this node",
-            helpers_online.clone(),
-        );
+        registry.register("helpers_online", "Helpers with a live socket on any node", helpers_online.clone());
         let mails = Family::<OutcomeLabel, Counter>::default();
         registry.register(
             "mails",
             "Mails: to requesters sent, to retry, given up; helpers' sign-in links (signin_link)",
             mails.clone(),
+        );
+        let resyncs = Counter::default();
+        registry.register(
+            "cluster_resyncs",
+            "Times this node listened to the other nodes again and had its sockets read the store",
+            resyncs.clone(),
+        );
+        let leads = Gauge::default();
+        registry.register(
+            "runs_background_jobs",
+            "1 on the node that runs the background jobs",
+            leads.clone(),
+        );
+        let relay_dropped = Gauge::default();
+        registry.register(
+            "cluster_events_dropped",
+            "Events for the other nodes dropped because sending fell behind",
+            relay_dropped.clone(),
         );
         Self {
             registry,
@@ -85,7 +110,14 @@ impl Metrics {
             waiting,
             helpers_online,
             mails,
+            resyncs,
+            leads,
+            relay_dropped,
         }
+    }
+
+    pub fn cluster_resync(&self) {
+        self.resyncs.inc();
     }
 
     pub fn mail_sent(&self) {
@@ -129,9 +161,11 @@ impl Metrics {
     }
 
     /// The text exposition, with the gauges read now.
-    pub fn render(&self, waiting: i64, helpers_online: usize) -> String {
-        self.waiting.set(waiting);
-        self.helpers_online.set(i64::try_from(helpers_online).unwrap_or(i64::MAX));
+    pub fn render(&self, now: &Readings) -> String {
+        self.waiting.set(now.waiting);
+        self.helpers_online.set(i64::try_from(now.helpers_online).unwrap_or(i64::MAX));
+        self.leads.set(i64::from(now.leads));
+        self.relay_dropped.set(i64::try_from(now.relay_dropped).unwrap_or(i64::MAX));
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();

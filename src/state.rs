@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{AppendRequest, Appended, Channel};
 use crate::error::{AppError, AppResult};
-use crate::hub::{Hub, Presence, Viewers};
+use crate::hub::{Hub, Leadership, NodeId, Presence, Relay, Relayed, Viewers};
 use crate::i18n::I18n;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
@@ -48,6 +48,10 @@ pub struct Shared {
     pub hub: Arc<Hub>,
     pub presence: Presence,
     pub viewers: Viewers,
+    /// This process among the nodes on one database (random at start).
+    pub node: NodeId,
+    /// Whether this node runs the jobs that run once for all nodes.
+    pub leadership: Leadership,
     pub block_horizon: BlockHorizon,
     pub reports: ReportCache,
     pub waits: WaitCache,
@@ -67,9 +71,9 @@ pub struct Shared {
 }
 
 impl AppState {
-    /// Opens the store (applying migrations) and builds every shared part. The second
-    /// value is the appender's end of the message queue, for `conversations::appender`.
-    pub async fn build(config: Config, clock: Clock) -> anyhow::Result<(Self, AppendQueue)> {
+    /// Opens the store (applying migrations) and builds every shared part, with the
+    /// other ends of the queues it feeds (see [`Ends`]).
+    pub async fn build(config: Config, clock: Clock) -> anyhow::Result<(Self, Ends)> {
         let secret = config.load_or_create_secret()?;
         let store = Store::connect(&config.database_url(), &config.sqlite_synchronous).await?;
         let block_horizon = BlockHorizon::load(&store).await?;
@@ -80,13 +84,23 @@ impl AppState {
             .build()?;
         let mailer = config.mail.as_ref().map(Mailer::new).transpose()?;
         let (appender, queue) = Appender::channel();
+        // Several nodes share a PostgreSQL database; SQLite has one.
+        let (relay, relayed, leadership) = match store.cluster {
+            Some(_) => {
+                let (relay, relayed) = Relay::channel();
+                (relay, Some(relayed), Leadership::contested())
+            }
+            None => (Relay::default(), None, Leadership::alone()),
+        };
         let shared = Shared {
             limits: RateLimits::new(&config.limits),
             store,
-            presence: Presence::new(clock.clone()),
+            presence: Presence::new(clock.clone(), relay.clone()),
             clock,
-            hub: Arc::new(Hub::new()),
-            viewers: Viewers::default(),
+            hub: Arc::new(Hub::new(relay.clone())),
+            viewers: Viewers::new(relay),
+            node: NodeId(rand::random()),
+            leadership,
             block_horizon,
             reports: ReportCache::default(),
             waits: WaitCache::default(),
@@ -101,7 +115,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             config,
         };
-        Ok((Self(Arc::new(shared)), queue))
+        Ok((Self(Arc::new(shared)), Ends { appends: queue, relayed }))
     }
 
     /// The channels this server can honour. Answers by e-mail need outbound mail:
@@ -113,6 +127,14 @@ impl AppState {
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
+}
+
+/// The ends of the queues `AppState` feeds, for the tasks that empty them: the new
+/// messages (`conversations::appender`) and, with several nodes, what to tell the
+/// others (`cluster`).
+pub struct Ends {
+    pub appends: AppendQueue,
+    pub relayed: Option<mpsc::Receiver<Relayed>>,
 }
 
 /// A new message and where its answer goes once it is committed (or refused).

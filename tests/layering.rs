@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["error", "clock", "config", "secrets", "i18n", "screening", "metrics", "rate_limit", "demo"],
     &["store", "hub", "mail", "wiki", "stats"],
     &["state"],
-    &["extract", "helpers", "sites", "blocks", "thanks"],
+    &["extract", "helpers", "sites", "blocks", "thanks", "cluster"],
     &["conversations", "eligibility"],
     &["live", "console", "ops", "widget"],
     &["app"],

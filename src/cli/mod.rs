@@ -46,7 +46,17 @@ enum Command {
     /// Serve with a demo site, queue and helper, and print how to use them.
     Demo,
     /// Delete closed conversations past `retention_days` now (the server also does it hourly).
-    Purge,
+    Purge {
+        /// Only count what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Copy the SQLite database to FILE while the server runs (and the secret key beside
+    /// it, as FILE.secret.key). For PostgreSQL use pg_dump.
+    Backup {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Print the MediaWiki gadget pages (1.39+) for a site, ready to paste.
     Gadget {
         #[arg(long)]
@@ -161,7 +171,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Wiki { command } => return wiki::run(config, command).await,
         Command::Site { command } => site::run(config, command).await,
         Command::MailIn { server } => return mail::mail_in(config, server).await,
-        Command::Purge => {
+        Command::Purge { dry_run: false } => {
             let state = offline_state(config).await?;
             let purged = crate::conversations::retention::purge_expired(&state).await;
             state.store.close().await;
@@ -171,6 +181,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(())
         }
+        Command::Purge { dry_run: true } => {
+            let state = offline_state(config).await?;
+            let counted = crate::conversations::retention::past_retention(&state).await;
+            state.store.close().await;
+            let (conversations, messages) = counted?;
+            println!(
+                "Would purge {conversations} closed conversations ({messages} messages) older than {} days; nothing was deleted",
+                state.config.retention_days
+            );
+            Ok(())
+        }
+        Command::Backup { file } => backup(config, &file).await,
         Command::Seed { conversations } => seed(config, conversations).await,
         Command::Helper { command } => {
             let state = offline_state(config).await?;
@@ -180,6 +202,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     };
     done.map(|()| ExitCode::SUCCESS)
+}
+
+/// An online copy of the SQLite database, and of the secret that unlocks its e-mail
+/// addresses (only when it is the data directory's file).
+async fn backup(config: Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let store = crate::store::Store::connect(&config.database_url(), &config.sqlite_synchronous).await?;
+    let copied = store.backup_into(file).await;
+    store.close().await;
+    copied?;
+    println!("Database copied to {}", file.display());
+    let key = config.data_dir.join("secret.key");
+    if config.secret_key.is_none() && key.exists() {
+        let mut key_copy = file.as_os_str().to_owned();
+        key_copy.push(".secret.key");
+        let key_copy = PathBuf::from(key_copy);
+        std::fs::copy(&key, &key_copy)?;
+        #[cfg(unix)]
+        std::fs::set_permissions(&key_copy, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        println!("Secret key copied to {} (keep it as private as the database)", key_copy.display());
+    } else {
+        println!("The secret key is set in the configuration: back it up with the configuration");
+    }
+    Ok(())
 }
 
 /// The shared state without a server, for commands that change the store.

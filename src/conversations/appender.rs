@@ -88,6 +88,9 @@ async fn commit_batch(state: &AppState, batch: &mut Vec<AppendJob>) {
             results.push(apply(state, &mut tx, &job.request, &mut pending).await?);
         }
         write_back(state, &mut tx, &pending).await?;
+        // With several nodes, the others hear of the messages when (and only if) this
+        // transaction commits: a node dying right after its commit loses no event.
+        crate::cluster::notify_messages(state, &mut tx, &pending.messages).await?;
         tx.commit().await
     }
     .await;
@@ -169,7 +172,8 @@ fn publish(state: &AppState, request: &AppendRequest, applied: &Applied) {
         let origin = if i == 0 { request.origin } else { None };
         let event =
             ConversationEvent::Message { message: Arc::clone(message), received: request.received, origin };
-        state.hub.publish(&request.conversation_id, event);
+        // Other nodes were told in the transaction.
+        state.hub.publish_here(&request.conversation_id, event);
     }
     if let (Some(status), Some(conversation)) = (&applied.status, &applied.conversation) {
         publish_status(state, conversation, status);

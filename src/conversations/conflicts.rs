@@ -215,6 +215,9 @@ pub async fn check(state: &AppState, id: &ConversationId) -> AppResult<()> {
 pub async fn run(state: AppState, shutdown: CancellationToken) {
     let state = &state;
     crate::clock::every(Duration::from_secs(60), &shutdown, || async move {
+        if !state.leadership.leads() {
+            return;
+        }
         let stale = trouble::unchecked_before(&state.store, state.now_ms() - 60_000).await;
         for id in stale.unwrap_or_default() {
             if let Err(error) = check(state, &id).await {

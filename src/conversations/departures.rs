@@ -46,6 +46,9 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
     }
     let state = &state;
     crate::clock::every(Duration::from_secs(30), &shutdown, || async move {
+        if !state.leadership.leads() {
+            return;
+        }
         if let Err(error) = round(state).await {
             tracing::warn!(%error, "turning left chats into e-mail failed; will retry");
         }

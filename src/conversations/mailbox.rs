@@ -17,12 +17,20 @@ use crate::state::AppState;
 
 const LONGEST_PAUSE: Duration = Duration::from_secs(300);
 
-/// Runs until shutdown when a mailbox is configured.
+/// Runs until shutdown when a mailbox is configured, while this node runs the
+/// background jobs (one node reads the mailbox).
 pub async fn run(state: AppState, shutdown: CancellationToken) {
     let Some(imap) = state.mailer.as_ref().and_then(|m| m.config.imap.clone()) else { return };
+    while let Some(term) = state.leadership.term(&shutdown).await {
+        read_while(&state, &imap, &term).await;
+        term.cancel();
+    }
+}
+
+async fn read_while(state: &AppState, imap: &ImapConfig, shutdown: &CancellationToken) {
     let mut pause = Duration::from_secs(1);
     while !shutdown.is_cancelled() {
-        match watch(&state, &imap, &shutdown, &mut pause).await {
+        match watch(state, imap, shutdown, &mut pause).await {
             Ok(()) => return,
             Err(error) => {
                 tracing::warn!(

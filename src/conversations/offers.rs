@@ -45,6 +45,9 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
             },
             () = shutdown.cancelled() => return,
         }
+        if !state.leadership.leads() {
+            continue;
+        }
         if let Err(error) = round(&state).await {
             tracing::warn!(%error, "offering waiting conversations failed; will retry");
         }

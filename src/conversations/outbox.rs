@@ -26,6 +26,9 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
     let Some(mailer) = &state.mailer else { return };
     let state = &state;
     crate::clock::every(Duration::from_millis(mailer.config.poll_ms), &shutdown, || async move {
+        if !state.leadership.leads() {
+            return;
+        }
         if let Err(error) = round(state, mailer).await {
             tracing::warn!(%error, "mail round failed; will retry");
         }

@@ -25,6 +25,9 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
     let offline_ms = i64::try_from(threshold).unwrap_or(i64::MAX / 1000) * 1000;
     let state = &state;
     crate::clock::every(period, &shutdown, || async move {
+        if !state.leadership.leads() {
+            return;
+        }
         match return_abandoned(state, offline_ms).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(returned = n, "conversations returned to the queue: owner offline"),

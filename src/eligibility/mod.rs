@@ -211,6 +211,9 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
     let period = Duration::from_secs(u64::from(state.config.wiki.recheck_minutes) * 60);
     let state = &state;
     crate::clock::every(period, &shutdown, || async move {
+        if !state.leadership.leads() {
+            return;
+        }
         if let Err(error) = recheck_all(state).await {
             tracing::warn!(%error, "eligibility check failed; will retry");
         }

@@ -21,6 +21,9 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
     let Some(mailer) = &state.mailer else { return };
     let state = &state;
     crate::clock::every(Duration::from_secs(60), &shutdown, || async move {
+        if !state.leadership.leads() {
+            return;
+        }
         if let Err(error) = round(state, mailer).await {
             tracing::warn!(%error, "helper alerts failed; will retry");
         }

@@ -32,6 +32,14 @@ pub enum ConversationEvent {
     Conflicts(Arc<Conflicts>),
 }
 
+impl ConversationEvent {
+    /// Whether listeners on other nodes need it: "who is looking" is worked out on each
+    /// node from what every node says it has (`Viewers`), not relayed as an event.
+    pub fn goes_to_other_nodes(&self) -> bool {
+        !matches!(self, Self::Viewers(_))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct StatusChange {
     pub status: Status,
@@ -55,7 +63,7 @@ pub struct QueueEvent {
     pub offered_to: Option<HelperId>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QueueEventKind {
     New,

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
@@ -50,6 +51,8 @@ pub struct Positions {
     lines: Mutex<HashMap<QueueId, Arc<WaitingLine>>>,
     /// Bumped by every queue event; a line read before its queue's last bump is stale.
     generations: std::sync::Mutex<HashMap<QueueId, u64>>,
+    /// Bumped when every line is stale at once; part of every queue's generation.
+    everywhere: AtomicU64,
 }
 
 impl Positions {
@@ -59,8 +62,14 @@ impl Positions {
         *generations.entry(queue.clone()).or_default() += 1;
     }
 
+    /// Every queue's line must be read again (events may have been missed).
+    pub fn changed_everywhere(&self) {
+        self.everywhere.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn generation(&self, queue: &QueueId) -> u64 {
-        self.generations.lock().unwrap_or_else(|e| e.into_inner()).get(queue).copied().unwrap_or(0)
+        let own = self.generations.lock().unwrap_or_else(|e| e.into_inner()).get(queue).copied().unwrap_or(0);
+        own.wrapping_add(self.everywhere.load(Ordering::Relaxed) << 32)
     }
 
     /// The queue's waiting line: the one kept if it is current, else one `read` gives.

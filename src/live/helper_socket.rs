@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
 use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::helper_frames::{ClientFrame, ServerFrame};
@@ -121,6 +121,8 @@ struct HelperSession<'a> {
     helper: Helper,
     queue_events: broadcast::Receiver<Arc<QueueEvent>>,
     memberships: broadcast::Receiver<HelperId>,
+    /// Changes when events from other nodes may have been missed.
+    resyncs: watch::Receiver<u64>,
     forward_tx: mpsc::Sender<(ConversationId, Forwarded)>,
     forwarded: mpsc::Receiver<(ConversationId, Forwarded)>,
     followed: HashMap<ConversationId, Followed>,
@@ -134,6 +136,7 @@ enum Event {
     Queue(Result<Arc<QueueEvent>, RecvError>),
     Membership(Result<HelperId, RecvError>),
     Forwarded(ConversationId, Forwarded),
+    Resync,
 }
 
 impl<'a> HelperSession<'a> {
@@ -144,6 +147,7 @@ impl<'a> HelperSession<'a> {
             helper,
             queue_events: state.hub.subscribe_queues(),
             memberships: state.hub.subscribe_memberships(),
+            resyncs: state.hub.subscribe_resyncs(),
             forward_tx,
             forwarded,
             followed: HashMap::new(),
@@ -417,6 +421,7 @@ impl Session for HelperSession<'_> {
             event = self.queue_events.recv() => Event::Queue(event),
             changed = self.memberships.recv() => Event::Membership(changed),
             Some((id, event)) = self.forwarded.recv() => Event::Forwarded(id, event),
+            Ok(()) = self.resyncs.changed() => Event::Resync,
         }
     }
 
@@ -482,7 +487,23 @@ impl Session for HelperSession<'_> {
             Event::Membership(Err(RecvError::Closed)) => Err(anyhow::anyhow!("the hub closed")),
             Event::Membership(_) => self.memberships_changed(socket).await,
             Event::Forwarded(id, event) => self.on_forwarded(socket, &id, event).await,
+            Event::Resync => self.resync(socket).await,
         }
+    }
+}
+
+impl HelperSession<'_> {
+    /// Events may have been missed: every followed conversation's messages and status
+    /// from the store, and the dashboard told to read its rows again.
+    async fn resync(&mut self, socket: &mut WebSocket) -> anyhow::Result<()> {
+        let followed: Vec<(ConversationId, i64)> =
+            self.followed.iter().map(|(id, f)| (id.clone(), f.last)).collect();
+        for (id, last) in followed {
+            self.catch_up(socket, &id, last).await?;
+            self.send_status(socket, &id).await?;
+        }
+        self.memberships_changed(socket).await?;
+        Ok(send_json(socket, &ServerFrame::Resync).await?)
     }
 }
 

@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::watch;
 
 use super::protocol::{self, Order, Session, Wire, close_code, send_json};
 use crate::config::OtherTeam;
@@ -151,12 +152,15 @@ struct RequesterSession<'a> {
     /// Not yet said in a status frame.
     wire_unannounced: bool,
     id: SocketId,
+    /// Changes when events from other nodes may have been missed.
+    resyncs: watch::Receiver<u64>,
 }
 
 enum Event {
     Conversation(Result<ConversationEvent, RecvError>),
     Queue(Result<Arc<QueueEvent>, RecvError>),
     PositionDue,
+    Resync,
 }
 
 impl<'a> RequesterSession<'a> {
@@ -186,6 +190,7 @@ impl<'a> RequesterSession<'a> {
             wire,
             wire_unannounced: wire.is_lean(),
             id: state.hub.socket_id(),
+            resyncs: state.hub.subscribe_resyncs(),
         };
         session.deliver_stored(socket).await.ok()?;
         session.follow_queue();
@@ -220,7 +225,10 @@ impl<'a> RequesterSession<'a> {
             helper_name: view.helper_name,
             queue_position: view.queue_position,
             redirected_to: view.redirected_to,
-            last_seq: view.last_seq,
+            // What this socket has accounted for, not the conversation's: a message
+            // committed since the messages above were read comes live, after this
+            // frame, and a client resuming from here must not skip it.
+            last_seq: self.last,
             read_seq: Some(view.read_seq),
             wire: std::mem::take(&mut self.wire_unannounced).then_some(Wire::LEAN_NUMBER),
         };
@@ -353,6 +361,7 @@ impl Session for RequesterSession<'_> {
             event = self.subscription.receiver.recv() => Event::Conversation(event),
             event = next_queue_event(&mut self.queue_events) => Event::Queue(event),
             () = sleep_until_due(self.position_due) => Event::PositionDue,
+            Ok(()) = self.resyncs.changed() => Event::Resync,
         }
     }
 
@@ -412,6 +421,12 @@ impl Session for RequesterSession<'_> {
                 self.position_due = None;
                 self.last_position = tokio::time::Instant::now();
                 if self.waiting { self.send_position(socket).await } else { Ok(()) }
+            }
+            // Events from other nodes may have been missed: the store says what is.
+            Event::Resync => {
+                let sent = self.deliver_stored(socket).await;
+                self.follow_queue();
+                sent
             }
         }
     }

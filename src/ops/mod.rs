@@ -36,6 +36,11 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "metrics")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let waiting = crate::conversations::service::waiting_now(&state).await.unwrap_or(-1);
-    let body = state.metrics.render(waiting, state.presence.online_count());
+    let body = state.metrics.render(&crate::metrics::Readings {
+        waiting,
+        helpers_online: state.presence.online_count(),
+        leads: state.leadership.leads(),
+        relay_dropped: state.hub.relay().dropped(),
+    });
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
 }

@@ -5,13 +5,18 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use sqlx::Row;
 
-use super::{Store, numbered};
+use super::{Backend, Store, numbered};
 use crate::domain::{ConversationId, HelperId, QueueId, Role};
 
 /// The latest end of any block, kept in memory so that the message path does not ask
-/// the database while no block is in force (the usual case).
+/// the database while no block is in force (the usual case). With several nodes
+/// (PostgreSQL) a block made on another node would not move this one's horizon, so
+/// there the database is always asked: a block holds on every node at once.
 #[derive(Default)]
-pub struct BlockHorizon(AtomicI64);
+pub struct BlockHorizon {
+    latest: AtomicI64,
+    shared: bool,
+}
 
 impl BlockHorizon {
     pub async fn load(store: &Store) -> sqlx::Result<Self> {
@@ -19,15 +24,15 @@ impl BlockHorizon {
             sqlx::query_scalar("SELECT MAX(expires_at) FROM blocks WHERE lifted_at IS NULL")
                 .fetch_one(&store.read)
                 .await?;
-        Ok(Self(AtomicI64::new(latest.unwrap_or(0))))
+        Ok(Self { latest: AtomicI64::new(latest.unwrap_or(0)), shared: store.backend == Backend::Postgres })
     }
 
     pub fn extend(&self, until: i64) {
-        self.0.fetch_max(until, Ordering::Relaxed);
+        self.latest.fetch_max(until, Ordering::Relaxed);
     }
 
     pub fn any_in_force(&self, now: i64) -> bool {
-        self.0.load(Ordering::Relaxed) > now
+        self.shared || self.latest.load(Ordering::Relaxed) > now
     }
 }
 

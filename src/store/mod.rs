@@ -12,6 +12,7 @@
 pub mod alerts;
 pub mod blocks;
 pub mod catalog;
+pub mod cluster;
 pub mod conversations;
 pub mod departures;
 pub mod eligibility;
@@ -49,6 +50,11 @@ pub struct Store {
     pub write: AnyPool,
     /// Connections for reads.
     pub read: AnyPool,
+    /// On PostgreSQL: the channel and lock the nodes of this schema share.
+    pub cluster: Option<cluster::Names>,
+    /// The URL the store was opened with (the cluster's listener opens its own
+    /// connection with it).
+    pub url: String,
 }
 
 /// Log pages after which a SQLite commit checkpoints by itself, after which the log
@@ -92,7 +98,7 @@ impl Store {
                 let write = sqlite_pool(&options, 1, write_pragmas).await?;
                 // The first connection switches the file to WAL before readers open it.
                 let read = sqlite_pool(&options, 4, pragmas).await?;
-                Store { backend, write, read }
+                Store { backend, write, read, cluster: None, url: url.to_string() }
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -101,7 +107,7 @@ impl Store {
                     .connect_with(options)
                     .await
                     .context("connecting to PostgreSQL")?;
-                Store { backend, write: pool.clone(), read: pool }
+                Store { backend, write: pool.clone(), read: pool, cluster: None, url: url.to_string() }
             }
         };
         let migrator = match backend {
@@ -109,6 +115,10 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&store.write).await.context("applying database migrations")?;
+        let mut store = store;
+        if backend == Backend::Postgres {
+            store.cluster = Some(cluster::names(&store).await.context("naming the cluster's channel")?);
+        }
         Ok(store)
     }
 
@@ -132,6 +142,23 @@ impl Store {
             }
         })
         .await;
+    }
+
+    /// A consistent copy of the SQLite database at `path` (a new file), taken while the
+    /// server runs: `VACUUM INTO` reads one snapshot, so writers go on meanwhile.
+    pub async fn backup_into(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.backend == Backend::Sqlite,
+            "helpline backup copies SQLite; for PostgreSQL use pg_dump (docs/OPERATIONS.md)"
+        );
+        anyhow::ensure!(!path.exists(), "{} exists already; give a new file", path.display());
+        let target = path.to_str().context("the backup path is not UTF-8")?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.read)
+            .await
+            .context("copying the database")?;
+        Ok(())
     }
 
     pub async fn close(&self) {

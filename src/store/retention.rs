@@ -9,6 +9,24 @@ use crate::domain::time::day_of;
 /// Conversations purged per transaction, so a large backlog never holds the writer long.
 const CHUNK: i64 = 500;
 
+/// What `purge_closed_before` would delete now: conversations and their messages.
+pub async fn count_closed_before(store: &Store, cutoff: i64) -> sqlx::Result<(i64, i64)> {
+    let conversations: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM conversations WHERE closed_at IS NOT NULL AND closed_at < $1",
+    )
+    .bind(cutoff)
+    .fetch_one(&store.read)
+    .await?;
+    let messages: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+         WHERE c.closed_at IS NOT NULL AND c.closed_at < $1",
+    )
+    .bind(cutoff)
+    .fetch_one(&store.read)
+    .await?;
+    Ok((conversations, messages))
+}
+
 /// Purges what closed before `cutoff`; returns how many conversations were deleted.
 pub async fn purge_closed_before(store: &Store, cutoff: i64) -> sqlx::Result<u64> {
     let mut purged = 0;

@@ -22,7 +22,9 @@ pub mod dovecot;
 mod eligibility;
 pub mod mail_in;
 pub mod node;
+mod nodes;
 pub mod oauth_stand_in;
+pub mod own_postgres;
 mod rounds;
 pub mod smtpd;
 pub mod wiki;
@@ -230,6 +232,8 @@ pub struct TestApp {
     pub schema: Option<PgSchema>,
     /// The server's clock: `advance` lets time pass for it.
     clock: Clock,
+    /// What the server was started with (another node starts with the same).
+    config: Config,
 }
 
 impl TestApp {
@@ -247,7 +251,7 @@ impl TestApp {
         config.database_url = schema.as_ref().map(|s| s.url.clone());
         adjust(&mut config);
         let clock = Clock::system();
-        let server = Server::start_with_clock(config, clock.clone()).await.unwrap();
+        let server = Server::start_with_clock(config.clone(), clock.clone()).await.unwrap();
         let mut app = Self {
             url: server.url(),
             backend,
@@ -257,6 +261,7 @@ impl TestApp {
             dir,
             schema,
             clock,
+            config,
         };
         for (name, queue) in [("alice", "wiki-queue"), ("bob", "wiki-queue"), ("carol", "other-queue")] {
             app.add_helper(name, &[queue], &[]).await;

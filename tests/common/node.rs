@@ -22,7 +22,7 @@ impl Node {
             .arg(self.dir.join("data"))
             .args(args)
             .env_remove("HELPLINE_DATABASE_URL")
-            .env("HELPLINE_LOG", "warn");
+            .env("HELPLINE_LOG", std::env::var("HELPLINE_TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into()));
         if let Some(url) = &self.database_url {
             command.env("HELPLINE_DATABASE_URL", url);
         }
@@ -52,5 +52,38 @@ impl Node {
             .unwrap_or_else(|| panic!("{first:?}"))
             .to_string();
         (child, url)
+    }
+}
+
+/// A `serve` process that is killed when this value goes, also when a test fails.
+pub struct Running {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Running {
+    /// `kill -9`, waiting for it to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Whether the process still runs.
+    pub fn runs(&mut self) -> bool {
+        self.child.try_wait().is_ok_and(|status| status.is_none())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+impl Node {
+    /// `serve` on a free port, killed when the value goes.
+    pub fn start(&self) -> Running {
+        let (child, url) = self.serve();
+        Running { child, url }
     }
 }
