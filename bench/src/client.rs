@@ -222,9 +222,19 @@ pub async fn helper_socket(
     conversations: &[Conversation],
     wire: Wire,
 ) -> anyhow::Result<Ws> {
+    helper_socket_with(server, &server.helper_token, conversations, wire).await
+}
+
+/// As `helper_socket`, with a token of the caller's (another node's, on one database).
+pub async fn helper_socket_with(
+    server: &Server,
+    token: &str,
+    conversations: &[Conversation],
+    wire: Wire,
+) -> anyhow::Result<Ws> {
     tokio::time::timeout(STEP_TIMEOUT, async {
         let mut request = format!("{}/v1/helper/live", server.ws_url()).into_client_request()?;
-        let bearer = HeaderValue::from_str(&format!("Bearer {}", server.helper_token))?;
+        let bearer = HeaderValue::from_str(&format!("Bearer {token}"))?;
         request.headers_mut().insert("authorization", bearer);
         let mut ws = connect(request).await?;
         if wire == Wire::Lean {

@@ -7,9 +7,12 @@ use anyhow::Context;
 const TICKS_PER_SECOND: f64 = 100.0;
 
 /// CPU-seconds used so far.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Sample {
+    /// The server processes' together.
     server: f64,
+    /// Each server process's, in the order given.
+    each: Vec<f64>,
     bench: f64,
     /// Every CPU's busy time (not idle, not waiting for I/O).
     machine: f64,
@@ -26,11 +29,28 @@ pub struct Usage {
 
 impl Sample {
     pub fn take(server_pid: u32) -> anyhow::Result<Self> {
+        Self::take_all(&[server_pid])
+    }
+
+    /// With several server processes (nodes): their sum is the server's.
+    pub fn take_all(server_pids: &[u32]) -> anyhow::Result<Self> {
+        let each =
+            server_pids.iter().map(|&pid| process_seconds(pid)).collect::<anyhow::Result<Vec<f64>>>()?;
         Ok(Self {
-            server: process_seconds(server_pid)?,
+            server: each.iter().sum(),
+            each,
             bench: process_seconds(std::process::id())?,
             machine: machine_busy_seconds()?,
         })
+    }
+
+    /// Each server process's share of one core since `earlier`, `seconds` apart.
+    pub fn each_since(&self, earlier: &Self, seconds: f64) -> Vec<f64> {
+        self.each
+            .iter()
+            .zip(&earlier.each)
+            .map(|(now, then)| (now - then) / seconds.max(f64::EPSILON))
+            .collect()
     }
 
     /// Average usage between `earlier` and this sample, `seconds` apart.

@@ -57,6 +57,8 @@ enum Scenario {
     Peers,
     /// N requester sockets dropped at once and reconnecting within a few seconds.
     Storm,
+    /// One node and two nodes on PostgreSQL, the peers' workloads: rates and each node's CPU.
+    Nodes,
 }
 
 /// One measurement that a scenario runs.
@@ -68,6 +70,7 @@ enum Run {
     Console,
     Peers,
     Storm,
+    Nodes,
 }
 
 impl Scenario {
@@ -80,6 +83,7 @@ impl Scenario {
             Self::All => &[Run::Latency, Run::Pingpong, Run::Idle, Run::Console],
             Self::Peers => &[Run::Peers],
             Self::Storm => &[Run::Storm],
+            Self::Nodes => &[Run::Nodes],
         }
     }
 }
@@ -258,6 +262,7 @@ async fn main() -> anyhow::Result<()> {
         bin: server::binary(settings.server_bin.clone())?,
         synchronous: settings.synchronous,
         database_url: None,
+        secret_key: None,
     };
     let context = report::Context::capture(&options);
     println!("{}", context.describe());
@@ -299,10 +304,15 @@ async fn main() -> anyhow::Result<()> {
                 let outcome = storm::run(&options, &storm_settings).await?;
                 report::storm(&context, &storm_settings, &outcome)
             }
-            Run::Peers => {
+            Run::Peers | Run::Nodes => {
+                let nodes = matches!(run, Run::Nodes);
                 let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf);
                 let peer_settings = peers::Settings {
-                    peers: settings.peers.clone(),
+                    peers: if nodes {
+                        vec![peers::Peer::HelplinePostgres, peers::Peer::HelplineTwoNodes]
+                    } else {
+                        settings.peers.clone()
+                    },
                     pingpong: settings.peer_pingpong.clone(),
                     latency: settings.peer_latency.clone(),
                     interval: seconds(settings.interval, "interval")?,
@@ -316,12 +326,16 @@ async fn main() -> anyhow::Result<()> {
                     postgres_admin_url: settings.postgres_admin_url.clone(),
                 };
                 let (rows, skipped) = peers::run(&options, &peer_settings).await;
-                if !settings.no_report && !rows.is_empty() {
-                    let path = settings.report.clone().unwrap_or_else(default_report);
-                    let chart = peers::report::write_chart(&path, &rows)?;
-                    println!("(chart written to {})", chart.display());
+                if nodes {
+                    peers::nodes::section(&context, &peer_settings, &rows, &skipped)
+                } else {
+                    if !settings.no_report && !rows.is_empty() {
+                        let path = settings.report.clone().unwrap_or_else(default_report);
+                        let chart = peers::report::write_chart(&path, &rows)?;
+                        println!("(chart written to {})", chart.display());
+                    }
+                    peers::report::section(&context, &peer_settings, &rows, &skipped)
                 }
-                peers::report::section(&context, &peer_settings, &rows, &skipped)
             }
             Run::Console => {
                 let settings = console::Settings {

@@ -64,8 +64,9 @@ impl Context {
         let _ = writeln!(out, "- Command: `{}`", self.command);
         let _ = writeln!(
             out,
-            "- Server: `helpline demo` (release build {}), SQLite with `synchronous = {}`, a fresh \
-             data directory under {} per server, rate limits raised",
+            "- Server: `helpline demo` (release build {}), on SQLite with `synchronous = {}` where a \
+             row does not say PostgreSQL, a fresh data directory under {} per server, rate limits \
+             raised",
             self.source,
             self.synchronous,
             std::env::temp_dir().display()

@@ -29,6 +29,8 @@ pub struct ServerOptions {
     pub synchronous: Synchronous,
     /// A PostgreSQL database to serve from instead of the SQLite one in the data directory.
     pub database_url: Option<String>,
+    /// The server secret (hex), for several nodes that must share one.
+    pub secret_key: Option<String>,
 }
 
 /// The `helpline` binary: `--server-bin`, else the one built next to this binary (the
@@ -114,6 +116,7 @@ impl Server {
             .envs(RAISED_LIMITS.iter().copied())
             .env("HELPLINE_SQLITE_SYNCHRONOUS", options.synchronous.as_str())
             .envs(options.database_url.iter().map(|url| ("HELPLINE_DATABASE_URL", url)))
+            .envs(options.secret_key.iter().map(|key| ("HELPLINE_SECRET_KEY", key)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

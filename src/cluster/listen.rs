@@ -71,6 +71,10 @@ async fn hear(state: &AppState, notifications: &mut Notifications) {
 }
 
 async fn apply(state: &AppState, payload: &str) {
+    // This node's own notifications come back too: skipped before they are read.
+    if wire::from_node(payload) == Some(state.node) {
+        return;
+    }
     let envelope = match wire::parse(payload) {
         Ok(e) => e,
         Err(error) => {

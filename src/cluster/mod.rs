@@ -1,7 +1,8 @@
 //! Several nodes on one PostgreSQL as one service. Each node tells the others, through
 //! PostgreSQL's `NOTIFY` on the schema's channel, what its sockets' listeners elsewhere
-//! need (`send`): committed messages inside the transaction that stores them (the
-//! appender calls [`notify_messages`]), everything else right after its commit, and every
+//! need (`send`): committed messages, and the status and queue events they cause, inside
+//! the transaction that stores them (the appender calls [`notify`]), everything else
+//! right after its commit, and every
 //! few seconds which helpers are online on it and who is looking at what. Each node
 //! `LISTEN`s (`listen`) and publishes what the others said to its own sockets; when its
 //! listening connection is lost it listens again, then has every socket read its state
@@ -19,7 +20,6 @@ use std::time::Duration;
 
 use sqlx::AnyConnection;
 
-use crate::domain::Message;
 use crate::hub::Relayed;
 use crate::state::AppState;
 use crate::store;
@@ -38,17 +38,14 @@ pub fn start(state: &AppState, relayed: Option<tokio::sync::mpsc::Receiver<Relay
     tokio::spawn(leader::run(state.clone(), names.lock_key));
 }
 
-/// Tells the other nodes of these messages when `conn`'s transaction commits (and never
-/// if it does not). Nothing on one node.
-pub async fn notify_messages(
+/// Tells the other nodes these items when `conn`'s transaction commits (and never if it
+/// does not). Nothing on one node (SQLite).
+pub async fn notify(
     state: &AppState,
     conn: &mut AnyConnection,
-    messages: &[std::sync::Arc<Message>],
+    items: impl IntoIterator<Item = wire::Item>,
 ) -> sqlx::Result<()> {
     let Some(names) = &state.store.cluster else { return Ok(()) };
-    if messages.is_empty() {
-        return Ok(());
-    }
-    let payloads = wire::payloads(state.node, messages.iter().map(|m| wire::Item::message(m)));
+    let payloads = wire::payloads(state.node, items);
     store::cluster::notify(conn, &names.channel, &payloads).await
 }

@@ -321,6 +321,14 @@ fn encoded(item: Item, room: usize) -> Option<String> {
     }
 }
 
+/// The node a payload comes from, read from its start (`{"n":NODE,`) without parsing the
+/// rest.
+pub fn from_node(payload: &str) -> Option<NodeId> {
+    let rest = payload.strip_prefix("{\"n\":")?;
+    let end = rest.find(',')?;
+    rest[..end].parse().ok().map(NodeId)
+}
+
 pub fn parse(payload: &str) -> serde_json::Result<Envelope> {
     serde_json::from_str(payload)
 }
@@ -354,6 +362,7 @@ mod tests {
             assert!(p.len() <= PAYLOAD_LIMIT, "{}", p.len());
             let envelope = parse(p).unwrap();
             assert_eq!(envelope.n, NodeId(7));
+            assert_eq!(from_node(p), Some(NodeId(7)));
             for item in envelope.i {
                 let Item::Message { m, .. } = item else { panic!("not a message") };
                 seqs.push(m.seq);

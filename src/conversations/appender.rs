@@ -4,21 +4,22 @@
 //! resent `client_id` returns the stored `seq` instead of storing the message twice.
 //! The queue itself is `state::Appender`; this module is its other end.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use sqlx::AnyConnection;
 
-use super::service::{StatusPublish, owner_name, publish_status, urgent_notice};
+use super::service::{StatusPublish, owner_name, status_events, urgent_notice};
+use crate::cluster::wire::Item;
 use crate::domain::time::DAY_MS;
 use crate::domain::{
     AppendRequest, Appended, Author, Conversation, ConversationId, Message, QueueItem, Role, Status,
     Transition, transition_for_message,
 };
 use crate::error::{AppError, AppResult};
-use crate::hub::{ConversationEvent, QueueEventKind};
+use crate::hub::{ConversationEvent, QueueEvent, QueueEventKind};
 use crate::state::{AppState, AppendJob, AppendQueue};
-use crate::store::{Backend, conversations, events, messages};
+use crate::store::{Backend, blocks, conversations, events, messages};
 
 /// Most messages committed in one transaction.
 const MAX_BATCH: usize = 2048;
@@ -54,9 +55,9 @@ async fn run(state: AppState, mut queue: AppendQueue) {
 /// What one request did, to publish after the commit.
 struct Applied {
     appended: Appended,
-    conversation: Option<Conversation>,
     messages: Vec<Arc<Message>>,
-    status: Option<StatusPublish>,
+    /// The conversation's status event and the queues' events, if anything changed.
+    status: Option<(ConversationEvent, Vec<QueueEvent>)>,
 }
 
 /// What the batch has written but not yet stored: everything is written together at the
@@ -74,6 +75,8 @@ struct Pending {
     events: Vec<(ConversationId, Role, &'static str, serde_json::Value)>,
     /// `(conversation, client key)` → `seq`, stored or written by this batch.
     client_keys: HashMap<(ConversationId, String), i64>,
+    /// Token hashes of the batch's conversations whose requester is blocked now.
+    blocked: HashSet<String>,
 }
 
 async fn commit_batch(state: &AppState, batch: &mut Vec<AppendJob>) {
@@ -88,9 +91,10 @@ async fn commit_batch(state: &AppState, batch: &mut Vec<AppendJob>) {
             results.push(apply(state, &mut tx, &job.request, &mut pending).await?);
         }
         write_back(state, &mut tx, &pending).await?;
-        // With several nodes, the others hear of the messages when (and only if) this
-        // transaction commits: a node dying right after its commit loses no event.
-        crate::cluster::notify_messages(state, &mut tx, &pending.messages).await?;
+        // With several nodes, the others hear of the messages and what they changed when
+        // (and only if) this transaction commits: a node dying right after its commit
+        // loses no event, and one notification carries the whole batch.
+        crate::cluster::notify(state, &mut tx, told_elsewhere(&pending.messages, &results)).await?;
         tx.commit().await
     }
     .await;
@@ -124,10 +128,25 @@ async fn load(state: &AppState, conn: &mut AnyConnection, batch: &[AppendJob]) -
         .filter_map(|j| Some((&j.request.conversation_id, j.request.client_key.as_deref()?)))
         .collect();
     let loaded = conversations::lock_many(conn, state.store.backend, &ids).await?;
+    // A blocked requester may not write: checked here, in the batch's transaction, so
+    // that a block made a moment ago on another node holds (one read for the batch, and
+    // none while no block is in force on a single node).
+    let now = state.now_ms();
+    let requesters: Vec<&str> = batch
+        .iter()
+        .filter(|j| j.request.author.role() == Role::Requester)
+        .filter_map(|j| loaded.get(&j.request.conversation_id))
+        .map(|c| c.token_hash.as_str())
+        .collect();
+    let blocked = match state.block_horizon.any_in_force(now) {
+        true => blocks::blocked_among(conn, &requesters, now).await?,
+        false => HashSet::new(),
+    };
     Ok(Pending {
         conversations: loaded.clone(),
-        loaded,
         client_keys: messages::stored_client_keys(conn, &keys).await?,
+        loaded,
+        blocked,
         ..Pending::default()
     })
 }
@@ -164,6 +183,20 @@ fn only_the_turn_moved(before: &Conversation, after: &Conversation) -> bool {
         && before.queue == after.queue
 }
 
+/// What the other nodes hear of the batch: its messages, status and queue events.
+fn told_elsewhere<'a>(
+    messages: &'a [Arc<Message>],
+    results: &'a [AppResult<Applied>],
+) -> impl Iterator<Item = Item> + 'a {
+    let changes = results.iter().filter_map(|r| r.as_ref().ok()).filter_map(|applied| {
+        let (event, queue_events) = applied.status.as_ref()?;
+        let id = &applied.messages.first()?.conversation_id;
+        Some(Item::of_event(id, event).into_iter().chain(queue_events.iter().map(Item::queue)))
+    });
+    messages.iter().map(|m| Item::message(m)).chain(changes.flatten())
+}
+
+/// To this node's sockets (the other nodes were told in the transaction).
 fn publish(state: &AppState, request: &AppendRequest, applied: &Applied) {
     for (i, message) in applied.messages.iter().enumerate() {
         state.metrics.message_stored(message.author_role);
@@ -172,11 +205,13 @@ fn publish(state: &AppState, request: &AppendRequest, applied: &Applied) {
         let origin = if i == 0 { request.origin } else { None };
         let event =
             ConversationEvent::Message { message: Arc::clone(message), received: request.received, origin };
-        // Other nodes were told in the transaction.
         state.hub.publish_here(&request.conversation_id, event);
     }
-    if let (Some(status), Some(conversation)) = (&applied.status, &applied.conversation) {
-        publish_status(state, conversation, status);
+    if let Some((event, queue_events)) = &applied.status {
+        state.hub.publish_here(&request.conversation_id, event.clone());
+        for queue_event in queue_events {
+            state.hub.publish_queue_here(Arc::new(queue_event.clone()));
+        }
     }
 }
 
@@ -192,12 +227,15 @@ async fn apply(
         Ok(c) => c,
         Err(rejection) => return Ok(Err(rejection)),
     };
+    if request.author.role() == Role::Requester && pending.blocked.contains(&conversation.token_hash) {
+        return Ok(Err(AppError::Blocked));
+    }
     let key = request.client_key.clone().filter(|k| !k.is_empty());
     if let Some(key) = &key
         && let Some(seq) = pending.client_keys.get(&(conversation.id.clone(), key.clone())).copied()
     {
         let appended = Appended { seq, duplicate: true };
-        return Ok(Ok(Applied { appended, conversation: None, messages: Vec::new(), status: None }));
+        return Ok(Ok(Applied { appended, messages: Vec::new(), status: None }));
     }
     let now = state.now_ms();
     let transition = match decide(state, &conversation, request, now) {
@@ -227,9 +265,11 @@ async fn apply(
         pending.client_keys.insert((conversation.id.clone(), key), added[0].seq);
     }
     pending.messages.extend(added.iter().cloned());
-    let status = status_to_publish(state, conn, &before, &conversation, effects.queue_event).await?;
+    let status = status_to_publish(state, conn, &before, &conversation, effects.queue_event)
+        .await?
+        .map(|status| status_events(&conversation, &status));
     let appended = Appended { seq: added[0].seq, duplicate: false };
-    Ok(Ok(Applied { appended, conversation: Some(conversation), messages: added, status }))
+    Ok(Ok(Applied { appended, messages: added, status }))
 }
 
 /// The request's conversation as the batch has it, if the author may write there.

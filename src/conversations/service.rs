@@ -10,7 +10,7 @@ use crate::domain::{
     Conversation, ConversationId, HelperId, Message, Outcome, QueueId, QueueItem, Role, Status,
 };
 use crate::error::{AppError, AppResult};
-use crate::hub::{ConversationEvent, QueueEventKind, StatusChange};
+use crate::hub::{ConversationEvent, QueueEvent, QueueEventKind, StatusChange};
 use crate::state::AppState;
 use crate::store::{self, conversations, events, messages};
 
@@ -98,28 +98,36 @@ pub async fn owner_name(
 }
 
 /// Tells the conversation's sockets its new status, and the dashboards what it means
-/// for the queue (and the queue it left, after a move).
+/// for the queue (and the queue it left, after a move) — here and on the other nodes.
 pub fn publish_status(state: &AppState, c: &Conversation, status: &StatusPublish) {
-    state.hub.publish(
-        &c.id,
-        ConversationEvent::Status(Arc::new(StatusChange {
-            status: c.status,
-            outcome: c.outcome,
-            urgent: c.urgent,
-            owner_name: status.owner_name.clone(),
-            queue: c.queue.clone(),
-            redirected_team: c.redirected_team.clone(),
-            turn_only: status.queue_event.is_none(),
-        })),
-    );
+    let (event, queue_events) = status_events(c, status);
+    state.hub.publish(&c.id, event);
+    for queue_event in queue_events {
+        state.hub.publish_queue(queue_event.kind, queue_event.item);
+    }
+}
+
+/// What `publish_status` publishes: the conversation's event and the queues' events.
+pub fn status_events(c: &Conversation, status: &StatusPublish) -> (ConversationEvent, Vec<QueueEvent>) {
+    let event = ConversationEvent::Status(Arc::new(StatusChange {
+        status: c.status,
+        outcome: c.outcome,
+        urgent: c.urgent,
+        owner_name: status.owner_name.clone(),
+        queue: c.queue.clone(),
+        redirected_team: c.redirected_team.clone(),
+        turn_only: status.queue_event.is_none(),
+    }));
+    let mut queue_events = Vec::new();
     if let (Some(kind), Some(item)) = (status.queue_event, &status.item) {
-        state.hub.publish_queue(kind, item.clone());
+        queue_events.push(QueueEvent { kind, item: item.clone(), offered_to: None });
         if status.queue != c.queue {
             let mut gone = item.clone();
             gone.queue.clone_from(&status.queue);
-            state.hub.publish_queue(QueueEventKind::Left, gone);
+            queue_events.push(QueueEvent { kind: QueueEventKind::Left, item: gone, offered_to: None });
         }
     }
+    (event, queue_events)
 }
 
 /// Who does an operation, for the audit trail.

@@ -3,9 +3,11 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use sqlx::Row;
+use std::collections::HashSet;
 
-use super::{Backend, Store, numbered};
+use sqlx::{AnyConnection, Row};
+
+use super::{Backend, Store, numbered, placeholders};
 use crate::domain::{ConversationId, HelperId, QueueId, Role};
 
 /// The latest end of any block, kept in memory so that the message path does not ask
@@ -43,6 +45,28 @@ pub struct NewBlock<'a> {
     pub kind: &'static str,
     pub value_hash: &'a str,
     pub expires_at: i64,
+}
+
+/// Of these token or network hashes, those blocked now — read inside the caller's
+/// transaction, so a block committed before it (on any node) is seen.
+pub async fn blocked_among(
+    conn: &mut AnyConnection,
+    hashes: &[&str],
+    now: i64,
+) -> sqlx::Result<HashSet<String>> {
+    if hashes.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let sql = format!(
+        "SELECT value_hash FROM blocks WHERE expires_at > {} AND lifted_at IS NULL AND value_hash IN ({})",
+        placeholders(conn, 1, 1),
+        placeholders(conn, 2, hashes.len())
+    );
+    let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(now);
+    for hash in hashes {
+        query = query.bind(*hash);
+    }
+    Ok(query.fetch_all(conn).await?.into_iter().collect())
 }
 
 /// Whether a token hash or network hash is blocked now.

@@ -6,6 +6,7 @@ pub mod helpline;
 pub mod irc;
 pub mod link;
 pub mod matrix;
+pub mod nodes;
 pub mod report;
 pub mod workload;
 
@@ -24,6 +25,9 @@ pub enum Peer {
     Helpline,
     /// Helpline on PostgreSQL, clients on the lean wire.
     HelplinePostgres,
+    /// Two Helpline nodes on one PostgreSQL: requesters on one, helpers on the other,
+    /// so that every message crosses from node to node; lean wire.
+    HelplineTwoNodes,
     Inspircd,
     Synapse,
 }
@@ -34,6 +38,7 @@ impl Peer {
             Self::HelplineV1 => "Helpline, SQLite, v1 wire",
             Self::Helpline => "Helpline, SQLite, lean wire",
             Self::HelplinePostgres => "Helpline, PostgreSQL, lean wire",
+            Self::HelplineTwoNodes => "Helpline, PostgreSQL, two nodes, lean wire",
             Self::Inspircd => "InspIRCd 3 (memory only)",
             Self::Synapse => "Synapse (SQLite)",
         }
@@ -108,8 +113,26 @@ fn workloads(peer: Peer, s: &Settings) -> Vec<Workload> {
 }
 
 async fn measure(options: &ServerOptions, s: &Settings, peer: Peer, w: Workload) -> anyhow::Result<Measured> {
-    let run = |pairs: Vec<Pair>, pid: u32| workload::run(pairs, w, s.warmup, s.duration, pid);
+    let run = |pairs: Vec<Pair>, pid: u32| async move {
+        workload::run(pairs, w, s.warmup, s.duration, &[pid]).await
+    };
     match peer {
+        Peer::HelplineTwoNodes => {
+            let mut options = options.clone();
+            options.database_url =
+                Some(helpline::fresh_postgres(&s.postgres_admin_url, "helpline_bench").await?);
+            // Both nodes need the same secret (any, for a bench).
+            options.secret_key = Some("5e".repeat(32));
+            let a = Server::start(&options).await?;
+            let b = Server::start(&options).await?;
+            let measured = match helpline::pairs_across(&a, &b, w.pairs(), Wire::Lean).await {
+                Ok(pairs) => workload::run(pairs, w, s.warmup, s.duration, &[a.pid(), b.pid()]).await,
+                Err(e) => Err(e),
+            };
+            a.stop().await?;
+            b.stop().await?;
+            measured
+        }
         Peer::HelplineV1 | Peer::Helpline | Peer::HelplinePostgres => {
             let mut options = options.clone();
             if peer == Peer::HelplinePostgres {

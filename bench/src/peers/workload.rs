@@ -56,6 +56,8 @@ pub struct Measured {
     /// Both ways, every client, in the window.
     pub traffic: Traffic,
     pub cpu: Usage,
+    /// Each server process's share of one core (several with several nodes).
+    pub nodes_cpu: Vec<f64>,
     pub seconds: f64,
     pub failures: usize,
 }
@@ -65,6 +67,14 @@ impl Measured {
     pub fn cpu_micros(&self) -> (f64, f64) {
         let per = |share: f64| share * self.seconds * 1e6 / (self.delivered.max(1) as f64);
         (per(self.cpu.server), per(self.cpu.bench))
+    }
+
+    /// Each server process's CPU time per delivered message, in µs.
+    pub fn nodes_cpu_micros(&self) -> Vec<f64> {
+        self.nodes_cpu
+            .iter()
+            .map(|share| share * self.seconds * 1e6 / (self.delivered.max(1) as f64))
+            .collect()
     }
 }
 
@@ -78,7 +88,7 @@ pub async fn run(
     workload: Workload,
     warmup: Duration,
     duration: Duration,
-    server_pid: u32,
+    server_pids: &[u32],
 ) -> anyhow::Result<Measured> {
     let start = Instant::now() + Duration::from_millis(300);
     let window = Window::after(start, warmup, duration);
@@ -98,9 +108,9 @@ pub async fn run(
         }
     }
     tokio::time::sleep_until(window.from.into()).await;
-    let before = cpu::Sample::take(server_pid)?;
+    let before = cpu::Sample::take_all(server_pids)?;
     tokio::time::sleep_until(window.to.into()).await;
-    let after = cpu::Sample::take(server_pid)?;
+    let after = cpu::Sample::take_all(server_pids)?;
     let joined: Joined<Outcome> = join_all(tasks).await;
     joined.warn("client connections");
     let mut received = Latencies::new();
@@ -116,6 +126,7 @@ pub async fn run(
         delivery,
         traffic,
         cpu: after.since(&before, window.seconds()),
+        nodes_cpu: after.each_since(&before, window.seconds()),
         seconds: window.seconds(),
         failures: joined.failures.len(),
     })
