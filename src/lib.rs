@@ -8,7 +8,7 @@
 //!
 //! 1. `domain` — the words of the design as types and rules;
 //! 2. foundations: `error`, `clock`, `config`, `secrets`, `i18n`, `screening`, `metrics`,
-//!    `rate_limit`, `demo`;
+//!    `rate_limit`, `proof_of_work`, `demo`;
 //! 3. parts: `store` (all SQL), `hub` (fan-out, presence, viewers), `mail`, `wiki`, `stats`;
 //! 4. `state` — what everything shares;
 //! 5. capabilities: `extract`, `helpers`, `sites`, `blocks`, `thanks`, then `conversations`;
@@ -41,6 +41,7 @@ pub mod live;
 pub mod mail;
 pub mod metrics;
 pub mod ops;
+pub mod proof_of_work;
 pub mod rate_limit;
 pub mod screening;
 pub mod secrets;

@@ -38,6 +38,7 @@ pub struct Metrics {
     resyncs: Counter,
     leads: Gauge,
     relay_dropped: Gauge,
+    proof_of_work: Gauge,
 }
 
 /// What `/metrics` reads at scrape time.
@@ -46,6 +47,7 @@ pub struct Readings {
     pub helpers_online: usize,
     pub leads: bool,
     pub relay_dropped: u64,
+    pub proof_of_work: bool,
 }
 
 impl Default for Metrics {
@@ -100,7 +102,14 @@ impl Metrics {
             "Events for the other nodes dropped because sending fell behind",
             relay_dropped.clone(),
         );
+        let proof_of_work = Gauge::default();
+        registry.register(
+            "proof_of_work_required",
+            "1 while new requests must carry a proof of work",
+            proof_of_work.clone(),
+        );
         Self {
+            proof_of_work,
             registry,
             messages,
             conversations,
@@ -166,6 +175,7 @@ impl Metrics {
         self.helpers_online.set(i64::try_from(now.helpers_online).unwrap_or(i64::MAX));
         self.leads.set(i64::from(now.leads));
         self.relay_dropped.set(i64::try_from(now.relay_dropped).unwrap_or(i64::MAX));
+        self.proof_of_work.set(i64::from(now.proof_of_work));
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();

@@ -52,6 +52,7 @@ pub struct Secrets {
     lookup_key: [u8; 32],
     reply_key: [u8; 32],
     mail_in_key: [u8; 32],
+    proof_of_work_key: [u8; 32],
     sealer: XChaCha20Poly1305,
 }
 
@@ -63,11 +64,13 @@ impl Secrets {
         let lookup_key = derive(&master, b"helpline helper e-mail lookup v1");
         let reply_key = derive(&master, b"helpline reply address v1");
         let mail_in_key = derive(&master, b"helpline mail-in key v1");
+        let proof_of_work_key = derive(&master, b"helpline proof of work v1");
         Self {
             network_key,
             lookup_key,
             reply_key,
             mail_in_key,
+            proof_of_work_key,
             sealer: XChaCha20Poly1305::new(&seal_key.into()),
         }
     }
@@ -95,6 +98,12 @@ impl Secrets {
         mac.update(&day.to_be_bytes());
         mac.update(&network);
         hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    /// The key that signs proof-of-work challenges (ALTCHA's `signature`), so that a
+    /// client cannot choose its own easy challenge.
+    pub fn proof_of_work_key(&self) -> &[u8; 32] {
+        &self.proof_of_work_key
     }
 
     /// The tag that makes a reply address unforgeable: 80 bits of an HMAC of what it

@@ -21,6 +21,7 @@ use crate::hub::{Hub, Leadership, NodeId, Presence, Relay, Relayed, Viewers};
 use crate::i18n::I18n;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
+use crate::proof_of_work::Gate;
 use crate::rate_limit::RateLimits;
 use crate::screening::Screener;
 use crate::secrets::Secrets;
@@ -64,6 +65,8 @@ pub struct Shared {
     pub secrets: Secrets,
     pub metrics: Metrics,
     pub limits: RateLimits,
+    /// Whether new requests must carry a proof of work now.
+    pub proof_of_work: Gate,
     /// Outbound mail, when configured: it makes the e-mail channel available.
     pub mailer: Option<Mailer>,
     pub appender: Appender,
@@ -94,6 +97,7 @@ impl AppState {
         };
         let shared = Shared {
             limits: RateLimits::new(&config.limits),
+            proof_of_work: Gate::new(&config.proof_of_work),
             store,
             presence: Presence::new(clock.clone(), relay.clone()),
             clock,

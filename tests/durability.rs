@@ -21,6 +21,10 @@ messages_per_minute_per_token = 1000000
 conversations_per_hour_per_network = 1000
 requests_per_minute_per_network = 1000000
 
+# One load generator asks for help many times: no proof of work.
+[proof_of_work]
+mode = "off"
+
 [[queues]]
 id = "wiki-queue"
 name = "Wiki helpers"

@@ -10,7 +10,18 @@ use std::path::{Path, PathBuf};
 /// layer as long as no circle forms.
 const LAYERS: &[&[&str]] = &[
     &["domain"],
-    &["error", "clock", "config", "secrets", "i18n", "screening", "metrics", "rate_limit", "demo"],
+    &[
+        "error",
+        "clock",
+        "config",
+        "secrets",
+        "i18n",
+        "screening",
+        "metrics",
+        "rate_limit",
+        "proof_of_work",
+        "demo",
+    ],
     &["store", "hub", "mail", "wiki", "stats"],
     &["state"],
     &["extract", "helpers", "sites", "blocks", "thanks", "cluster"],

@@ -13,6 +13,7 @@
 mod client;
 mod console;
 mod cpu;
+mod flood;
 mod idle;
 mod latency;
 mod machine;
@@ -59,6 +60,8 @@ enum Scenario {
     Storm,
     /// One node and two nodes on PostgreSQL, the peers' workloads: rates and each node's CPU.
     Nodes,
+    /// Other networks' request latency, quiet and while one network floods the server.
+    Flood,
 }
 
 /// One measurement that a scenario runs.
@@ -71,6 +74,7 @@ enum Run {
     Peers,
     Storm,
     Nodes,
+    Flood,
 }
 
 impl Scenario {
@@ -84,6 +88,7 @@ impl Scenario {
             Self::Peers => &[Run::Peers],
             Self::Storm => &[Run::Storm],
             Self::Nodes => &[Run::Nodes],
+            Self::Flood => &[Run::Flood],
         }
     }
 }
@@ -150,6 +155,13 @@ pub struct Settings {
     /// storm: claim every conversation first (active, no queue position to work out).
     #[arg(long, global = true)]
     storm_claimed: bool,
+
+    /// flood: networks of the normal load (each reads once a second).
+    #[arg(long, global = true, default_value_t = 10, value_name = "N")]
+    flood_networks: u8,
+    /// flood: seconds each phase (quiet, flooded) lasts.
+    #[arg(long, global = true, default_value_t = 20.0, value_name = "SECS")]
+    flood_duration: f64,
 
     /// peers: the servers compared, in this order.
     #[arg(
@@ -263,6 +275,7 @@ async fn main() -> anyhow::Result<()> {
         synchronous: settings.synchronous,
         database_url: None,
         secret_key: None,
+        default_limits: false,
     };
     let context = report::Context::capture(&options);
     println!("{}", context.describe());
@@ -336,6 +349,14 @@ async fn main() -> anyhow::Result<()> {
                     }
                     peers::report::section(&context, &peer_settings, &rows, &skipped)
                 }
+            }
+            Run::Flood => {
+                let flood_settings = flood::Settings {
+                    networks: settings.flood_networks.clamp(1, 200),
+                    duration: seconds(settings.flood_duration, "flood-duration")?,
+                };
+                let outcome = flood::run(&options, &flood_settings).await?;
+                flood::section(&context, &flood_settings, &outcome)
             }
             Run::Console => {
                 let settings = console::Settings {

@@ -21,6 +21,8 @@ const RAISED_LIMITS: &[(&str, &str)] = &[
     ("HELPLINE_LIMITS__CONVERSATIONS_PER_HOUR_PER_NETWORK", "1000000"),
     ("HELPLINE_LIMITS__MESSAGES_PER_MINUTE_PER_TOKEN", "1000000"),
     ("HELPLINE_LIMITS__REQUESTS_PER_MINUTE_PER_NETWORK", "100000000"),
+    // One load generator asks for help thousands of times: no proof of work either.
+    ("HELPLINE_PROOF_OF_WORK__MODE", "off"),
 ];
 
 #[derive(Clone)]
@@ -31,6 +33,9 @@ pub struct ServerOptions {
     pub database_url: Option<String>,
     /// The server secret (hex), for several nodes that must share one.
     pub secret_key: Option<String>,
+    /// Keep the server's default rate limits (the flood); otherwise they are raised so
+    /// that one load generator's address is not limited as one network.
+    pub default_limits: bool,
 }
 
 /// The `helpline` binary: `--server-bin`, else the one built next to this binary (the
@@ -113,7 +118,7 @@ impl Server {
             .args(["--listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(&data_dir)
-            .envs(RAISED_LIMITS.iter().copied())
+            .envs(RAISED_LIMITS.iter().copied().filter(|_| !options.default_limits))
             .env("HELPLINE_SQLITE_SYNCHRONOUS", options.synchronous.as_str())
             .envs(options.database_url.iter().map(|url| ("HELPLINE_DATABASE_URL", url)))
             .envs(options.secret_key.iter().map(|key| ("HELPLINE_SECRET_KEY", key)))

@@ -46,6 +46,7 @@ pub struct Config {
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
     pub limits: Limits,
+    pub proof_of_work: ProofOfWorkConfig,
     /// Outbound mail. Without it the server offers chat only.
     pub mail: Option<MailConfig>,
     pub console: ConsoleConfig,
@@ -72,6 +73,40 @@ pub struct Limits {
     pub messages_per_minute_per_token: u32,
     /// Requests of any kind per requester network per minute.
     pub requests_per_minute_per_network: u32,
+    /// A connection must send its whole request head within this time (slow clients,
+    /// "slowloris"); a keep-alive connection idle this long is closed.
+    pub header_read_seconds: u64,
+    /// A request, its body included, is answered within this time, or gets `408`.
+    pub request_seconds: u64,
+}
+
+/// A proof of work (ALTCHA's format) asked of new requests while many wait: a flood of
+/// requests from many networks costs its sender CPU time, a person a second or two.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ProofOfWorkConfig {
+    /// `auto`: asked while `waiting_above` or more requests wait, until fewer than half
+    /// that wait; `always`; or `off`.
+    pub mode: ProofOfWorkMode,
+    pub waiting_above: u32,
+    /// The challenge's search space: a person's browser tries half of it on average.
+    pub max_number: u64,
+    /// A challenge must be solved and used within this time.
+    pub expires_seconds: u64,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ProofOfWorkMode {
+    Auto,
+    Always,
+    Off,
+}
+
+impl Default for ProofOfWorkConfig {
+    fn default() -> Self {
+        Self { mode: ProofOfWorkMode::Auto, waiting_above: 30, max_number: 100_000, expires_seconds: 600 }
+    }
 }
 
 /// How requests find helpers.
@@ -182,6 +217,7 @@ impl Default for Config {
             reopen_days: 14,
             trust_forwarded_for: false,
             limits: Limits::default(),
+            proof_of_work: ProofOfWorkConfig::default(),
             mail: None,
             console: ConsoleConfig::default(),
             routing: RoutingConfig::default(),
@@ -202,6 +238,8 @@ impl Default for Limits {
             conversations_per_hour_per_network: 10,
             messages_per_minute_per_token: 30,
             requests_per_minute_per_network: 120,
+            header_read_seconds: 10,
+            request_seconds: 30,
         }
     }
 }

@@ -132,6 +132,16 @@ impl Config {
         if self.limits.first_message_chars == 0 || self.limits.message_chars == 0 {
             bail!("message limits must be positive");
         }
+        if self.limits.header_read_seconds == 0 || self.limits.request_seconds == 0 {
+            bail!("limits.header_read_seconds and limits.request_seconds must be positive");
+        }
+        let pow = &self.proof_of_work;
+        if pow.max_number == 0 || pow.max_number > 10_000_000 {
+            bail!("proof_of_work.max_number must be between 1 and 10000000");
+        }
+        if pow.waiting_above == 0 || pow.expires_seconds == 0 {
+            bail!("proof_of_work.waiting_above and proof_of_work.expires_seconds must be positive");
+        }
         Ok(())
     }
 }

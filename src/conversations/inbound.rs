@@ -149,10 +149,11 @@ async fn open(state: &AppState, mail: &Inbound) -> AppResult<Received> {
         username_temporary: false,
         email: Some(from.clone()),
         trouble_with: None,
+        proof_of_work: None,
     };
     // The sender's keyed hash stands for a network: their own rate and blocks.
     let sender = format!("mail:{}", state.secrets.email_lookup(&from));
-    let created = requester::create(state, input, &sender).await?;
+    let created = requester::create(state, input, &sender, false).await?;
     Ok(Received::Opened { conversation: created.id })
 }
 

@@ -16,6 +16,7 @@ pub mod inbound_routes;
 pub mod mailbox;
 pub mod offers;
 pub mod outbox;
+pub mod proof_of_work;
 pub mod public_routes;
 pub mod requester;
 pub mod retention;

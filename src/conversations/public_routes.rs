@@ -14,12 +14,14 @@ use super::requester::{
 use crate::domain::{Conversation, ConversationId};
 use crate::error::{AppJson, AppQuery, AppResult, ErrorBody};
 use crate::extract::{BearerToken, RequestOrigin, RequesterNetwork, check_origin};
+use crate::proof_of_work::Challenge;
 use crate::secrets::hash_token;
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create))
+        .routes(routes!(challenge))
         .routes(routes!(read))
         .routes(routes!(post_message))
         .routes(routes!(close))
@@ -54,7 +56,7 @@ pub struct After {
 #[utoipa::path(post, path = "/v1/conversations", tag = "requester", request_body = NewConversation,
     responses(
         (status = 201, body = CreatedConversation),
-        (status = 400, body = ErrorBody, description = "empty or too long text, unknown site or topic, malformed e-mail or JSON"),
+        (status = 400, body = ErrorBody, description = "empty or too long text, unknown site or topic, malformed e-mail or JSON, a proof of work missing (`proof_of_work_required`) or not holding (`proof_of_work_invalid`)"),
         (status = 403, body = ErrorBody, description = "origin not allowed for the site"),
         (status = 413, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn create(
@@ -67,8 +69,20 @@ pub async fn create(
     if state.config.site(&input.site).is_some() {
         check_origin(&state, &input.site, origin.as_deref())?;
     }
-    let created = requester::create(&state, input, &network).await?;
+    let created = requester::create(&state, input, &network, true).await?;
     Ok((StatusCode::CREATED, AppJson(created)))
+}
+
+/// A proof-of-work challenge (ALTCHA's format), for `proof_of_work` of a new request
+/// while the server asks for one (`proof_of_work` in the site's widget settings).
+#[utoipa::path(get, path = "/v1/challenge", tag = "requester",
+    responses((status = 200, body = Challenge), (status = 429, body = ErrorBody)))]
+pub async fn challenge(
+    State(state): State<AppState>,
+    RequesterNetwork(network): RequesterNetwork,
+) -> AppResult<AppJson<Challenge>> {
+    state.limits.request(&network)?;
+    Ok(AppJson(super::proof_of_work::challenge(&state)))
 }
 
 /// The conversation's status and its messages after `after`.

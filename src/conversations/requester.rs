@@ -46,6 +46,11 @@ pub struct NewConversation {
     /// it where it touched them, never see the conversation.
     #[serde(default)]
     pub trouble_with: Option<String>,
+    /// A solved proof of work (ALTCHA's payload: base64 of its JSON), needed while the
+    /// server asks for one (`proof_of_work` in the site's settings; challenges from
+    /// `GET /v1/challenge`).
+    #[serde(default)]
+    pub proof_of_work: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -161,13 +166,22 @@ fn validate<'a>(state: &'a AppState, input: NewConversation) -> AppResult<Reques
 
 /// Starts a conversation: checks, screens, stores it with its first messages and audit
 /// events in one transaction, then tells the queue.
+/// `by_web`: the request came through the API (widget), where a proof of work may be
+/// asked for; requests by e-mail never are.
 pub async fn create(
     state: &AppState,
     input: NewConversation,
     network_hash: &str,
+    by_web: bool,
 ) -> AppResult<CreatedConversation> {
+    let proof = input.proof_of_work.clone();
     let request = validate(state, input)?;
     crate::blocks::check(state, network_hash).await?;
+    // After every other check, so that a solution is not spent on a request refused
+    // for a typo.
+    if by_web {
+        super::proof_of_work::demand(state, proof.as_deref()).await?;
+    }
     // Counted only once the request is valid: a typo does not use up the hour's budget.
     state.limits.new_conversation(network_hash)?;
     let screening = state.screener.screen(request.text.as_str());

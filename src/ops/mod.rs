@@ -41,6 +41,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         helpers_online: state.presence.online_count(),
         leads: state.leadership.leads(),
         relay_dropped: state.hub.relay().dropped(),
+        proof_of_work: state.proof_of_work.required(),
     });
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
 }

@@ -48,6 +48,9 @@ pub struct WidgetSettings {
     /// The site's wiki can confirm a logged-in requester's name (OAuth 2.0): the chat
     /// offers "Confirm it's you".
     pub confirm_identity: bool,
+    /// New requests must carry a proof of work now (many are waiting): the widget
+    /// solves a challenge from `GET /v1/challenge` while the person writes.
+    pub proof_of_work: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -142,5 +145,6 @@ pub async fn widget_settings(
         channels,
         personal_data: state.screener.personal_data_rules().clone(),
         confirm_identity: site.oauth.is_some() && site.api_url.is_some(),
+        proof_of_work: state.proof_of_work.required(),
     }))
 }

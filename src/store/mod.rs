@@ -12,6 +12,7 @@
 pub mod alerts;
 pub mod blocks;
 pub mod catalog;
+pub mod challenges;
 pub mod cluster;
 pub mod conversations;
 pub mod departures;

@@ -29,11 +29,19 @@ pub fn routes() -> Router<AppState> {
 pub const LOADER_JS: &str = include_str!("../../web/widget/loader.js");
 /// The widget's script in parts a reader can hold at once (`web/widget/helpline/`),
 /// joined in name order into the one script served and put in the gadget.
-pub const WIDGET_PARTS: [&str; 6] =
-    ["01-tools.js", "02-connection.js", "03-dialog.js", "04-chat.js", "04-wiki.js", "05-session.js"];
+pub const WIDGET_PARTS: [&str; 7] = [
+    "01-tools.js",
+    "02-connection.js",
+    "02-proof.js",
+    "03-dialog.js",
+    "04-chat.js",
+    "04-wiki.js",
+    "05-session.js",
+];
 pub const WIDGET_JS: &str = concat!(
     include_str!("../../web/widget/helpline/01-tools.js"),
     include_str!("../../web/widget/helpline/02-connection.js"),
+    include_str!("../../web/widget/helpline/02-proof.js"),
     include_str!("../../web/widget/helpline/03-dialog.js"),
     include_str!("../../web/widget/helpline/04-chat.js"),
     include_str!("../../web/widget/helpline/04-wiki.js"),

@@ -170,6 +170,8 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     config.limits.conversations_per_hour_per_network = 10_000;
     config.limits.messages_per_minute_per_token = 10_000;
     config.limits.requests_per_minute_per_network = 100_000;
+    // Tests start many requests from one address; tests/abuse.rs switches it back on.
+    config.proof_of_work.mode = helpline::config::ProofOfWorkMode::Off;
     config.queues = vec![
         QueueConfig::new("wiki-queue", "Wiki helpers"),
         QueueConfig::new("other-queue", "Other helpers"),

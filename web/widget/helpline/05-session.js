@@ -139,6 +139,7 @@
 	function Widget(cfg, lang) {
 		var my = { cfg: cfg, lang: lang, store: Store(cfg.site), api: Api(cfg.server), settings: null, loading: null, t: Texts({}),
 			looksPersonal: null, dialog: null, session: null, opener: null };
+		my.proof = ProofOfWork(my.api);
 		my.exit = QuickExit(cfg.quick_exit_url, function () {
 			return [my.dialog && my.dialog.node, my.session && my.session.chat.node];
 		}, function () {
@@ -186,14 +187,35 @@
 		};
 	}
 
+	/* A new request, with a proof of work when the server asks for one: said by the
+	 * settings (then solved since the dialog opened), or by the answer to a request sent
+	 * without one. A solution that expired while the person wrote is solved again, once. */
+	function createRequest(my, body) {
+		function withProof(again) {
+			return my.proof.take().then(function (proof) {
+				body.proof_of_work = proof;
+				return my.api('POST', '/v1/conversations', body);
+			}).catch(function (e) {
+				if (e.code === 'proof_of_work_invalid' && !again) { return withProof(true); }
+				throw e;
+			});
+		}
+		if (my.settings.proof_of_work) { return withProof(false); }
+		return my.api('POST', '/v1/conversations', body).catch(function (e) {
+			if (e.code === 'proof_of_work_required') { return withProof(false); }
+			throw e;
+		});
+	}
+
 	/* The request dialog. From a gone conversation (`prefill` = its unsent words), that
 	 * chat stays until the new one starts. */
 	function showDialog(my, prefill) {
 		if (my.dialog) { return; }
+		if (my.settings.proof_of_work) { my.proof.prepare(); }
 		my.dialog = Dialog({
 			settings: my.settings, t: my.t, site: my.cfg.site, lang: my.lang, host: my.cfg.server.replace(/^https?:\/\//, ''),
 			looksPersonal: my.looksPersonal, prefill: prefill, exitButton: function () { return my.exit.button(my.t); },
-			create: function (body) { return my.api('POST', '/v1/conversations', body); },
+			create: function (body) { return createRequest(my, body); },
 			onChat: function (created, noTrace) {
 				my.store.keep(!noTrace);
 				if (my.session) { retire(my.session); }

@@ -2,6 +2,8 @@
 //! OpenAPI document built from the same annotated handlers), the background tasks, and
 //! a server that starts on any port (port 0 in tests) and shuts down gracefully.
 
+mod serve;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,11 +11,11 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, Method, header};
-use axum::serve::ListenerExt;
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -64,6 +66,7 @@ pub fn router(state: AppState) -> Router {
     let (routes, api) = api_routes();
     let api_json = Arc::new(serde_json::to_string_pretty(&api).unwrap_or_default());
     let body_limit = state.config.limits.body_bytes;
+    let request_time = Duration::from_secs(state.config.limits.request_seconds);
     routes
         .merge(widget::routes())
         .merge(console::routes())
@@ -75,6 +78,9 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(DefaultBodyLimit::max(body_limit))
+        // A request, its body included, is answered within this time (a client that
+        // sends its body slowly gets 408); sockets leave this layer once upgraded.
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_time))
         .layer(cors(&state.config))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -104,7 +110,7 @@ fn cors(config: &Config) -> CorsLayer {
 pub struct Server {
     pub addr: SocketAddr,
     pub state: AppState,
-    task: JoinHandle<std::io::Result<()>>,
+    task: JoinHandle<()>,
 }
 
 impl Server {
@@ -130,19 +136,9 @@ impl Server {
         crate::cluster::start(&state, ends.relayed);
         spawn_background(&state);
         let app = router(state.clone());
-        let shutdown = state.shutdown.clone();
-        // Chat frames are small: without TCP_NODELAY, Nagle's algorithm and delayed ACKs
-        // hold some of them back for 40 ms.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::debug!(%error, "could not set TCP_NODELAY");
-            }
-        });
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await
-        });
+        let timeouts =
+            serve::Timeouts { header_read: Duration::from_secs(state.config.limits.header_read_seconds) };
+        let task = tokio::spawn(serve::serve(listener, app, timeouts, state.shutdown.clone()));
         Ok(Self { addr, state, task })
     }
 
@@ -153,7 +149,7 @@ impl Server {
     /// Stops accepting, tells live sockets to resume elsewhere, waits for requests to end.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.state.shutdown.cancel();
-        self.task.await??;
+        self.task.await?;
         self.state.store.close().await;
         Ok(())
     }
@@ -180,6 +176,7 @@ fn spawn_background(state: &AppState) {
     tokio::spawn(conversations::mailbox::run(state.clone(), shutdown.clone()));
     tokio::spawn(crate::helpers::alerts::run(state.clone(), shutdown.clone()));
     tokio::spawn(conversations::departures::run(state.clone(), shutdown.clone()));
+    tokio::spawn(conversations::proof_of_work::run(state.clone(), shutdown.clone()));
     tokio::spawn(conversations::outbox::run(state.clone(), shutdown));
 }
 
