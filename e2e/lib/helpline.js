@@ -89,6 +89,9 @@ export class Helpline {
 		const out = await this.run(['helper', 'link', name]);
 		const token = /token=(mlk_\S+)/.exec(out)[1];
 		const context = await browser.newContext(contextOptions);
+		// What the console's Content Security Policy refused: its pages must need nothing it forbids.
+		this.cspViolations ??= [];
+		context.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) this.cspViolations.push(m.text()); });
 		const page = await context.newPage();
 		await page.goto(`${this.url}/console/signin/link?token=${token}`);
 		await page.getByRole('button', { name: `Continue as ${name}` }).click();

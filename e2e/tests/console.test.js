@@ -310,3 +310,8 @@ async function waitUntil(check, timeout = 5000) {
 		await new Promise((r) => setTimeout(r, 50));
 	}
 }
+
+test('no console page needed anything its Content Security Policy refuses', () => {
+	assert.ok(helpline.cspViolations, 'the console was used in the tests above');
+	assert.deepEqual(helpline.cspViolations, []);
+});

@@ -15,6 +15,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -82,6 +83,16 @@ pub fn router(state: AppState) -> Router {
         // sends its body slowly gets 408); sockets leave this layer once upgraded.
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_time))
         .layer(cors(&state.config))
+        // On every answer, pages, scripts, JSON and errors alike, unless a route set its
+        // own: no guessing of types, no framing.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

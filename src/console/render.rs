@@ -9,13 +9,27 @@ use super::Ui;
 use crate::error::AppError;
 use crate::state::AppState;
 
+/// What console pages may load: only this server's own script, styles and images, and
+/// its own socket. An injected `<script>`, inline handler or style, or a foreign
+/// resource is refused by the browser even if escaping ever failed.
+pub const CONSOLE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
 /// Renders a template, or a plain 500 if it cannot be (a bug, logged). Pages are never
 /// framed, and their addresses (which name conversations) never leave in a `Referer`;
 /// `same-origin` rather than `no-referrer`, because with the latter browsers send
 /// `Origin: null` on form posts, which the origin check must refuse.
 pub fn render(template: &impl Template, status: StatusCode) -> Response {
     match template.render() {
-        Ok(html) => (status, [("x-frame-options", "DENY"), ("referrer-policy", "same-origin")], Html(html))
+        Ok(html) => (
+            status,
+            [
+                ("x-frame-options", "DENY"),
+                ("referrer-policy", "same-origin"),
+                ("content-security-policy", CONSOLE_CSP),
+            ],
+            Html(html),
+        )
             .into_response(),
         Err(error) => {
             tracing::error!(%error, "rendering a console page");
