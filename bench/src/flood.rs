@@ -5,7 +5,8 @@
 //! Normal load: `networks` networks (127.0.1.x), each asking for help once and then
 //! reading its conversation once a second (as a widget without its socket would). The
 //! flood: 50 requests in flight at all times from one network, new requests and widget
-//! settings in turn; its rate is reported next to the normal load's.
+//! settings in turn; its rate is reported next to the normal load's. Three rows: quiet,
+//! the flood held to ten times the normal load's rate, and the flood unbounded.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -34,46 +35,66 @@ pub struct Phase {
 }
 
 pub struct Outcome {
-    pub quiet: Phase,
-    pub flooded: Phase,
+    pub phases: Vec<(&'static str, Phase)>,
+}
+
+/// How the flooding network sends: not at all, at a rate (requests/s), or as fast as
+/// the server answers.
+#[derive(Clone, Copy)]
+enum Flood {
+    None,
+    Rate(f64),
+    Unbounded,
 }
 
 pub async fn run(options: &ServerOptions, s: &Settings) -> anyhow::Result<Outcome> {
     let mut options = options.clone();
     options.default_limits = true;
-    let quiet = {
+    let normal = f64::from(s.networks);
+    let mut phases = Vec::new();
+    for (label, flood) in [
+        ("quiet", Flood::None),
+        ("flood at 10× the normal load", Flood::Rate(10.0 * normal)),
+        ("flood as fast as answered", Flood::Unbounded),
+    ] {
         let server = Server::start(&options).await?;
-        let phase = phase(&server, s, false).await;
+        let measured = phase(&server, s, flood).await;
         server.stop().await?;
-        phase?
-    };
-    let flooded = {
-        let server = Server::start(&options).await?;
-        let phase = phase(&server, s, true).await;
-        server.stop().await?;
-        phase?
-    };
-    Ok(Outcome { quiet, flooded })
+        phases.push((label, measured?));
+    }
+    Ok(Outcome { phases })
 }
 
 fn client_from(ip: [u8; 4]) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder().local_address(IpAddr::from(ip)).build()?)
 }
 
-async fn phase(server: &Server, s: &Settings, flood: bool) -> anyhow::Result<Phase> {
+async fn phase(server: &Server, s: &Settings, flood: Flood) -> anyhow::Result<Phase> {
     let url = server.http_url();
     let stop = Arc::new(AtomicBool::new(false));
     let (served, refused) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let mut flooders = Vec::new();
-    if flood {
+    if !matches!(flood, Flood::None) {
         let client = client_from([127, 0, 0, 2])?;
+        // At a rate: each of the 50 senders waits its turn, 50 / rate seconds apart.
+        let pause = match flood {
+            Flood::Rate(rate) => Some(Duration::from_secs_f64(50.0 / rate.max(0.001))),
+            _ => None,
+        };
         for i in 0..50 {
             let (client, url, stop) = (client.clone(), url.clone(), Arc::clone(&stop));
             let (served, refused) = (Arc::clone(&served), Arc::clone(&refused));
             flooders.push(tokio::spawn(async move {
                 let body = json!({ "site": "demo", "text": "flood" });
                 let mut n = i;
+                let mut tick = pause.map(|p| {
+                    let first = tokio::time::Instant::now() + p.mul_f64(f64::from(i) / 50.0);
+                    tokio::time::interval_at(first, p)
+                });
                 while !stop.load(Ordering::Relaxed) {
+                    if let Some(tick) = tick.as_mut() {
+                        tick.tick().await;
+                    }
                     n += 1;
                     let request = if n % 2 == 0 {
                         client.post(format!("{url}/v1/conversations")).json(&body)
@@ -159,8 +180,9 @@ pub fn section(context: &Context, s: &Settings, o: &Outcome) -> Section {
          conversation once a second ({} requests/s in all), for {:?}; the server keeps its \
          default rate limits (120 requests a minute and 10 new requests an hour per network; \
          the limits raised for the other sections are not raised here)\n\
-         - Flood: one network (127.0.0.2) with 50 requests in flight at all times (new requests \
-         and widget settings in turn), as fast as the server answers; a fresh server per row\n",
+         - Flood: one network (127.0.0.2), 50 senders (new requests and widget settings in turn), \
+         held to ten times the normal load's rate, or each sending again as soon as answered; \
+         a fresh server per row\n",
         s.networks, s.networks, s.duration
     );
     t.push_str(
@@ -168,7 +190,7 @@ pub fn section(context: &Context, s: &Settings, o: &Outcome) -> Section {
          | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     let normal = f64::from(s.networks);
-    for (label, p) in [("quiet", &o.quiet), ("flooded", &o.flooded)] {
+    for (label, p) in &o.phases {
         let times = if p.flood_per_second > 0.0 {
             format!("{} ({:.0}×)", grouped(p.flood_per_second), p.flood_per_second / normal)
         } else {
