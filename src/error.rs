@@ -158,6 +158,18 @@ impl From<axum::extract::rejection::QueryRejection> for AppError {
     }
 }
 
+impl From<axum::extract::rejection::PathRejection> for AppError {
+    /// A path naming something that cannot exist here (an id not of our shape).
+    fn from(_: axum::extract::rejection::PathRejection) -> Self {
+        Self::NotFound("Nothing here has this id.")
+    }
+}
+
+/// `Path` extractor whose rejections use our error shape.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct AppPath<T>(pub T);
+
 /// `Query` extractor whose rejections use our error shape.
 #[derive(axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(AppError))]

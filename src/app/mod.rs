@@ -2,6 +2,7 @@
 //! OpenAPI document built from the same annotated handlers), the background tasks, and
 //! a server that starts on any port (port 0 in tests) and shuts down gracefully.
 
+mod openapi;
 mod serve;
 
 use std::net::SocketAddr;
@@ -60,6 +61,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts();
     let mut doc = ApiDoc::openapi();
     doc.merge(api);
+    openapi::document_edge_answers(&mut doc);
     (routes, doc)
 }
 
@@ -97,8 +99,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Browsers may call the requester API from the sites' pages; the helper API and the
-/// console are not for other origins.
+/// What the widget calls from a site's pages. Nothing else — the helper API, the
+/// console, health, metrics, mail — is granted to any other origin.
+const REQUESTER_PATHS: &[&str] = &["/v1/conversations", "/v1/sites/", "/v1/challenge"];
+
+/// Browsers may call the requester API from the sites' pages, and nothing else.
 fn cors(config: &Config) -> CorsLayer {
     let origins: Vec<HeaderValue> = config
         .sites
@@ -109,7 +114,7 @@ fn cors(config: &Config) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |origin, parts| {
             let path = parts.uri.path();
-            !path.starts_with("/v1/helper") && !path.starts_with("/console") && origins.contains(origin)
+            REQUESTER_PATHS.iter().any(|p| path.starts_with(p)) && origins.contains(origin)
         }))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])

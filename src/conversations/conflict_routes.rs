@@ -1,6 +1,6 @@
 //! The HTTP edge of conflicts of interest and of the evidence list.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -12,7 +12,7 @@ use super::helper_ops;
 use super::public_routes::requester_conversation;
 use super::service::Actor;
 use crate::domain::ConversationId;
-use crate::error::{AppJson, AppResult, ErrorBody};
+use crate::error::{AppJson, AppPath, AppResult, ErrorBody};
 use crate::extract::{BearerToken, RequestOrigin, RequesterNetwork};
 use crate::helpers::auth::AuthedHelper;
 use crate::state::AppState;
@@ -35,7 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     security(("requester_token" = [])))]
 pub async fn requester_trouble(
     State(state): State<AppState>,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
     BearerToken(token): BearerToken,
@@ -54,7 +54,7 @@ pub async fn requester_trouble(
     security(("requester_token" = [])))]
 pub async fn not_helped_by(
     State(state): State<AppState>,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
     BearerToken(token): BearerToken,
@@ -74,7 +74,7 @@ pub async fn not_helped_by(
 pub async fn helper_trouble(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     AppJson(input): AppJson<TroubleInput>,
 ) -> AppResult<StatusCode> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
@@ -89,7 +89,7 @@ pub async fn helper_trouble(
 pub async fn evidence(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
 ) -> AppResult<AppJson<EvidenceView>> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
     Ok(AppJson(conflicts::evidence(&state, &c).await?))
@@ -108,7 +108,7 @@ pub struct SentEvidence {
 pub async fn send_evidence(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
 ) -> AppResult<AppJson<SentEvidence>> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
     let appended = conflicts::send_evidence(&state, &helper, &c).await?;

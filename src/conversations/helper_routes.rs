@@ -1,6 +1,6 @@
 //! The helper API (v1): the queue, a conversation, and what a helper does with it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -11,7 +11,7 @@ use super::helper_ops::{self, CloseInput, HelperMessageInput, HelperView, Redire
 use super::public_routes::After;
 use super::requester::PostedMessage;
 use crate::domain::{ConversationId, Helper, QueueId, QueueItem, Status};
-use crate::error::{AppError, AppJson, AppQuery, AppResult, ErrorBody};
+use crate::error::{AppError, AppJson, AppPath, AppQuery, AppResult, ErrorBody};
 use crate::helpers::auth::AuthedHelper;
 use crate::state::AppState;
 use crate::store::conversations::QueueFilter;
@@ -84,7 +84,7 @@ pub async fn queue(
 pub async fn read(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     AppQuery(after): AppQuery<After>,
 ) -> AppResult<AppJson<HelperView>> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
@@ -98,7 +98,7 @@ pub async fn read(
 pub async fn events(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
 ) -> AppResult<AppJson<AuditTrail>> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
     Ok(AppJson(AuditTrail { events: helper_ops::events(&state, &c).await? }))
@@ -122,7 +122,7 @@ async fn view_after_change(
 pub async fn claim(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
 ) -> AppResult<AppJson<HelperView>> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
     helper_ops::claim(&state, &helper, &c).await?;
@@ -136,7 +136,7 @@ pub async fn claim(
 pub async fn release(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
 ) -> AppResult<AppJson<HelperView>> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
     helper_ops::release(&state, &helper, &c).await?;
@@ -152,7 +152,7 @@ pub async fn release(
 pub async fn transfer(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     AppJson(input): AppJson<TransferInput>,
 ) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
@@ -174,7 +174,7 @@ pub async fn transfer(
 pub async fn redirect(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     AppJson(input): AppJson<RedirectInput>,
 ) -> AppResult<AppJson<HelperView>> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
@@ -191,7 +191,7 @@ pub async fn redirect(
 pub async fn close(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     AppJson(input): AppJson<CloseInput>,
 ) -> AppResult<AppJson<HelperView>> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
@@ -208,7 +208,7 @@ pub async fn close(
 pub async fn post_message(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     AppJson(input): AppJson<HelperMessageInput>,
 ) -> AppResult<(StatusCode, AppJson<PostedMessage>)> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;

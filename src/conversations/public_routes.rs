@@ -1,7 +1,7 @@
 //! The requester's HTTP API (v1): create, read after `seq`, post, close, thanks, transcript,
 //! answers through the wiki's e-mail.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -12,7 +12,7 @@ use super::requester::{
     self, CreatedConversation, NewConversation, NewMessage, PostedMessage, RequesterView,
 };
 use crate::domain::{Conversation, ConversationId};
-use crate::error::{AppJson, AppQuery, AppResult, ErrorBody};
+use crate::error::{AppJson, AppPath, AppQuery, AppResult, ErrorBody};
 use crate::extract::{BearerToken, RequestOrigin, RequesterNetwork, check_origin};
 use crate::proof_of_work::Challenge;
 use crate::secrets::hash_token;
@@ -91,7 +91,7 @@ pub async fn challenge(
     security(("requester_token" = [])))]
 pub async fn read(
     State(state): State<AppState>,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
     BearerToken(token): BearerToken,
@@ -110,7 +110,7 @@ pub async fn read(
     security(("requester_token" = [])))]
 pub async fn post_message(
     State(state): State<AppState>,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
     BearerToken(token): BearerToken,
@@ -129,7 +129,7 @@ pub async fn post_message(
     security(("requester_token" = [])))]
 pub async fn close(
     State(state): State<AppState>,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
     BearerToken(token): BearerToken,
@@ -147,7 +147,7 @@ pub async fn close(
     security(("requester_token" = [])))]
 pub async fn thanks(
     State(state): State<AppState>,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
     BearerToken(token): BearerToken,
@@ -169,7 +169,7 @@ pub async fn thanks(
     security(("requester_token" = [])))]
 pub async fn transcript(
     State(state): State<AppState>,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
     BearerToken(token): BearerToken,
@@ -192,7 +192,7 @@ pub async fn transcript(
     security(("requester_token" = [])))]
 pub async fn wiki_mail(
     State(state): State<AppState>,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
     BearerToken(token): BearerToken,

@@ -1,7 +1,7 @@
 //! The HTTP edge of the move to the talk page and of "Confirm it's you".
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use super::public_routes::requester_conversation;
 use super::talk_page::{self, MoveView, Proposal};
 use super::{helper_ops, verify};
 use crate::domain::ConversationId;
-use crate::error::{AppError, AppJson, AppResult, ErrorBody};
+use crate::error::{AppError, AppJson, AppPath, AppResult, ErrorBody};
 use crate::extract::{BearerToken, RequestOrigin, RequesterNetwork};
 use crate::helpers::auth::AuthedHelper;
 use crate::state::AppState;
@@ -36,7 +36,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub async fn propose(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     AppJson(input): AppJson<Proposal>,
 ) -> AppResult<AppJson<MoveView>> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
@@ -49,7 +49,7 @@ pub async fn propose(
 pub async fn helper_view(
     State(state): State<AppState>,
     AuthedHelper(helper): AuthedHelper,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
 ) -> AppResult<AppJson<MoveView>> {
     let c = helper_ops::authorize(&state, &helper, &id).await?;
     talk_page::view(&state, &c, true).await?.map(AppJson).ok_or(AppError::NotFound("No move proposed."))
@@ -60,7 +60,7 @@ pub async fn helper_view(
     responses((status = 200, body = MoveView), (status = 404, body = ErrorBody)), security(("requester_token" = [])))]
 pub async fn requester_view(
     State(state): State<AppState>,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
     BearerToken(token): BearerToken,
@@ -84,7 +84,7 @@ pub struct Answer {
     security(("requester_token" = [])))]
 pub async fn answer(
     State(state): State<AppState>,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
     BearerToken(token): BearerToken,
@@ -107,7 +107,7 @@ pub struct VerifyStart {
     security(("requester_token" = [])))]
 pub async fn start_verify(
     State(state): State<AppState>,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     RequesterNetwork(network): RequesterNetwork,
     RequestOrigin(origin): RequestOrigin,
     BearerToken(token): BearerToken,

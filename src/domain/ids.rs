@@ -6,12 +6,29 @@ use std::fmt;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
+        id_type!($(#[$doc])* $name, |_: &str| true);
+    };
+    // With a check of what may come from outside: a value that fails it is refused as
+    // it is read (from a path, a body, a frame) and never reaches the store.
+    ($(#[$doc:meta])* $name:ident, $well_formed:expr) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-        #[derive(serde::Serialize, serde::Deserialize, sqlx::Type)]
+        #[derive(serde::Serialize, sqlx::Type)]
         #[serde(transparent)]
         #[sqlx(transparent)]
         pub struct $name(String);
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let id = String::deserialize(deserializer)?;
+                let well_formed: fn(&str) -> bool = $well_formed;
+                if well_formed(&id) {
+                    Ok(Self(id))
+                } else {
+                    Err(serde::de::Error::custom(concat!("not a well-formed ", stringify!($name))))
+                }
+            }
+        }
 
         impl $name {
             pub fn new(id: impl Into<String>) -> Self {
@@ -85,8 +102,11 @@ macro_rules! id_type {
 }
 
 id_type!(
-    /// A conversation, e.g. `c_…` (random, unguessable).
-    ConversationId
+    /// A conversation (random, unguessable, URL-safe: see `secrets::new_id`). Only
+    /// that shape is read from outside: PostgreSQL refuses text holding NUL, and such
+    /// an id must be "not found", not a server error.
+    ConversationId,
+    |id: &str| (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 );
 id_type!(
     /// A helper account (random; the name is what people see).

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -20,7 +20,7 @@ use crate::conversations::{departures, requester, service};
 use crate::domain::{
     Conversation, ConversationId, Message, Outcome, RequesterMessage, Role, SocketId, Status,
 };
-use crate::error::AppError;
+use crate::error::{AppError, AppPath};
 use crate::extract::{RequestOrigin, RequesterNetwork, any_site_allows, check_origin};
 use crate::hub::{ConversationEvent, QueueEvent, QueueEventKind, StatusChange};
 use crate::secrets::hash_token;
@@ -105,7 +105,7 @@ struct StatusFrame {
 pub async fn live(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
-    Path(id): Path<ConversationId>,
+    AppPath(id): AppPath<ConversationId>,
     RequestOrigin(origin): RequestOrigin,
     RequesterNetwork(network): RequesterNetwork,
 ) -> Response {
