@@ -103,10 +103,32 @@ fn render(template: &str, params: &[&str]) -> String {
         let chosen = chosen.copied().unwrap_or("").to_string();
         text.replace_range(start..start + len + 2, &chosen);
     }
-    for (i, value) in params.iter().enumerate().rev() {
-        text = text.replace(&format!("${}", i + 1), value);
+    substitute(&text, params)
+}
+
+/// Replaces `$1`, `$2`… in one pass, so that a value which itself holds `$2` (a name, a
+/// topic: anyone's words) is shown as it is and never substituted in turn.
+fn substitute(text: &str, params: &[&str]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let value = after[..digits].parse::<usize>().ok().and_then(|n| params.get(n.wrapping_sub(1)));
+        match value {
+            Some(value) => {
+                out.push_str(value);
+                rest = &after[digits..];
+            }
+            None => {
+                out.push('$');
+                rest = after;
+            }
+        }
     }
-    text
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -124,6 +146,13 @@ mod tests {
         );
         assert_eq!(i18n.resolve("xx"), "en");
         assert_eq!(i18n.raw("xx", "helpline-dialog-title"), "Get help");
+    }
+
+    #[test]
+    fn values_are_never_substituted_in_turn() {
+        assert_eq!(render("$1 and $2", &["$2 costs $1", "Bob"]), "$2 costs $1 and Bob");
+        assert_eq!(render("$1$1, $3, $, $x, $10", &["a"]), "aa, $3, $, $x, $10");
+        assert_eq!(render("{{PLURAL:$1|one $2|many $2}}", &["1", "$1"]), "one $1");
     }
 
     #[test]

@@ -11,22 +11,33 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = process.env.HELPLINE_BIN || join(root, 'target', 'debug', 'helpline');
 
 export class Helpline {
-	/** `config`: extra helpline.toml text (e.g. a site for a test wiki). */
-	constructor(config = '') {
+	/**
+	 * `config`: extra helpline.toml text (e.g. a site for a test wiki). `databaseUrl`: a
+	 * PostgreSQL database to keep the data in (several nodes share one), instead of the
+	 * demo's own SQLite.
+	 */
+	constructor(config = '', { databaseUrl } = {}) {
+		this.databaseUrl = databaseUrl;
 		this.dataDir = mkdtempSync(join(tmpdir(), 'helpline-e2e-'));
 		this.port = 0;
 		this.config = join(this.dataDir, 'helpline.toml');
 		writeFileSync(this.config, config);
 	}
 
+	/** The environment of this server's commands: its store, quiet logs. */
+	env() {
+		const env = { ...process.env, HELPLINE_LOG: 'warn' };
+		delete env.HELPLINE_DATABASE_URL; // the demo's own SQLite, unless given one
+		if (this.databaseUrl) env.HELPLINE_DATABASE_URL = this.databaseUrl;
+		return env;
+	}
+
 	/** Starts `helpline demo`; resolves once it printed its URL and token. */
 	async start() {
 		const listen = `127.0.0.1:${this.port}`;
-		const env = { ...process.env, HELPLINE_LOG: 'warn' };
-		delete env.HELPLINE_DATABASE_URL; // the demo's own SQLite
 		this.child = spawn(BIN, ['demo', '--config', this.config, '--listen', listen, '--data-dir', this.dataDir], {
 			cwd: this.dataDir,
-			env,
+			env: this.env(),
 			stdio: ['ignore', 'pipe', 'inherit'],
 		});
 		const lines = createInterface({ input: this.child.stdout });
@@ -56,14 +67,14 @@ export class Helpline {
 	}
 
 	async stop() {
-		if (this.child && this.child.exitCode === null) await this.kill();
+		if (this.child && this.child.exitCode === null && this.child.signalCode === null) await this.kill();
 		rmSync(this.dataDir, { recursive: true, force: true });
 	}
 
 	/** Runs a CLI command with this server's config and data; resolves to its stdout. */
 	run(args) {
 		return new Promise((resolve, reject) => {
-			const child = spawn(BIN, ['--config', this.config, '--data-dir', this.dataDir, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+			const child = spawn(BIN, ['--config', this.config, '--data-dir', this.dataDir, ...args], { env: this.env(), stdio: ['ignore', 'pipe', 'inherit'] });
 			let out = '';
 			child.stdout.on('data', (chunk) => { out += chunk; });
 			child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`helpline ${args.join(' ')} exited with ${code}`))));

@@ -250,6 +250,10 @@ async fn run_demo(mut config: Config) -> anyhow::Result<()> {
     if addr.ip().is_loopback() {
         origins.push(format!("http://localhost:{}", addr.port()));
     }
+    // Behind a proxy, the demo page is opened at the public address: its widget calls come from there.
+    if let Some(origin) = config.public_url.as_deref().and_then(crate::wiki::links::origin) {
+        origins.push(origin);
+    }
     demo::add_demo_site(&mut config, &origins);
     if config.public_url.as_deref().is_none_or(|u| u.starts_with("http://")) {
         // The demo is served over plain HTTP: a Secure cookie would never come back.

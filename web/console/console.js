@@ -182,7 +182,8 @@
 					var me = main.getAttribute('data-me');
 					var others = (frame.helpers || []).filter(function (name) { return name !== me; });
 					var viewers = document.getElementById('viewers');
-					if (viewers) { viewers.textContent = others.length ? t('also-viewing').replace('$1', others.join(', ')) : ''; }
+					// A function, not a string: a name holding $& or $' must not be read as a pattern.
+					if (viewers) { viewers.textContent = others.length ? t('also-viewing').replace('$1', function () { return others.join(', '); }) : ''; }
 				}
 				break;
 			case 'typing':
