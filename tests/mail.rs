@@ -154,7 +154,8 @@ async fn answers_wait_while_the_relay_is_down_and_go_out_when_it_is_back(backend
     .await;
     // Exactly once: the answer that follows is the second mail, and nothing repeats.
     assert_eq!(app.claim("alice", &id).await.status(), 200);
-    assert_eq!(app.helper_says("alice", &id, "a1", "I am here.", false).await.status(), 201);
+    let answer = r#"I am here. <img src=x onerror="alert(1)"><a href="javascript:alert(2)">x</a> " onmouseover="alert(3)"#;
+    assert_eq!(app.helper_says("alice", &id, "a1", answer, false).await.status(), 201);
     let mails = smtpd.wait_for(2).await;
     eventually("the answer's mail state becomes sent", || async {
         (helper_view(&app, &id).await["mail"] == "sent").then_some(())
@@ -164,7 +165,13 @@ async fn answers_wait_while_the_relay_is_down_and_go_out_when_it_is_back(backend
     let ids: Vec<&str> = all.iter().map(|m| m["message_id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 2, "the waiting mail once, then the answer once: {ids:?}");
     assert_ne!(ids[0], ids[1]);
-    assert!(mails[1]["body"].as_str().unwrap().contains("I am here."));
+    assert!(mails[1]["body"].as_str().unwrap().contains(answer), "the text part keeps the words as they are");
+    // A helper's words are text in the HTML part too: no element, attribute or link of theirs.
+    let html = mails[1]["html"].as_str().unwrap();
+    assert!(html.contains("I am here. &"), "{html}");
+    for made in ["<img", "<a ", "onerror=\"", "onmouseover=\"", "href=\"javascript"] {
+        assert!(!html.contains(made), "{made} in the HTML part: {html}");
+    }
 }
 
 async fn a_mail_that_keeps_failing_is_shown_to_the_helper(backend: Backend) {

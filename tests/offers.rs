@@ -66,7 +66,7 @@ async fn offers_go_to_the_least_loaded_and_move_on_when_declined(app: TestApp) {
     wait_for_offers(&app, &first, &[("alice", Some("accepted"))]).await;
 
     // Alice has one open conversation, bob none: bob is offered the next, on his socket.
-    let (second, _, _) = app.start("second request").await;
+    let (second, _, _) = app.start("second request <img src=x onerror=alert(1)>").await;
     assert_eq!(offered(&mut bob).await, second);
     wait_for_offers(&app, &second, &[("bob", None)]).await;
     // Alice, in the same queue, is not told of bob's offer.
@@ -82,6 +82,9 @@ async fn offers_go_to_the_least_loaded_and_move_on_when_declined(app: TestApp) {
     let (browser, csrf) = signed_in(&app, "bob").await;
     let dashboard = browser.get(format!("{}/console", app.url)).send().await.unwrap().text().await.unwrap();
     assert!(dashboard.contains("Offered to you") && dashboard.contains("second request"), "{dashboard}");
+    // The requester's words are text in the offer, never markup.
+    assert!(!dashboard.contains("<img src=x"), "{dashboard}");
+    assert!(dashboard.contains("&lt;img src=x") || dashboard.contains("&#60;img src=x"), "{dashboard}");
     // "Not now": alice's turn (at one of five, she is under her capacity).
     let decline = act(&app, &browser, &format!("/console/offers/{second}/decline"), &[("csrf", &csrf)]).await;
     assert_eq!(decline.status(), StatusCode::SEE_OTHER);

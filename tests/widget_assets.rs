@@ -107,3 +107,26 @@ fn the_widget_script_is_its_parts_in_name_order() {
     assert_eq!(joined, helpline::widget::WIDGET_JS);
     assert!(joined.starts_with("/* Helpline widget") && joined.trim_end().ends_with("}());"));
 }
+
+/// The widget runs on other people's pages and shows anyone's words: it builds its DOM
+/// from text only, never from markup, so that nothing it shows can become a script there.
+/// (The console inserts markup, but only fragments its own server rendered through
+/// escaping templates, under a policy that refuses inline script.)
+#[test]
+fn the_widget_has_no_html_sink() {
+    for (what, source) in
+        [("widget", helpline::widget::WIDGET_JS), ("loader", include_str!("../web/widget/loader.js"))]
+    {
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "createContextualFragment",
+            "eval(",
+            "new Function",
+        ] {
+            assert!(!source.contains(sink), "the {what} uses {sink}");
+        }
+    }
+}

@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::console::{page, signed_in};
 use common::wiki::{TestWiki, WikiUser};
 use common::{Backend, TestApp, Ws, error_code, eventually, next_matching, send};
 use serde_json::{Value, json};
@@ -17,12 +18,17 @@ async fn spawn(wiki: &TestWiki) -> TestApp {
     let api = wiki.api();
     TestApp::spawn_with(Backend::Sqlite, move |config| {
         config.sites[0].api_url = Some(api);
+        config.console.secure_cookies = false;
         config.routing.auto_offer = true;
         config.routing.offer_seconds = 300;
     })
     .await
     .unwrap()
 }
+
+/// The account's edit summary on the talk page: the evidence list shows it to helpers.
+const HOSTILE_SUMMARY: &str =
+    r#"<img src=x onerror="alert(1)"> "><script>alert(2)</script><a href="javascript:alert(3)">x</a>"#;
 
 struct Story {
     requester: WikiUser,
@@ -47,7 +53,7 @@ async fn story(wiki: &TestWiki) -> Story {
     r.edit(&article, "Rivers flow.").await;
     let after = m.edit(&article, "Rivers do not flow, you fool.").await;
     let talk_page = format!("User talk:{}", requester.name);
-    let talk = m.edit(&talk_page, "== You ==\nStop editing.").await;
+    let talk = m.edit_saying(&talk_page, "== You ==\nStop editing.", HOSTILE_SUMMARY).await;
     c.edit(&talk_page, "== You ==\nStop editing.\n:I agree with Mallory.").await;
     let user_page = m.edit(&format!("User:{}/Notes", requester.name), "Watching you.").await;
     let lakes = format!("Lakes of {}", mallory.name);
@@ -122,6 +128,15 @@ async fn the_account_and_who_edited_with_it_never_see_the_request_and_the_eviden
     assert!(view["wikitext"].as_str().unwrap().contains(&format!("[[Special:Diff/{}]]", s.talk)));
     assert_eq!(view["account"], s.mallory.name.to_lowercase());
     assert!(view["kept_away"].as_u64().unwrap() >= 2, "{view}");
+    // The account's own edit summary is shown to the helper as text, never as markup.
+    assert_eq!(view["edits"][1]["comment"], HOSTILE_SUMMARY, "{view}");
+    let (browser, _) = signed_in(&app, "alice").await;
+    let (status, html) = page(&app, &browser, &format!("/console/conversations/{id}/context")).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("alert(2)"), "the summary is on the page: {html}");
+    for made in ["<img src=x", "<script>alert", "<a href=\"javascript", "onerror=\""] {
+        assert!(!html.contains(made), "{made} on the helper's page: {html}");
+    }
 
     // Offered to the bystander only; the account and its co-editor neither see it
     // listed, nor open it, nor hear its text on their sockets.

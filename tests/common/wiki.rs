@@ -170,13 +170,18 @@ impl WikiSession {
 
     /// Writes a page; the new revision's id.
     pub async fn edit(&self, title: &str, text: &str) -> i64 {
+        self.edit_saying(title, text, "test").await
+    }
+
+    /// Writes a page with this edit summary (anyone's words: the summary is shown to helpers).
+    pub async fn edit_saying(&self, title: &str, text: &str, summary: &str) -> i64 {
         let token = self.csrf().await;
         let answer = self
             .post(&[
                 ("action", "edit"),
                 ("title", title),
                 ("text", text),
-                ("summary", "test"),
+                ("summary", summary),
                 ("token", &token),
             ])
             .await;
