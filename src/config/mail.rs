@@ -44,6 +44,14 @@ fn default_digest_hour() -> u8 {
 }
 
 impl MailConfig {
+    /// How long to wait before attempt `attempts + 1` of a mail that did not go out:
+    /// `retry_ms`, doubling, up to an hour. One policy for answers and transcripts alike.
+    pub fn retry_wait_ms(&self, attempts: i64) -> i64 {
+        const LONGEST_MS: i64 = 3_600_000;
+        let first = i64::try_from(self.retry_ms).unwrap_or(LONGEST_MS);
+        first.saturating_mul(1 << (attempts - 1).clamp(0, 20)).min(LONGEST_MS)
+    }
+
     /// A relay and a sender, everything else as by default.
     pub fn new(smtp_url: impl Into<String>, from: impl Into<String>) -> Self {
         Self {
@@ -215,6 +223,15 @@ mod tests {
             poll_seconds: 60,
             keep: false,
         }
+    }
+
+    #[test]
+    fn retries_wait_twice_as_long_each_time_up_to_an_hour() {
+        let config = MailConfig { retry_ms: 1_000, ..MailConfig::new("smtp://127.0.0.1:25", "a@b.example") };
+        let waits: Vec<i64> = [0, 1, 2, 3, 12, 13, 100].map(|a| config.retry_wait_ms(a)).to_vec();
+        assert_eq!(waits, [1_000, 1_000, 2_000, 4_000, 2_048_000, 3_600_000, 3_600_000]);
+        let huge = MailConfig { retry_ms: u64::MAX, ..config };
+        assert_eq!(huge.retry_wait_ms(1), 3_600_000);
     }
 
     #[test]

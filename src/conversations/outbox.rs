@@ -19,7 +19,6 @@ use crate::store::{conversations, messages, outbox};
 const ROUND: i64 = 50;
 /// Messages put in one mail at most; more go in the next one.
 const PAGE: i64 = 500;
-const LONGEST_RETRY_MS: i64 = 3_600_000;
 
 /// Runs until shutdown, one round every `poll_ms`, when mail is configured.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
@@ -127,7 +126,7 @@ async fn dispatch(state: &AppState, mailer: &Mailer, id: &ConversationId) -> any
         }
         Err(error) if !error.permanent && progress.attempts + 1 < i64::from(mailer.config.max_attempts) => {
             let attempts = progress.attempts + 1;
-            let wait = retry_wait(mailer, attempts);
+            let wait = mailer.config.retry_wait_ms(attempts);
             tracing::info!(conversation = %id, code = %error.code, attempts, "mail not sent; will retry");
             state.metrics.mail_retried();
             outbox::retry_later(&state.store, id, attempts, state.now_ms() + wait).await?;
@@ -169,12 +168,6 @@ async fn send_through_wiki(
     let bot = state.wiki.bot(site).map_err(failed)?;
     let subject = letter.subject(&state.i18n);
     bot.email_user(name, &subject, &letter.body(&state.i18n)).await.map_err(failed)
-}
-
-/// How long to wait before attempt `attempts + 1`: `retry_ms`, doubling, up to an hour.
-pub(super) fn retry_wait(mailer: &Mailer, attempts: i64) -> i64 {
-    let first = i64::try_from(mailer.config.retry_ms).unwrap_or(LONGEST_RETRY_MS);
-    first.saturating_mul(1 << (attempts - 1).clamp(0, 20)).min(LONGEST_RETRY_MS)
 }
 
 /// Stops trying the messages up to `seen_to`: the helper sees the mail failed, the

@@ -135,7 +135,7 @@ async fn dispatch(state: &AppState, mailer: &Mailer, due: &transcripts::Due) -> 
         Err(error) if !error.permanent && due.attempts + 1 < i64::from(mailer.config.max_attempts) => {
             let attempts = due.attempts + 1;
             state.metrics.mail_retried();
-            let at = state.now_ms() + super::outbox::retry_wait(mailer, attempts);
+            let at = state.now_ms() + mailer.config.retry_wait_ms(attempts);
             transcripts::retry_later(&state.store, id, number, attempts, at).await?;
             Ok(false)
         }
