@@ -2,6 +2,7 @@
 //! of the other — messages both ways, status, typing, queue events, "who is looking" —
 //! helpers online on one count on the other, a block made on one holds on the other,
 //! one node at a time runs the background jobs and another takes over when it stops,
+//! the offers it makes reach helpers on either node and pass over those away on either,
 //! and a node whose listening connection is cut catches up from the store.
 //! PostgreSQL only (SQLite is one node): these skip without `HELPLINE_TEST_POSTGRES_URL`.
 #![allow(clippy::unwrap_used)]
@@ -20,6 +21,17 @@ async fn two_nodes() -> Option<(TestApp, TestApp)> {
     Some((a, b))
 }
 
+/// Two nodes that offer each waiting request to one available helper.
+async fn two_nodes_offering() -> Option<(TestApp, TestApp)> {
+    let a = TestApp::spawn_with(Backend::Postgres, |config| {
+        config.routing.auto_offer = true;
+        config.routing.offer_seconds = 300;
+    })
+    .await?;
+    let b = a.another_node().await;
+    Some((a, b))
+}
+
 macro_rules! on_two_nodes {
     ($($name:ident),* $(,)?) => {
         $(
@@ -32,6 +44,14 @@ macro_rules! on_two_nodes {
             }
         )*
     };
+}
+
+#[tokio::test]
+async fn offers_reach_helpers_on_either_node_and_pass_over_the_away() {
+    match two_nodes_offering().await {
+        Some((a, b)) => offers_reach_helpers_on_either_node_and_pass_over_the_away_on(a, b).await,
+        None => eprintln!("skipped: several nodes need HELPLINE_TEST_POSTGRES_URL"),
+    }
 }
 
 mod two_nodes_on_postgres {
@@ -204,4 +224,48 @@ async fn a_node_that_stops_hearing_catches_up_from_the_store(a: TestApp, b: Test
     let after = a.requester_post(&id, &token, json!({"client_id": "after", "text": "after the cut"})).await;
     assert!(after.status().is_success());
     next_matching(&mut alice, |f| f["type"] == "message" && f["text"] == "after the cut").await;
+}
+
+/// The offers are made by the one node that runs the jobs; the helpers they go to, and
+/// whether they are away, may be on the other.
+async fn offers_reach_helpers_on_either_node_and_pass_over_the_away_on(a: TestApp, b: TestApp) {
+    let a_leads =
+        eventually("one node leads", || async { (a.leads() != b.leads()).then_some(a.leads()) }).await;
+    let (leading, other) = if a_leads { (&a, &b) } else { (&b, &a) };
+
+    // Alice is online only on the node that does not run the jobs: she is offered it there.
+    let mut alice = other.helper_socket("alice").await;
+    let (first, _, _) = leading.start("offered across nodes").await;
+    let offered = next_matching(&mut alice, |f| f["type"] == "queue" && f["event"] == "offered").await;
+    assert_eq!(offered["conversation"]["id"], first.as_str());
+    assert_eq!(other.claim("alice", &first).await.status(), 200);
+
+    // Away (said on that node), she is passed over: bob, on the leading node, gets the
+    // next, although he already has two open to her one.
+    send(&mut alice, json!({"type": "presence", "status": "away"})).await;
+    send(&mut alice, json!({"type": "ping"})).await;
+    next_of_type(&mut alice, "pong").await;
+    for text in ["bob's first", "bob's second"] {
+        let (id, _, _) = other.start(text).await;
+        assert_eq!(leading.claim("bob", &id).await.status(), 200);
+    }
+    let mut bob = leading.helper_socket("bob").await;
+    let (second, _, _) = other.start("while alice is away").await;
+    let offered = next_matching(&mut bob, |f| f["type"] == "queue" && f["event"] == "offered").await;
+    assert_eq!(offered["conversation"]["id"], second.as_str());
+    let offers: Vec<(String, String)> = leading
+        .stored(
+            "SELECT c.preview, h.name FROM offers o JOIN helpers h ON h.id = o.helper_id \
+             JOIN conversations c ON c.id = o.conversation_id ORDER BY o.offered_at",
+            &[],
+        )
+        .await;
+    assert_eq!(
+        offers,
+        [
+            ("offered across nodes".to_string(), "alice".to_string()),
+            ("while alice is away".to_string(), "bob".to_string())
+        ],
+        "one offer each, to the one available"
+    );
 }
