@@ -6,8 +6,7 @@ use anyhow::{Context, bail};
 use futures_util::{StreamExt, TryStreamExt, stream};
 
 use crate::client::{self, Api, Wire};
-use crate::peers::link::{Link, Side};
-use crate::peers::workload::Pair;
+use crate::peers::link::{Link, Pair, Side};
 use crate::server::Server;
 
 const SETUP_CONCURRENCY: usize = 32;

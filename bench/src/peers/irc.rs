@@ -12,8 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
-use crate::peers::link::Link;
-use crate::peers::workload::Pair;
+use crate::peers::link::{Link, Pair};
 
 pub const BINARY: &str = "/usr/sbin/inspircd";
 const START_TIMEOUT: Duration = Duration::from_secs(30);

@@ -14,20 +14,19 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::Ws;
 use crate::peers::matrix::MatrixLink;
+use crate::peers::traffic::Traffic;
 use crate::stats::Window;
 
-/// Frames (WebSocket messages, IRC lines, HTTP exchanges) and their bytes, both ways,
-/// counted at the client within the measured window.
-#[derive(Clone, Copy, Default, Debug)]
-pub struct Traffic {
-    pub frames: u64,
-    pub bytes: u64,
+/// The two ends of one conversation (one channel of two on IRC, one room on Matrix).
+pub struct Pair {
+    pub requester: Link,
+    pub helper: Link,
 }
 
-impl Traffic {
-    pub fn add(&mut self, other: Traffic) {
-        self.frames += other.frames;
-        self.bytes += other.bytes;
+impl Pair {
+    /// Two users of one Matrix room.
+    pub fn matrix((requester, helper): (MatrixLink, MatrixLink)) -> Self {
+        Self { requester: Link::Matrix(Box::new(requester)), helper: Link::Matrix(Box::new(helper)) }
     }
 }
 

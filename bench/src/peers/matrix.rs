@@ -13,8 +13,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
-use crate::peers::link::{Link, Traffic};
-use crate::peers::workload::Pair;
+use crate::peers::traffic::Traffic;
 use crate::stats::Window;
 
 const START_TIMEOUT: Duration = Duration::from_secs(120);
@@ -93,11 +92,12 @@ impl Synapse {
         self.pid
     }
 
-    pub async fn pairs(&self, count: usize) -> anyhow::Result<Vec<Pair>> {
+    /// `count` rooms of two users: the requester's end and the helper's of each.
+    pub async fn pairs(&self, count: usize) -> anyhow::Result<Vec<(MatrixLink, MatrixLink)>> {
         stream::iter(0..count).map(|i| self.pair(i)).buffered(SETUP_CONCURRENCY).try_collect().await
     }
 
-    async fn pair(&self, i: usize) -> anyhow::Result<Pair> {
+    async fn pair(&self, i: usize) -> anyhow::Result<(MatrixLink, MatrixLink)> {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?;
         let (requester, requester_token) = register(&http, &self.base, &format!("r{i}")).await?;
         let (helper, helper_token) = register(&http, &self.base, &format!("h{i}")).await?;
@@ -128,7 +128,7 @@ impl Synapse {
         let mut helper = link(helper, helper_token);
         requester.catch_up().await?;
         helper.catch_up().await?;
-        Ok(Pair { requester: Link::Matrix(Box::new(requester)), helper: Link::Matrix(Box::new(helper)) })
+        Ok((requester, helper))
     }
 
     pub async fn stop(mut self) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@ pub mod link;
 pub mod matrix;
 pub mod nodes;
 pub mod report;
+pub mod traffic;
 pub mod workload;
 
 use std::path::PathBuf;
@@ -15,7 +16,8 @@ use std::time::Duration;
 
 use crate::client::Wire;
 use crate::server::{Server, ServerOptions};
-use workload::{Measured, Pair, Workload};
+use link::Pair;
+use workload::{Measured, Workload};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
 pub enum Peer {
@@ -166,7 +168,7 @@ async fn measure(options: &ServerOptions, s: &Settings, peer: Peer, w: Workload)
             }
             let server = matrix::Synapse::start(&s.synapse_python).await?;
             let measured = match server.pairs(w.pairs()).await {
-                Ok(pairs) => run(pairs, server.pid()).await,
+                Ok(pairs) => run(pairs.into_iter().map(Pair::matrix).collect(), server.pid()).await,
                 Err(e) => Err(e),
             };
             server.stop().await?;

@@ -7,19 +7,14 @@ use std::time::{Duration, Instant};
 use crate::client::{Joined, join_all};
 use crate::cpu::{self, Usage};
 use crate::marker;
-use crate::peers::link::{Link, Traffic};
+use crate::peers::link::{Link, Pair};
+use crate::peers::traffic::Traffic;
 use crate::stats::{Latencies, Summary, Window};
 
 const PING: &str = "ping";
 const PONG: &str = "pong";
 /// After an open-loop window, how long the last messages may take to arrive.
 const DRAIN: Duration = Duration::from_secs(3);
-
-/// The two ends of one conversation (one channel of two on IRC, one room on Matrix).
-pub struct Pair {
-    pub requester: Link,
-    pub helper: Link,
-}
 
 #[derive(Clone, Copy, Debug)]
 pub enum Workload {
