@@ -54,6 +54,18 @@ async fn openapi_matches_the_routes(app: TestApp) {
             assert!(status != 404 || body.contains("\"error\""), "{method} {path} is not routed");
         }
     }
+    // Every conversation id in a path says the form the server reads (others are 404),
+    // and a real id has it.
+    let pattern = regex::Regex::new("^[A-Za-z0-9_-]{1,64}$").unwrap();
+    let (real, _, _) = app.start("an id of the documented form").await;
+    assert!(pattern.is_match(&real), "{real}");
+    for (path, item) in paths.iter().filter(|(path, _)| path.contains("{id}")) {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "id").unwrap();
+            assert_eq!(id["in"], "path");
+            assert_eq!(id["schema"]["pattern"], pattern.as_str(), "{method} {path}");
+        }
+    }
     // Schemas of the main bodies are present.
     for schema in
         ["NewConversation", "CreatedConversation", "RequesterView", "QueueItem", "ErrorBody", "HelperView"]

@@ -28,7 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// The requester names the account they have trouble with: it, and whoever edited with
 /// it where it touched them, never see the conversation.
-#[utoipa::path(post, path = "/v1/conversations/{id}/trouble", tag = "requester", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/conversations/{id}/trouble", tag = "requester", params(("id" = inline(ConversationId), Path)),
     request_body = TroubleInput,
     responses((status = 204, description = "noted"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "closed")),
@@ -47,7 +47,7 @@ pub async fn requester_trouble(
 }
 
 /// The requester asks not to be helped by this helper.
-#[utoipa::path(post, path = "/v1/conversations/{id}/not-helped-by", tag = "requester", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/conversations/{id}/not-helped-by", tag = "requester", params(("id" = inline(ConversationId), Path)),
     request_body = NotHelpedByInput,
     responses((status = 204, description = "noted"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "closed")),
@@ -66,7 +66,7 @@ pub async fn not_helped_by(
 }
 
 /// A helper names the account on the requester's word.
-#[utoipa::path(post, path = "/v1/helper/conversations/{id}/trouble", tag = "helper", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/helper/conversations/{id}/trouble", tag = "helper", params(("id" = inline(ConversationId), Path)),
     request_body = TroubleInput,
     responses((status = 204, description = "noted"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "closed")),
@@ -84,7 +84,7 @@ pub async fn helper_trouble(
 
 /// The named account's recent edits where they touch the requester, with diff links
 /// (asked of the wiki now; a wiki error comes back in `wiki_error`).
-#[utoipa::path(get, path = "/v1/helper/conversations/{id}/evidence", tag = "helper", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/helper/conversations/{id}/evidence", tag = "helper", params(("id" = inline(ConversationId), Path)),
     responses((status = 200, body = EvidenceView), (status = 404, body = ErrorBody)), security(("helper_token" = [])))]
 pub async fn evidence(
     State(state): State<AppState>,
@@ -101,7 +101,7 @@ pub struct SentEvidence {
 }
 
 /// The owner sends the list into the chat, in wikitext ready for a noticeboard.
-#[utoipa::path(post, path = "/v1/helper/conversations/{id}/evidence/send", tag = "helper", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/helper/conversations/{id}/evidence/send", tag = "helper", params(("id" = inline(ConversationId), Path)),
     responses((status = 200, body = SentEvidence), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "not the owner, no account named, nothing found, wiki unavailable")),
     security(("helper_token" = [])))]

@@ -78,7 +78,7 @@ pub async fn queue(
 }
 
 /// A conversation of your queues, with messages after `after` (internal notes included).
-#[utoipa::path(get, path = "/v1/helper/conversations/{id}", tag = "helper", params(("id" = String, Path), After),
+#[utoipa::path(get, path = "/v1/helper/conversations/{id}", tag = "helper", params(("id" = inline(ConversationId), Path), After),
     responses((status = 200, body = HelperView), (status = 404, body = ErrorBody)),
     security(("helper_token" = [])))]
 pub async fn read(
@@ -92,7 +92,7 @@ pub async fn read(
 }
 
 /// The audit trail: who did what and when (real helper names).
-#[utoipa::path(get, path = "/v1/helper/conversations/{id}/events", tag = "helper", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/helper/conversations/{id}/events", tag = "helper", params(("id" = inline(ConversationId), Path)),
     responses((status = 200, body = AuditTrail), (status = 404, body = ErrorBody)),
     security(("helper_token" = [])))]
 pub async fn events(
@@ -116,7 +116,7 @@ async fn view_after_change(
 }
 
 /// Become the one owner. A second helper gets `409 already_claimed` naming the owner.
-#[utoipa::path(post, path = "/v1/helper/conversations/{id}/claim", tag = "helper", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/helper/conversations/{id}/claim", tag = "helper", params(("id" = inline(ConversationId), Path)),
     responses((status = 200, body = HelperView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("helper_token" = [])))]
 pub async fn claim(
@@ -130,7 +130,7 @@ pub async fn claim(
 }
 
 /// The owner gives the conversation back to the queue.
-#[utoipa::path(post, path = "/v1/helper/conversations/{id}/release", tag = "helper", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/helper/conversations/{id}/release", tag = "helper", params(("id" = inline(ConversationId), Path)),
     responses((status = 200, body = HelperView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("helper_token" = [])))]
 pub async fn release(
@@ -144,7 +144,7 @@ pub async fn release(
 }
 
 /// Hand over to a named helper of the same queue, or move to another queue.
-#[utoipa::path(post, path = "/v1/helper/conversations/{id}/transfer", tag = "helper", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/helper/conversations/{id}/transfer", tag = "helper", params(("id" = inline(ConversationId), Path)),
     request_body = TransferInput,
     responses((status = 200, body = HelperView), (status = 204, description = "moved to a queue you are not in"),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -166,7 +166,7 @@ pub async fn transfer(
 }
 
 /// Send the matter to one of the site's other teams; the requester is told where and how.
-#[utoipa::path(post, path = "/v1/helper/conversations/{id}/redirect", tag = "helper", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/helper/conversations/{id}/redirect", tag = "helper", params(("id" = inline(ConversationId), Path)),
     request_body = RedirectInput,
     responses((status = 200, body = HelperView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)),
@@ -183,7 +183,7 @@ pub async fn redirect(
 }
 
 /// Close with an outcome.
-#[utoipa::path(post, path = "/v1/helper/conversations/{id}/close", tag = "helper", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/helper/conversations/{id}/close", tag = "helper", params(("id" = inline(ConversationId), Path)),
     request_body = CloseInput,
     responses((status = 200, body = HelperView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)),
@@ -200,7 +200,7 @@ pub async fn close(
 }
 
 /// Answer the requester (owner only) or add an internal note (any helper of the queue).
-#[utoipa::path(post, path = "/v1/helper/conversations/{id}/messages", tag = "helper", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/helper/conversations/{id}/messages", tag = "helper", params(("id" = inline(ConversationId), Path)),
     request_body = HelperMessageInput,
     responses((status = 201, body = PostedMessage), (status = 200, body = PostedMessage, description = "already stored"),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),

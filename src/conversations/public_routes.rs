@@ -86,7 +86,7 @@ pub async fn challenge(
 }
 
 /// The conversation's status and its messages after `after`.
-#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "requester", params(("id" = String, Path), After),
+#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "requester", params(("id" = inline(ConversationId), Path), After),
     responses((status = 200, body = RequesterView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("requester_token" = [])))]
 pub async fn read(
@@ -102,7 +102,7 @@ pub async fn read(
 }
 
 /// Adds a message. Idempotent on `client_id`: a resend returns the stored `seq`.
-#[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "requester", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "requester", params(("id" = inline(ConversationId), Path)),
     request_body = NewMessage,
     responses((status = 201, body = PostedMessage), (status = 200, body = PostedMessage, description = "already stored"),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
@@ -124,7 +124,7 @@ pub async fn post_message(
 }
 
 /// The requester ends the conversation (outcome `withdrawn`).
-#[utoipa::path(post, path = "/v1/conversations/{id}/close", tag = "requester", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/conversations/{id}/close", tag = "requester", params(("id" = inline(ConversationId), Path)),
     responses((status = 200, body = RequesterView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("requester_token" = [])))]
 pub async fn close(
@@ -140,7 +140,7 @@ pub async fn close(
 }
 
 /// Once the conversation has ended: an optional thank-you and 1–5 rating, once.
-#[utoipa::path(post, path = "/v1/conversations/{id}/thanks", tag = "requester", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/conversations/{id}/thanks", tag = "requester", params(("id" = inline(ConversationId), Path)),
     request_body = crate::thanks::NewThanks,
     responses((status = 201, description = "stored"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "not closed yet, or thanks already left"), (status = 429, body = ErrorBody)),
@@ -160,7 +160,7 @@ pub async fn thanks(
 
 /// Once the conversation has ended: mail its transcript (every message but internal
 /// notes) to the address given, or to the conversation's own; at most 3 times.
-#[utoipa::path(post, path = "/v1/conversations/{id}/transcript", tag = "requester", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/conversations/{id}/transcript", tag = "requester", params(("id" = inline(ConversationId), Path)),
     request_body = super::transcripts::TranscriptRequest,
     responses((status = 202, body = super::transcripts::TranscriptRequested, description = "it will be mailed"),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -183,7 +183,7 @@ pub async fn transcript(
 /// "Answer me through the wiki's e-mail": for a confirmed account that takes e-mail from
 /// other users, later answers go through the wiki (the site's bot, `emailuser`), which
 /// keeps the address; the conversation moves to the e-mail channel.
-#[utoipa::path(post, path = "/v1/conversations/{id}/wiki-mail", tag = "requester", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/conversations/{id}/wiki-mail", tag = "requester", params(("id" = inline(ConversationId), Path)),
     responses((status = 200, body = RequesterView), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody,
             description = "not confirmed (`unverified`), `temporary_account`, `not_emailable`, `closed`, \

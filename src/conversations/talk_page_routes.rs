@@ -28,7 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The owner drafts the move; the requester is shown the exact wikitext.
-#[utoipa::path(post, path = "/v1/helper/conversations/{id}/talk-page", tag = "helper", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/helper/conversations/{id}/talk-page", tag = "helper", params(("id" = inline(ConversationId), Path)),
     request_body = Proposal,
     responses((status = 200, body = MoveView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "not the owner, closed, logged out, unverified or temporary name, no bot, one waiting")),
@@ -44,7 +44,7 @@ pub async fn propose(
 }
 
 /// The move as proposed, answered, posted or failed (with the wiki's words).
-#[utoipa::path(get, path = "/v1/helper/conversations/{id}/talk-page", tag = "helper", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/helper/conversations/{id}/talk-page", tag = "helper", params(("id" = inline(ConversationId), Path)),
     responses((status = 200, body = MoveView), (status = 404, body = ErrorBody)), security(("helper_token" = [])))]
 pub async fn helper_view(
     State(state): State<AppState>,
@@ -56,7 +56,7 @@ pub async fn helper_view(
 }
 
 /// What the helper proposes to post on the requester's talk page, word for word.
-#[utoipa::path(get, path = "/v1/conversations/{id}/talk-page", tag = "requester", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/conversations/{id}/talk-page", tag = "requester", params(("id" = inline(ConversationId), Path)),
     responses((status = 200, body = MoveView), (status = 404, body = ErrorBody)), security(("requester_token" = [])))]
 pub async fn requester_view(
     State(state): State<AppState>,
@@ -77,7 +77,7 @@ pub struct Answer {
 
 /// The requester accepts (the bot posts the section, the conversation closes as moved,
 /// with the link) or declines (the chat goes on).
-#[utoipa::path(post, path = "/v1/conversations/{id}/talk-page/answer", tag = "requester", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/conversations/{id}/talk-page/answer", tag = "requester", params(("id" = inline(ConversationId), Path)),
     request_body = Answer,
     responses((status = 200, body = MoveView), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "nothing waiting, or the name is no longer confirmed")),
@@ -101,7 +101,7 @@ pub struct VerifyStart {
 }
 
 /// "Confirm it's you": where the requester's window goes to prove their wiki account.
-#[utoipa::path(post, path = "/v1/conversations/{id}/verify", tag = "requester", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/conversations/{id}/verify", tag = "requester", params(("id" = inline(ConversationId), Path)),
     responses((status = 200, body = VerifyStart), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "the site has no OAuth client")),
     security(("requester_token" = [])))]

@@ -6,11 +6,12 @@ use std::fmt;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
-        id_type!($(#[$doc])* $name, |_: &str| true);
+        id_type!($(#[$doc])* $name, |_: &str| true, None);
     };
     // With a check of what may come from outside: a value that fails it is refused as
-    // it is read (from a path, a body, a frame) and never reaches the store.
-    ($(#[$doc:meta])* $name:ident, $well_formed:expr) => {
+    // it is read (from a path, a body, a frame) and never reaches the store. `$pattern`,
+    // when given, says the same in the OpenAPI schema.
+    ($(#[$doc:meta])* $name:ident, $well_formed:expr, $pattern:expr) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
         #[derive(serde::Serialize, sqlx::Type)]
@@ -93,7 +94,14 @@ macro_rules! id_type {
 
         impl utoipa::PartialSchema for $name {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                <String as utoipa::PartialSchema>::schema()
+                let pattern: Option<&str> = $pattern;
+                match pattern {
+                    None => <String as utoipa::PartialSchema>::schema(),
+                    Some(pattern) => utoipa::openapi::schema::ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::Type::String)
+                        .pattern(Some(pattern))
+                        .into(),
+                }
             }
         }
 
@@ -106,7 +114,8 @@ id_type!(
     /// that shape is read from outside: PostgreSQL refuses text holding NUL, and such
     /// an id must be "not found", not a server error.
     ConversationId,
-    |id: &str| (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    |id: &str| (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+    Some("^[A-Za-z0-9_-]{1,64}$")
 );
 id_type!(
     /// A helper account (random; the name is what people see).

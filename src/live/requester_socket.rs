@@ -98,7 +98,7 @@ struct StatusFrame {
 }
 
 /// The live socket of one conversation, for its requester.
-#[utoipa::path(get, path = "/v1/conversations/{id}/live", tag = "requester", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/conversations/{id}/live", tag = "requester", params(("id" = inline(ConversationId), Path)),
     responses((status = 101, description = "WebSocket; first frame {type: hello, token, after}"),
         (status = 403, body = crate::error::ErrorBody, description = "origin not allowed"),
         (status = 429, body = crate::error::ErrorBody)))]
