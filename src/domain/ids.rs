@@ -129,3 +129,24 @@ id_type!(
     /// A site of the configuration, e.g. `enwiki`.
     SiteId
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The check that reads a conversation id and the pattern the OpenAPI document gives
+    /// are written twice; they must agree.
+    #[test]
+    fn the_conversation_id_check_and_its_documented_pattern_agree() {
+        let schema = serde_json::to_value(<ConversationId as utoipa::PartialSchema>::schema()).unwrap();
+        let pattern = regex::Regex::new(schema["pattern"].as_str().unwrap()).unwrap();
+        let long = "a".repeat(64);
+        let too_long = "a".repeat(65);
+        for id in
+            ["a", "c_AZaz09-_", long.as_str(), too_long.as_str(), "", "a b", "a\0", "a/b", "é", "..", "a\n"]
+        {
+            let read = serde_json::from_value::<ConversationId>(serde_json::Value::from(id)).is_ok();
+            assert_eq!(read, pattern.is_match(id), "{id:?}");
+        }
+    }
+}
